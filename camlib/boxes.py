@@ -1,0 +1,147 @@
+"""Bounding boxes from CAMs: the paper's rule and the rule of the authors' released code.
+
+Boxes are ``[x0, y0, x1, y1]`` in pixels with ``x1``/``y1`` exclusive, so a box covering pixel
+columns 2..5 has ``x0 = 2, x1 = 6`` and area ``(x1 - x0) * (y1 - y0)``.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from .errors import CamlibError
+
+#: Thresholds of the released code's ``dt_box`` on the 0..255 scale (paper.md, "Boxes from a CAM").
+RELEASED_THRESHOLDS = (20, 100, 110)
+
+
+def _as_numpy(maps: np.ndarray | torch.Tensor) -> np.ndarray:
+    if isinstance(maps, torch.Tensor):
+        maps = maps.detach().float().cpu().numpy()
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim < 2 or maps.shape[-1] == 0 or maps.shape[-2] == 0:
+        raise CamlibError(f"a CAM must be (..., H, W) with H, W > 0, got shape {maps.shape}")
+    if not np.isfinite(maps).all():
+        raise CamlibError("the CAM contains NaN or infinite values; check the model output and the input image")
+    return maps
+
+
+def check_threshold(threshold: float) -> float:
+    """Validate a fraction-of-max threshold, which must lie in (0, 1)."""
+    threshold = float(threshold)
+    if not 0.0 < threshold < 1.0:
+        raise CamlibError(f"threshold must be a fraction in (0, 1) of the CAM's maximum, got {threshold}")
+    return threshold
+
+
+def largest_component_box(mask: np.ndarray) -> np.ndarray | None:
+    """Box of the largest 8-connected component of a boolean ``(H, W)`` mask (ties: first in raster order)."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return None
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, w, h = stats[best, :4]
+    return np.array([x, y, x + w, y + h], dtype=np.float32)
+
+
+def box_from_cam(cam: np.ndarray | torch.Tensor, threshold: float = 0.2) -> np.ndarray:
+    """The paper's rule for one ``(H, W)`` CAM: keep pixels >= ``threshold`` x max, take the largest
+    connected component and return its box ``(4,)``.
+
+    A CAM with no positive evidence (max <= 0, e.g. all zeros) gives the whole-image box.
+    """
+    return boxes_from_cams(cam, threshold)
+
+
+def boxes_from_cams(maps: np.ndarray | torch.Tensor, threshold: float = 0.2) -> np.ndarray:
+    """The paper's rule applied to every map of ``(..., H, W)``; returns boxes ``(..., 4)``."""
+    threshold = check_threshold(threshold)
+    maps = _as_numpy(maps)
+    height, width = maps.shape[-2:]
+    flat = maps.reshape(-1, height, width)
+    peaks = flat.max(axis=(1, 2))
+    masks = flat >= (threshold * peaks)[:, None, None]
+    whole = np.array([0, 0, width, height], dtype=np.float32)
+    boxes = np.empty((flat.shape[0], 4), dtype=np.float32)
+    for i, (mask, peak) in enumerate(zip(masks, peaks)):
+        box = largest_component_box(mask) if peak > 0 else None
+        boxes[i] = whole if box is None else box
+    return boxes.reshape(*maps.shape[:-2], 4)
+
+
+def _suppress_contained(boxes: np.ndarray, overlap: float) -> np.ndarray:
+    """Sort by area (largest first) and drop a box overlapping a kept larger one by more than
+    ``overlap`` of the larger's area."""
+    if len(boxes) == 0:
+        return boxes.reshape(0, 4)
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    order = np.argsort(-areas, kind="stable")
+    boxes, areas = boxes[order], areas[order]
+    kept: list[int] = []
+    for i in range(len(boxes)):
+        if kept:
+            big = boxes[kept]
+            iw = np.clip(np.minimum(big[:, 2], boxes[i, 2]) - np.maximum(big[:, 0], boxes[i, 0]), 0, None)
+            ih = np.clip(np.minimum(big[:, 3], boxes[i, 3]) - np.maximum(big[:, 1], boxes[i, 1]), 0, None)
+            if np.any(iw * ih > overlap * areas[kept]):
+                continue
+        kept.append(i)
+    return boxes[kept]
+
+
+def released_code_boxes(
+    cam: np.ndarray | torch.Tensor,
+    thresholds: tuple[int, ...] = RELEASED_THRESHOLDS,
+    dt_threshold: float = 10 / 255,
+    overlap: float = 0.5,
+) -> np.ndarray:
+    """The released code's multi-threshold rule for one ``(H, W)`` CAM; boxes ``(M, 4)``, largest first.
+
+    The CAM is min-max scaled to 0..255; for each threshold, the mask above it is passed through a
+    distance transform (normalised to [0, 1]) re-thresholded at ``dt_threshold``; the boxes of its
+    contours (outer and hole, OpenCV ``RETR_CCOMP``) are pooled over thresholds, sorted by area and a
+    box is dropped if it overlaps a larger kept one by more than ``overlap`` of the larger's area.
+    ``box1`` is the first row, ``box2`` the second.
+    """
+    cam = _as_numpy(cam)
+    if cam.ndim != 2:
+        raise CamlibError(f"released_code_boxes takes one (H, W) CAM, got shape {cam.shape}")
+    lo, hi = float(cam.min()), float(cam.max())
+    scaled = (cam - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(cam)
+    found: list[np.ndarray] = []
+    for t in thresholds:
+        mask = (scaled > t).astype(np.uint8)
+        if not mask.any():
+            continue
+        dist = cv2.distanceTransform(mask, cv2.DIST_L2, 5)
+        dist /= max(float(dist.max()), 1e-12)
+        core = (dist > dt_threshold).astype(np.uint8)
+        contours, _ = cv2.findContours(core, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+        for contour in contours:
+            x, y, w, h = cv2.boundingRect(contour)
+            found.append(np.array([x, y, x + w, y + h], dtype=np.float32))
+    if not found:
+        height, width = cam.shape
+        return np.array([[0, 0, width, height]], dtype=np.float32)
+    return _suppress_contained(np.stack(found), overlap)
+
+
+def heuristic_guesses(cams_top3: np.ndarray | torch.Tensor, **kwargs) -> np.ndarray:
+    """Table 3's five guesses from the CAMs ``(3, H, W)`` of the top-3 classes:
+    ``[c1 box1, c1 box2, c2 box1, c2 box2, c3 box1]`` (tight and loose boxes of the released rule).
+
+    Returns ``(5, 4)`` boxes; the class of guess ``i`` is rank ``(0, 0, 1, 1, 2)[i]``. A class with only
+    one box repeats it as its second.
+    """
+    cams = _as_numpy(cams_top3)
+    if cams.ndim != 3 or cams.shape[0] < 3:
+        raise CamlibError(f"heuristic_guesses needs the CAMs of the top-3 classes (3, H, W), got {cams.shape}")
+    guesses = []
+    for rank, take in ((0, 2), (1, 2), (2, 1)):
+        boxes = released_code_boxes(cams[rank], **kwargs)
+        guesses += [boxes[min(j, len(boxes) - 1)] for j in range(take)]
+    return np.stack(guesses)
+
+
+#: Class rank (0 = top-1) of each of :func:`heuristic_guesses`' five boxes.
+HEURISTIC_RANKS = (0, 0, 1, 1, 2)

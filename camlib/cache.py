@@ -1,0 +1,102 @@
+"""Atomic, checksummed files: a cache or checkpoint is either the old complete file or the new one.
+
+Every file written here gets a sidecar ``<name>.sha256``; readers verify it and raise
+:class:`~camlib.errors.CorruptFileError` (or rebuild, with :func:`cached`) on a mismatch.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from .errors import CorruptFileError
+
+
+def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checksum_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _replace_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> str:
+    """Write ``data`` to ``path`` atomically with a checksum sidecar; returns the hex digest.
+
+    The data file is replaced first, then its checksum: a crash in between leaves a file whose
+    checksum does not match, which readers treat as corrupt and rebuild.
+    """
+    path = Path(path)
+    digest = hashlib.sha256(data).hexdigest()
+    _replace_atomically(path, data)
+    _replace_atomically(_checksum_path(path), f"{digest}  {path.name}\n".encode())
+    return digest
+
+
+def read_verified_bytes(path: str | Path) -> bytes:
+    """Read a file written by :func:`atomic_write_bytes`, checking its checksum."""
+    path = Path(path)
+    sidecar = _checksum_path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist")
+    if not sidecar.is_file():
+        raise CorruptFileError(f"{path}: no checksum file {sidecar.name}; delete it and rebuild")
+    data = path.read_bytes()
+    expected = sidecar.read_text().split()[0] if sidecar.read_text().strip() else ""
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise CorruptFileError(f"{path}: checksum mismatch (truncated or modified); delete it and rebuild")
+    return data
+
+
+def save_torch(obj: Any, path: str | Path) -> str:
+    """``torch.save`` through :func:`atomic_write_bytes` (checkpoints, tensors, dicts)."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_torch(path: str | Path) -> Any:
+    """Load what :func:`save_torch` wrote, after verifying its checksum."""
+    data = read_verified_bytes(path)
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
+
+
+def cached(path: str | Path, build: Callable[[], Any], *, quiet: bool = False) -> Any:
+    """Return the object cached at ``path``; build and save it if missing or corrupt.
+
+    A corrupt cache is never used: it is reported (unless ``quiet``) and rebuilt.
+    """
+    path = Path(path)
+    if path.is_file():
+        try:
+            return load_torch(path)
+        except CorruptFileError as err:
+            if not quiet:
+                print(f"camlib: {err}; rebuilding")
+    obj = build()
+    save_torch(obj, path)
+    return obj

@@ -1,0 +1,73 @@
+"""The CAM arithmetic, free of hooks: M_c(x, y) = sum_k w_k^c f_k(x, y)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import CamlibError
+
+
+def select_classes(
+    logits: torch.Tensor, classes: torch.Tensor | Sequence[int] | int | None = None, topk: int | None = None
+) -> torch.Tensor:
+    """The class indices to map, as a ``(B, C)`` long tensor.
+
+    ``classes`` may be one index, a list shared by the batch, or a ``(B, C)`` tensor; if it is
+    ``None``, the ``topk`` highest-scoring classes of each image are taken (highest first).
+    """
+    batch, num_classes = logits.shape
+    if classes is None:
+        k = 1 if topk is None else int(topk)
+        if not 1 <= k <= num_classes:
+            raise CamlibError(f"topk={k} is out of range: the model has {num_classes} classes")
+        return logits.topk(k, dim=1).indices
+    idx = torch.as_tensor(classes, dtype=torch.long, device=logits.device)
+    if idx.ndim == 0:
+        idx = idx.view(1, 1).expand(batch, 1)
+    elif idx.ndim == 1:
+        idx = idx.view(1, -1).expand(batch, -1)
+    elif idx.ndim != 2 or idx.shape[0] != batch:
+        raise CamlibError(f"classes has shape {tuple(idx.shape)}; expected an int, a list, or (B={batch}, C)")
+    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= num_classes):
+        bad = int(idx.max()) if int(idx.max()) >= num_classes else int(idx.min())
+        raise CamlibError(f"class index {bad} is out of range: the model has {num_classes} classes (0..{num_classes - 1})")
+    return idx
+
+
+def class_activation_maps(features: torch.Tensor, weight: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+    """CAMs of the chosen classes in one batched matrix product.
+
+    Args:
+        features: last conv features ``(B, K, h, w)``.
+        weight: classifier weights ``(N, K)`` (a torch ``nn.Linear.weight`` or SVM ``coef_``).
+        classes: class indices ``(B, C)``.
+
+    Returns:
+        ``(B, C, h, w)`` maps, without the bias (``mean_xy(M_c) + b_c`` is the logit under GAP).
+    """
+    if features.ndim != 4:
+        raise CamlibError(f"features must be (B, K, h, w), got shape {tuple(features.shape)}")
+    batch, channels, height, width = features.shape
+    if weight.ndim != 2 or weight.shape[1] != channels:
+        raise CamlibError(f"weight has shape {tuple(weight.shape)}; expected (N, K={channels}) to match the features")
+    selected = weight.to(features.dtype)[classes]  # (B, C, K)
+    maps = torch.bmm(selected, features.reshape(batch, channels, height * width))
+    return maps.view(batch, classes.shape[1], height, width)
+
+
+def upsample(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinearly resize ``(B, C, h, w)`` maps to ``(B, C, H, W)`` (pixel-centre aligned)."""
+    return F.interpolate(maps, size=tuple(size), mode="bilinear", align_corners=False)
+
+
+def normalize_maps(maps: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """Min-max normalise each map of ``(..., H, W)`` to [0, 1]; a constant map becomes all zeros."""
+    flat = maps.flatten(-2)
+    lo = flat.min(dim=-1, keepdim=True).values
+    hi = flat.max(dim=-1, keepdim=True).values
+    span = (hi - lo).clamp_min(eps)
+    out = (flat - lo) / span
+    out = torch.where(hi - lo > eps, out, torch.zeros_like(out))
+    return out.view_as(maps)

@@ -1,0 +1,164 @@
+"""``CAM``: class activation maps from a single forward pass, with hooks that are always removed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from ..errors import CamlibError
+from .compute import class_activation_maps, select_classes, upsample
+from .head import GapHead, check_head_trace, check_logits, find_gap_head
+
+
+@dataclass
+class CAMResult:
+    """What one CAM call returns.
+
+    Attributes:
+        logits: ``(B, N)`` model outputs.
+        classes: ``(B, C)`` the mapped class indices (top-k order when chosen by score).
+        maps: ``(B, C, h, w)`` CAMs at the feature resolution, without bias.
+        bias: ``(B, C)`` the classifier bias of each mapped class (zeros if it has none).
+        input_size: ``(H, W)`` of the input batch.
+    """
+
+    logits: torch.Tensor
+    classes: torch.Tensor
+    maps: torch.Tensor
+    bias: torch.Tensor
+    input_size: tuple[int, int]
+
+    @property
+    def scores(self) -> torch.Tensor:
+        """``(B, C)`` logits of the mapped classes."""
+        return self.logits.gather(1, self.classes)
+
+    @property
+    def probs(self) -> torch.Tensor:
+        """``(B, C)`` softmax probabilities of the mapped classes."""
+        return self.logits.softmax(dim=1).gather(1, self.classes)
+
+    def upsampled(self, size: tuple[int, int] | None = None) -> torch.Tensor:
+        """``(B, C, H, W)`` maps resized to ``size`` (default: the input size)."""
+        return upsample(self.maps, size or self.input_size)
+
+
+class CAM:
+    """Class Activation Mapping for a model whose head is last conv -> global pooling -> linear.
+
+    Use it as a context manager so the hook is always removed::
+
+        with CAM(model) as cam:
+            result = cam(images, topk=5)        # maps of each image's top-5 classes
+            result = cam(images, classes=[281])  # or chosen classes, shared by the batch
+
+    The head is found automatically (or give ``target_layer``/``classifier`` by module name) and
+    checked on the first call: anything but pass-through layers between pooling and the linear
+    classifier raises a readable :class:`~camlib.errors.NoGapHeadError`.
+    """
+
+    def __init__(self, model: nn.Module, target_layer: str | None = None, classifier: str | None = None):
+        self._handle = None
+        self._features: torch.Tensor | None = None
+        self._verified = False
+        self.model = model
+        self.head: GapHead = find_gap_head(model, target_layer, classifier)
+
+    # -- hook management -------------------------------------------------------------------
+    def _capture_input(self, module: nn.Module, args: tuple) -> None:
+        self._features = args[0]
+
+    def _capture_output(self, module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+        self._features = output
+
+    def attach(self) -> "CAM":
+        """Register the feature hook (done by ``with``)."""
+        if self._handle is None:
+            module = self.head.feature_module
+            if self.head.capture == "input":
+                self._handle = module.register_forward_pre_hook(self._capture_input)
+            else:
+                self._handle = module.register_forward_hook(self._capture_output)
+        return self
+
+    def remove(self) -> None:
+        """Remove the hook and drop the stored features."""
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+        self._features = None
+
+    def __enter__(self) -> "CAM":
+        return self.attach()
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+    def __del__(self) -> None:
+        self.remove()
+
+    # -- computing ---------------------------------------------------------------------------
+    def _forward_traced(self, images: torch.Tensor) -> torch.Tensor:
+        """Run the model once while recording leaf-module order, then validate the head."""
+        executed: list[tuple[str, nn.Module]] = []
+        handles = [
+            m.register_forward_hook(lambda mod, a, o, name=name: executed.append((name, mod)))
+            for name, m in self.model.named_modules()
+            if not list(m.children())
+        ]
+        try:
+            logits = self.model(images)
+        finally:
+            for h in handles:
+                h.remove()
+        name = type(self.model).__name__
+        check_head_trace(self.head, executed, name)
+        return logits
+
+    def _run(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One forward pass without gradients: ``(logits (B, N), features (B, K, h, w))``."""
+        if self._handle is None:
+            raise CamlibError("CAM hooks are not attached: use `with CAM(model) as cam:` (or call cam.attach())")
+        if not isinstance(images, torch.Tensor):
+            raise CamlibError(f"images must be a torch.Tensor (B, 3, H, W), got {type(images).__name__}")
+        if images.ndim == 3:
+            images = images.unsqueeze(0)
+        if images.ndim != 4 or images.shape[0] == 0:
+            raise CamlibError(f"images must be a non-empty batch (B, C, H, W), got shape {tuple(images.shape)}")
+        try:
+            with torch.no_grad():
+                logits = self._forward_traced(images) if not self._verified else self.model(images)
+                features = self._features
+                if features is None or features.ndim != 4:
+                    got = "nothing" if features is None else f"shape {tuple(features.shape)}"
+                    raise CamlibError(f"the hooked layer {self.head.feature_name!r} gave {got}; expected (B, K, h, w)")
+                if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
+                    raise CamlibError("the model must return logits of shape (B, N); wrap it to return a tensor")
+                if not self._verified:
+                    if not self.model.training:
+                        check_logits(self.head, features, logits, type(self.model).__name__)
+                    self._verified = True
+        finally:
+            self._features = None
+        return logits, features
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The CAM features ``(B, K, h, w)`` of a batch (for linear probes and SVM CAMs)."""
+        return self._run(images)[1]
+
+    def __call__(
+        self,
+        images: torch.Tensor,
+        classes: torch.Tensor | Sequence[int] | int | None = None,
+        topk: int | None = None,
+    ) -> CAMResult:
+        """CAMs for a batch ``(B, 3, H, W)`` (a single ``(3, H, W)`` image is batched for you)."""
+        logits, features = self._run(images)
+        with torch.no_grad():
+            chosen = select_classes(logits, classes, topk)
+            maps = class_activation_maps(features, self.head.classifier.weight, chosen)
+            bias = self.head.classifier.bias
+            chosen_bias = bias[chosen] if bias is not None else torch.zeros_like(chosen, dtype=maps.dtype)
+        return CAMResult(logits, chosen, maps, chosen_bias, (images.shape[-2], images.shape[-1]))

@@ -1,0 +1,89 @@
+"""Command line: ``camlib cam IMAGE... [--model efficientnet-lite0] [--topk 5] [--threshold 0.2] [--out DIR] [--json]``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Sequence
+
+from .errors import CamlibError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="camlib", description="Class Activation Mapping on your own images.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    cam = sub.add_parser("cam", help="top-k classes, CAMs and boxes for image files")
+    cam.add_argument("images", nargs="+", help="image files (JPEG, PNG, ...)")
+    cam.add_argument("--model", default="efficientnet-lite0", help="pretrained classifier (default: efficientnet-lite0)")
+    cam.add_argument("--topk", type=int, default=5, help="number of classes per image (default: 5)")
+    cam.add_argument("--threshold", type=float, default=0.2, help="box threshold as a fraction of the CAM maximum (default: 0.2)")
+    cam.add_argument("--out", type=Path, default=None, help="write CAM overlays with boxes to this folder")
+    cam.add_argument("--json", action="store_true", help="print results as JSON to stdout")
+    return parser
+
+
+def _save_overlay(loc, path: Path, threshold: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .localize import boxes_in_input
+    from .plots import show_cams
+
+    titles = [f"{p.label} {p.prob:.2f}" for p in loc.predictions]
+    fig = show_cams(loc.input_image, loc.cams, titles, boxes=boxes_in_input(loc, threshold)[:, None, :])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def run_cam(args: argparse.Namespace) -> int:
+    """Run CAM on each image; a bad image is reported on stderr and the others still run."""
+    from .boxes import check_threshold
+    from .images import load_image
+    from .localize import localize
+    from .models.pretrained import load_pretrained
+
+    check_threshold(args.threshold)
+    if args.topk < 1:
+        raise CamlibError(f"--topk must be at least 1, got {args.topk}")
+    classifier = load_pretrained(args.model)
+    if args.topk > len(classifier.class_names):
+        raise CamlibError(f"--topk {args.topk} exceeds the model's {len(classifier.class_names)} classes")
+    results, failures = [], 0
+    for name in args.images:
+        try:
+            image = load_image(name)
+            loc = localize(classifier, image, topk=args.topk, threshold=args.threshold)
+        except CamlibError as err:
+            print(f"camlib: error: {err}", file=sys.stderr)
+            failures += 1
+            continue
+        if args.out is not None:
+            _save_overlay(loc, args.out / f"{Path(name).stem}_cam.png", args.threshold)
+        results.append({"image": str(name), "width": image.width, "height": image.height,
+                        "predictions": [asdict(p) for p in loc.predictions]})
+        if not args.json:
+            print(f"{name} ({image.width}x{image.height})")
+            for p in loc.predictions:
+                print(f"  {p.prob:6.3f}  {p.label:<30s} box={p.box}")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 1 if failures else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``camlib`` command."""
+    args = _parser().parse_args(argv)
+    try:
+        return run_cam(args)
+    except CamlibError as err:
+        print(f"camlib: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

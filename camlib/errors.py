@@ -1,0 +1,39 @@
+"""Errors camlib raises on bad input: each message says what was wrong and what to do."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CamlibError(Exception):
+    """Base class: a problem with the user's input or environment, not a bug."""
+
+
+class BadImageError(CamlibError, ValueError):
+    """An image file that is missing, empty, truncated or not an image."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class NoGapHeadError(CamlibError, ValueError):
+    """A model whose head is not last conv -> global pooling -> linear."""
+
+
+class NotLinearClassifierError(NoGapHeadError):
+    """A model whose layers after global pooling are not one linear layer."""
+
+
+class DatasetNotFoundError(CamlibError, FileNotFoundError):
+    """A data set that is not where camlib looked for it."""
+
+    def __init__(self, name: str, searched: str | Path, how_to_get: str):
+        self.name = name
+        self.searched = str(searched)
+        self.how_to_get = how_to_get
+        super().__init__(f"{name} not found at {self.searched}. {how_to_get}")
+
+
+class CorruptFileError(CamlibError, OSError):
+    """A cache or checkpoint whose checksum does not match what was written."""

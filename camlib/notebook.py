@@ -1,0 +1,31 @@
+"""One call at the top of every chapter: seeds, threads, plotting and table display settings."""
+from __future__ import annotations
+
+import os
+import warnings
+
+import matplotlib
+import pandas as pd
+import torch
+
+from .repro import DEFAULT_SEED, default_device, seed_everything
+
+#: "default" (CPU, offline, minutes) or "full" (real data sets on a GPU), from CAMLIB_SCALE.
+SCALES = ("default", "full")
+
+
+def setup(seed: int = DEFAULT_SEED) -> dict:
+    """Prepare a chapter run; returns ``{"scale", "device", "seed"}`` for the chapter to print.
+
+    Determinism: seeds everything and pins the CPU thread count (2) at the default scale.
+    """
+    scale = os.environ.get("CAMLIB_SCALE", "default")
+    if scale not in SCALES:
+        raise ValueError(f"CAMLIB_SCALE must be one of {SCALES}, got {scale!r}")
+    device = default_device()
+    seed_everything(seed, threads=2 if scale == "default" else None)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    matplotlib.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90, "figure.max_open_warning": 0})
+    pd.set_option("display.precision", 1)
+    pd.set_option("display.width", 120)
+    return {"scale": scale, "device": str(device), "seed": seed, "torch": torch.__version__.split("+")[0]}

@@ -1,0 +1,129 @@
+"""CAM arithmetic with hand-computed answers, head discovery, hooks and the GAP identity on Lite0."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from camlib import CAM, CamlibError, NoGapHeadError, NotLinearClassifierError
+from camlib.cam import class_activation_maps, find_gap_head, normalize_maps, select_classes
+from camlib.imagenet import preprocess
+
+
+def test_cam_by_hand():
+    # two channels on a 2x2 map; class 0 weighs them (1, 2), class 1 weighs them (-1, 0)
+    features = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]], [[0.0, 1.0], [0.0, 3.0]]]])  # (1, 2, 2, 2)
+    weight = torch.tensor([[1.0, 2.0], [-1.0, 0.0]])
+    maps = class_activation_maps(features, weight, torch.tensor([[0, 1]]))
+    assert torch.equal(maps[0, 0], torch.tensor([[1.0, 2.0], [0.0, 6.0]]))
+    assert torch.equal(maps[0, 1], torch.tensor([[-1.0, 0.0], [0.0, 0.0]]))
+
+
+def test_select_classes_forms():
+    logits = torch.tensor([[0.1, 0.9, 0.5], [0.7, 0.2, 0.3]])
+    assert select_classes(logits, topk=2).tolist() == [[1, 2], [0, 2]]
+    assert select_classes(logits, 2).tolist() == [[2], [2]]
+    assert select_classes(logits, [0, 1]).tolist() == [[0, 1], [0, 1]]
+    with pytest.raises(CamlibError, match="out of range"):
+        select_classes(logits, [3])
+    with pytest.raises(CamlibError, match="topk"):
+        select_classes(logits, topk=4)
+
+
+def test_normalize_maps_constant_is_zero():
+    maps = torch.stack([torch.full((3, 3), 5.0), torch.arange(9.0).view(3, 3)])
+    out = normalize_maps(maps)
+    assert torch.equal(out[0], torch.zeros(3, 3))
+    assert out[1].min() == 0 and out[1].max() == 1
+
+
+class TinyGap(nn.Module):
+    def __init__(self, pool: nn.Module | None = None):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.pool = pool or nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(self.pool(torch.relu(self.conv(x))).flatten(1))
+
+
+def test_tiny_model_identity_and_hooks_removed():
+    torch.manual_seed(0)
+    model = TinyGap().eval()
+    x = torch.randn(2, 3, 8, 8)
+    with CAM(model) as cam:
+        result = cam(x, topk=3)
+        assert len(model.pool._forward_pre_hooks) == 1
+    assert len(model.pool._forward_pre_hooks) == 0
+    assert result.maps.shape == (2, 3, 8, 8)
+    torch.testing.assert_close(result.maps.mean(dim=(2, 3)) + result.bias, result.scores, atol=1e-5, rtol=0)
+
+
+def test_hooks_removed_after_exception():
+    model = TinyGap().eval()
+    with pytest.raises(CamlibError):
+        with CAM(model) as cam:
+            cam(torch.randn(1, 3, 8, 8), classes=[7])
+    assert len(model.pool._forward_pre_hooks) == 0
+
+
+def test_call_without_context_is_a_clear_error():
+    with pytest.raises(CamlibError, match="with CAM"):
+        CAM(TinyGap().eval())(torch.randn(1, 3, 8, 8))
+
+
+def test_single_image_and_empty_batch():
+    model = TinyGap().eval()
+    with CAM(model) as cam:
+        assert cam(torch.randn(3, 8, 8)).maps.shape == (1, 1, 8, 8)
+        with pytest.raises(CamlibError, match="non-empty"):
+            cam(torch.randn(0, 3, 8, 8))
+
+
+def test_model_without_global_pooling():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    with pytest.raises(NoGapHeadError, match="no global pooling"):
+        CAM(model)
+
+
+def test_model_with_nonlinear_classifier():
+    class MlpHead(TinyGap):
+        def __init__(self):
+            super().__init__()
+            self.hidden = nn.Linear(4, 4)
+
+        def forward(self, x):
+            pooled = self.pool(torch.relu(self.conv(x))).flatten(1)
+            return self.fc(torch.relu(self.hidden(pooled)))
+
+    model = MlpHead().eval()
+    with pytest.raises(NotLinearClassifierError, match="besides the linear classifier"):
+        with CAM(model) as cam:
+            cam(torch.randn(1, 3, 8, 8))
+
+
+def test_named_target_layer_and_classifier():
+    model = TinyGap().eval()
+    head = find_gap_head(model, target_layer="conv", classifier="fc")
+    assert head.capture == "output" and head.classifier_name == "fc"
+    with pytest.raises(NoGapHeadError, match="not a module"):
+        find_gap_head(model, target_layer="nope")
+
+
+def test_gmp_model_maps():
+    model = TinyGap(nn.AdaptiveMaxPool2d(1)).eval()
+    with CAM(model) as cam:
+        result = cam(torch.randn(1, 3, 8, 8), topk=1)
+    assert cam.head.pooling == "max" and result.maps.shape == (1, 1, 8, 8)
+
+
+def test_lite0_identity_on_a_real_photo(lite0, photo):
+    x, _ = preprocess(photo, lite0.mean, lite0.std)
+    with CAM(lite0.model) as cam:
+        result = cam(x.unsqueeze(0), classes=torch.arange(1000))
+    assert cam.head.feature_name == "_avg_pooling" and cam.head.classifier_name == "_fc"
+    torch.testing.assert_close(result.maps.mean(dim=(2, 3)) + result.bias, result.scores, atol=1e-5, rtol=0)
+    assert result.classes.shape == (1, 1000)
+    # the coffee photo is an espresso (ImageNet class 967) for this network
+    assert int(result.logits.argmax()) == 967
