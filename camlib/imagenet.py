@@ -36,16 +36,10 @@ class Geometry:
         return out
 
 
-def preprocess(
-    image: Image.Image,
-    mean: Sequence[float],
-    std: Sequence[float],
-    resize: int = 256,
-    crop: int | None = 224,
-) -> tuple[torch.Tensor, Geometry]:
-    """Resize the shorter side to ``resize``, centre-crop ``crop`` (``None``: keep the whole image).
+def resize_crop(image: Image.Image, resize: int = 256, crop: int | None = 224) -> tuple[Image.Image, Geometry]:
+    """Resize the shorter side to ``resize``, then centre-crop ``crop`` x ``crop`` (``None``: no crop).
 
-    Returns the normalised tensor ``(3, H', W')`` and the :class:`Geometry` to map boxes back.
+    Returns the new image and the :class:`Geometry` that maps its boxes back to ``image``.
     """
     width, height = image.size
     scale = resize / min(width, height)
@@ -55,5 +49,16 @@ def preprocess(
     if crop is not None:
         off_x, off_y = (new_w - crop) // 2, (new_h - crop) // 2
         resized = resized.crop((off_x, off_y, off_x + crop, off_y + crop))
-    tensor = TF.normalize(TF.to_tensor(resized), mean, std)
-    return tensor, Geometry(new_w / width, new_h / height, float(off_x), float(off_y), (height, width))
+    return resized, Geometry(new_w / width, new_h / height, float(off_x), float(off_y), (height, width))
+
+
+def preprocess(
+    image: Image.Image,
+    mean: Sequence[float],
+    std: Sequence[float],
+    resize: int = 256,
+    crop: int | None = 224,
+) -> tuple[torch.Tensor, Geometry]:
+    """:func:`resize_crop`, then normalise: returns the tensor ``(3, H', W')`` and the :class:`Geometry`."""
+    resized, geometry = resize_crop(image, resize, crop)
+    return TF.normalize(TF.to_tensor(resized), mean, std), geometry

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from PIL import Image
+from torchvision.transforms import functional as TF
 
 from .boxes import boxes_from_cams, check_threshold
 from .cam import CAM
-from .imagenet import Geometry, preprocess
+from .imagenet import Geometry, resize_crop
 from .models.pretrained import PretrainedClassifier
 
 
@@ -45,7 +46,8 @@ def localize(
     box can fall anywhere in the photo.
     """
     check_threshold(threshold)
-    tensor, geometry = preprocess(image, classifier.mean, classifier.std, resize=classifier.crop, crop=None)
+    resized, geometry = resize_crop(image, resize=classifier.crop, crop=None)
+    tensor = TF.normalize(TF.to_tensor(resized), classifier.mean, classifier.std)
     device = next(classifier.model.parameters()).device
     with CAM(classifier.model) as cam:
         result = cam(tensor.unsqueeze(0).to(device), topk=topk)
@@ -57,7 +59,6 @@ def localize(
         Prediction(int(c), classifier.class_names[int(c)], float(p), [round(float(v), 1) for v in box])
         for c, p, box in zip(classes, probs, boxes)
     ]
-    resized = image.resize((tensor.shape[2], tensor.shape[1]), Image.BILINEAR)
     return Localization(predictions, maps.cpu(), geometry, resized)
 
 

@@ -1,30 +1,22 @@
 """Progress bars that stay reproducible in executed notebooks.
 
-With ``CAMLIB_STATIC_PROGRESS=1`` (set by the book build and the nbval run) a bar is drawn only at
-its start and end, so the stored notebook output is the same on every run once the timing fields
-are sanitized; otherwise bars refresh live as usual.
+Bars are plain-text tqdm bars (stderr). With ``CAMLIB_STATIC_PROGRESS=1`` (set by the book build and
+the nbval run) a bar is drawn only at its start and end, so a stored notebook output is the same on
+every run once its timing fields are sanitized; otherwise bars refresh live as usual.
 """
 from __future__ import annotations
 
 import os
 from typing import Iterable, TypeVar
 
-from tqdm.auto import tqdm
+from tqdm.std import tqdm
 
 T = TypeVar("T")
 
 
 def progress(iterable: Iterable[T] | None = None, desc: str | None = None, total: int | None = None, **kwargs) -> tqdm:
-    """``tqdm`` with camlib's defaults (see module docstring)."""
+    """``tqdm`` with camlib's defaults (see the module docstring)."""
     if os.environ.get("CAMLIB_STATIC_PROGRESS") == "1":
         kwargs.setdefault("mininterval", float("inf"))
         kwargs.setdefault("ascii", True)
-        return tqdm_std(iterable, desc=desc, total=total, **kwargs)
     return tqdm(iterable, desc=desc, total=total, **kwargs)
-
-
-def tqdm_std(*args, **kwargs):
-    """The plain-text tqdm (no widgets), whose output is stable text in notebooks."""
-    from tqdm.std import tqdm as plain
-
-    return plain(*args, **kwargs)

@@ -23,7 +23,13 @@ def select_classes(
         if not 1 <= k <= num_classes:
             raise CamlibError(f"topk={k} is out of range: the model has {num_classes} classes")
         return logits.topk(k, dim=1).indices
-    idx = torch.as_tensor(classes, dtype=torch.long, device=logits.device)
+    try:
+        idx = torch.as_tensor(classes, device=logits.device)
+    except (TypeError, ValueError, RuntimeError):
+        raise CamlibError(f"classes must be class indices (int, list of ints or (B, C) tensor), got {classes!r}"[:200]) from None
+    if idx.numel() and (idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool):
+        raise CamlibError(f"classes must be integer class indices, got {idx.dtype} values such as {idx.flatten()[0].item()}")
+    idx = idx.long()
     if idx.ndim == 0:
         idx = idx.view(1, 1).expand(batch, 1)
     elif idx.ndim == 1:

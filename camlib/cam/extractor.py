@@ -63,6 +63,8 @@ class CAM:
         self._handle = None
         self._features: torch.Tensor | None = None
         self._verified = False
+        if not isinstance(model, nn.Module):
+            raise CamlibError(f"CAM needs a torch.nn.Module, got {type(model).__name__}")
         self.model = model
         self.head: GapHead = find_gap_head(model, target_layer, classifier)
 
@@ -127,22 +129,41 @@ class CAM:
             images = images.unsqueeze(0)
         if images.ndim != 4 or images.shape[0] == 0:
             raise CamlibError(f"images must be a non-empty batch (B, C, H, W), got shape {tuple(images.shape)}")
+        self._check_input(images)
         try:
             with torch.no_grad():
-                logits = self._forward_traced(images) if not self._verified else self.model(images)
+                try:
+                    logits = self._forward_traced(images) if not self._verified else self.model(images)
+                except RuntimeError as err:
+                    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                    raise CamlibError(f"{type(self.model).__name__} failed on images {tuple(images.shape)} {images.dtype}: {first}; pass images of the shape, dtype and device it was trained with") from err
                 features = self._features
                 if features is None or features.ndim != 4:
                     got = "nothing" if features is None else f"shape {tuple(features.shape)}"
                     raise CamlibError(f"the hooked layer {self.head.feature_name!r} gave {got}; expected (B, K, h, w)")
                 if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
                     raise CamlibError("the model must return logits of shape (B, N); wrap it to return a tensor")
+                if not torch.isfinite(logits).all():
+                    raise CamlibError("the model returned NaN or infinite logits; check its weights (a diverged training run?)")
                 if not self._verified:
-                    if not self.model.training:
-                        check_logits(self.head, features, logits, type(self.model).__name__)
+                    check_logits(self.head, features, logits, type(self.model).__name__)
                     self._verified = True
         finally:
             self._features = None
         return logits, features
+
+    def _check_input(self, images: torch.Tensor) -> None:
+        """Refuse what would fail deep inside torch or silently give wrong maps."""
+        if self.model.training:
+            raise CamlibError("the model is in training mode (dropout and batch-norm would change the maps "
+                              "and batch-norm statistics would be updated): call model.eval() first")
+        if not images.is_floating_point():
+            raise CamlibError(f"images must be a float tensor normalised for the model (camlib.imagenet.preprocess), got {images.dtype}")
+        first = next(self.model.parameters(), None)
+        if first is not None and images.device != first.device:
+            raise CamlibError(f"images are on {images.device} but the model is on {first.device}: move them with images.to({str(first.device)!r})")
+        if not torch.isfinite(images).all():
+            raise CamlibError("images contain NaN or infinite values; check how they were loaded and normalised")
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """The CAM features ``(B, K, h, w)`` of a batch (for linear probes and SVM CAMs)."""

@@ -1,0 +1,24 @@
+"""Data for camlib: offline assets, a generated localization benchmark, and full-scale loaders.
+
+``python -m camlib.data.fetch`` fetches the offline assets; everything else fetches what it needs
+on first use. Boxes are ``[x0, y0, x1, y1]`` float pixels with x1/y1 exclusive.
+"""
+from .assets import imagenet_samples, quokka
+from .backgrounds import background_photos
+from .boxdataset import BoxImageDataset, BoxRecord, collate_boxes
+from .cub import CUB200
+from .fashion_mnist import FASHION_MNIST_CLASSES, fetch_fashion_mnist, load_fashion_mnist
+from .imagenet import ImageNetLocalization, read_synsets, read_voc_xml
+from .localization import LocalizationDataset, LocalizationSplit
+from .paths import assets_dir, cache_dir, data_root, full_dir
+from .synthetic import FINE_GRAINED_SPEC, BenchmarkSpec, boxes_from_masks, load_benchmark, make_benchmark
+
+__all__ = [
+    "data_root", "assets_dir", "cache_dir", "full_dir",
+    "imagenet_samples", "quokka", "background_photos",
+    "FASHION_MNIST_CLASSES", "load_fashion_mnist", "fetch_fashion_mnist",
+    "BenchmarkSpec", "FINE_GRAINED_SPEC", "LocalizationSplit", "LocalizationDataset",
+    "load_benchmark", "make_benchmark", "boxes_from_masks",
+    "BoxRecord", "BoxImageDataset", "collate_boxes",
+    "ImageNetLocalization", "read_synsets", "read_voc_xml", "CUB200",
+]

@@ -1,0 +1,162 @@
+"""Offline assets: data root resolution, fetching, verification and tamper handling."""
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from camlib.cache import sha256_of
+from camlib.data import assets, fashion_mnist, paths
+from camlib.data.fetch import main as fetch_main
+from camlib.data.sources import FetchError
+from camlib.errors import DatasetNotFoundError
+from camlib.images import load_image
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_data_root_follows_env_var(monkeypatch, tmp_path):
+    monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))
+    assert paths.data_root() == tmp_path
+    assert paths.assets_dir() == tmp_path / "assets"
+    assert paths.cache_dir() == tmp_path / "cache"
+    assert paths.full_dir() == tmp_path / "full"
+
+
+def test_data_root_defaults_to_checkout_data_folder(monkeypatch):
+    monkeypatch.delenv("CAMLIB_DATA", raising=False)
+    assert paths.data_root() == REPO / "data"
+
+
+def test_imagenet_samples_are_the_twenty_verified_jpegs():
+    samples = assets.imagenet_samples()
+    assert len(samples) == 20
+    assert samples[0][0].name == "imagenet_00_243.jpg" and samples[0][1] == 243
+    assert [label for _, label in samples][-3:] == [22, 317, 305]
+    for path, _ in samples:
+        assert sha256_of(path) == assets.MANIFEST[f"imagenet-samples/{path.name}"].sha256
+    assert load_image(samples[0][0]).size == (512, 512)
+
+
+def test_quokka_box_in_camlib_convention():
+    path, boxes = assets.quokka()
+    assert load_image(path).size == (960, 643)
+    np.testing.assert_array_equal(boxes, np.array([[148, 50, 550, 642]], dtype=np.float32))
+    assert boxes.dtype == np.float32
+
+
+def _copy_quokka_to(root: Path) -> Path:
+    real_image, _ = assets.quokka()
+    target = root / "assets" / "quokka"
+    target.mkdir(parents=True)
+    shutil.copy(real_image, target / "quokka.jpg")
+    shutil.copy(real_image.with_name("quokka_annotations.json"), target / "quokka_annotations.json")
+    return target / "quokka.jpg"
+
+
+def test_truncated_asset_is_fetched_again(monkeypatch, tmp_path):
+    copy = _copy_quokka_to(tmp_path)
+    copy.write_bytes(copy.read_bytes()[:1000])
+    monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))
+    requested = []
+    real_fetch = assets.wheel_members
+    monkeypatch.setattr(assets, "wheel_members", lambda req, members: requested.append(req) or real_fetch(req, members))
+    path, _ = assets.quokka()
+    assert requested == ["imgaug==0.4.0"]
+    assert path == copy and sha256_of(path) == assets.MANIFEST[assets.QUOKKA_IMAGE].sha256
+
+
+def test_intact_asset_is_not_fetched(monkeypatch, tmp_path):
+    _copy_quokka_to(tmp_path)
+    monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))
+
+    def offline(requirement, members):
+        raise AssertionError("an intact asset must not be fetched")
+
+    monkeypatch.setattr(assets, "wheel_members", offline)
+    assert assets.quokka()[0].parent == tmp_path / "assets" / "quokka"
+
+
+def test_unfetchable_asset_names_path_and_command(monkeypatch, tmp_path):
+    monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))
+
+    def offline(requirement, members):
+        raise FetchError("no network")
+
+    monkeypatch.setattr(assets, "wheel_members", offline)
+    with pytest.raises(DatasetNotFoundError) as info:
+        assets.imagenet_samples()
+    message = str(info.value)
+    assert str(tmp_path / "assets" / "imagenet-samples") in message
+    assert "python -m camlib.data.fetch" in message and "foolbox==3.3.4" in message
+
+
+def test_fashion_mnist_test_split_known_answers():
+    images, labels = fashion_mnist.load_fashion_mnist("test")
+    assert images.shape == (10000, 28, 28) and images.dtype == np.uint8
+    assert labels.dtype == np.int64
+    assert labels[:10].tolist() == [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]
+    assert np.bincount(labels).tolist() == [1000] * 10
+    assert images.max() == 255 and np.median(images[:, 0, 0]) == 0
+    assert len(fashion_mnist.FASHION_MNIST_CLASSES) == 10
+    with pytest.raises(Exception, match="'train' or 'test'"):
+        fashion_mnist.load_fashion_mnist("val")
+
+
+def _verified_gz(name: str) -> bytes:
+    for folder in (fashion_mnist.SYSTEM_DIR, fashion_mnist.local_dir()):
+        if fashion_mnist._verified_content(folder / name) is not None:
+            return (folder / name).read_bytes()
+    fashion_mnist.fetch_fashion_mnist()
+    return _verified_gz(name)
+
+
+def test_fashion_mnist_tampered_file_is_replaced(monkeypatch, tmp_path):
+    names = fashion_mnist.SPLIT_FILES["test"]
+    originals = {name: _verified_gz(name) for name in fashion_mnist.CONTENT_SHA256}
+    monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", tmp_path / "not-installed")
+    local = fashion_mnist.local_dir()
+    local.mkdir(parents=True)
+    labels_gz = gzip.decompress(originals[names[1]])
+    tampered = labels_gz[:8] + bytes([(labels_gz[8] + 1) % 10]) + labels_gz[9:]
+    (local / names[0]).write_bytes(originals[names[0]])
+    (local / names[1]).write_bytes(gzip.compress(tampered))
+    fetched = []
+
+    def download(todo):
+        fetched.extend(todo)
+        return {name: originals[name] for name in todo}
+
+    monkeypatch.setattr(fashion_mnist, "_download", download)
+    _, labels = fashion_mnist.load_fashion_mnist("test")
+    assert names[1] in fetched and names[0] not in fetched
+    assert labels[0] == 9
+    assert fashion_mnist._verified_content(local / names[1]) is not None
+
+
+def test_fashion_mnist_unfetchable_raises(monkeypatch, tmp_path):
+    monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", tmp_path / "not-installed")
+
+    def offline(*args, **kwargs):
+        raise FetchError("no network")
+
+    monkeypatch.setattr(fashion_mnist, "deb_members", offline)
+    monkeypatch.setattr(fashion_mnist, "url_bytes", offline)
+    with pytest.raises(DatasetNotFoundError) as info:
+        fashion_mnist.load_fashion_mnist("test")
+    assert str(tmp_path / "assets" / "fashion-mnist") in str(info.value)
+    assert "python -m camlib.data.fetch" in str(info.value)
+
+
+def test_fetch_command_is_idempotent(capsys):
+    assert fetch_main([]) == 0
+    assert fetch_main([]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-3:] == ["foolbox ImageNet samples: all 20 files present and verified",
+                          "imgaug quokka: all 2 files present and verified",
+                          "Fashion-MNIST: all 4 files present and verified"]
