@@ -5,6 +5,7 @@ reason when the registry cannot be reached or the file is not where it should be
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -59,7 +60,13 @@ def deb_members(package: str, members: Iterable[str]) -> dict[str, bytes]:
     if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
         raise FetchError("apt-get and dpkg are not available on this system")
     with tempfile.TemporaryDirectory(prefix="camlib-deb-") as tmp:
-        _run(["apt-get", "download", package], cwd=tmp)
+        try:
+            _run(["apt-get", "download", package], cwd=tmp)
+        except FetchError:
+            if os.geteuid() != 0:
+                raise
+            _run(["apt-get", "update", "-qq"])  # a fresh machine has no package lists yet
+            _run(["apt-get", "download", package], cwd=tmp)
         debs = sorted(Path(tmp).glob("*.deb"))
         if not debs:
             raise FetchError(f"apt-get downloaded no .deb for {package}")
