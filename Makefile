@@ -8,13 +8,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.camlib-installed
-ASSETS := data/assets/.complete
 export CAMLIB_STATIC_PROGRESS := 1
 export PYTHONHASHSEED := 0
 export OMP_NUM_THREADS := 2
-export MPLBACKEND := Agg
 
-.PHONY: env assets notebooks book unit nbval test browser bench clean
+.PHONY: env assets notebooks book unit nbval test browser-deps bench clean
 
 env: $(STAMP)
 
@@ -32,11 +30,18 @@ notebooks: assets
 	$(PY) scripts/execute_notebooks.py notebooks/*.ipynb
 
 book: notebooks
-	$(PY) -m jupyter_book build . --builder html --warningiserror --keep-going
+	$(VENV)/bin/jupyter-book build . --builder html --warningiserror --keep-going
 	@echo "book: open _build/html/index.html"
 
-unit: assets
-	$(PY) -m pytest tests
+# Headless Chromium for tests/test_book_browser.py (Debian packages; apt-get as root or via sudo).
+browser-deps:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	elif sudo -n true 2>/dev/null; then sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	else echo "browser-deps: install chromium and chromium-driver (root needed: sudo apt-get install chromium chromium-driver)" >&2; exit 1; fi
+
+unit: assets browser-deps
+	CAMLIB_REQUIRE_BROWSER=1 $(PY) -m pytest -p no:cacheprovider tests
 
 nbval: assets
 	$(PY) -m pytest --nbval notebooks/ --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider

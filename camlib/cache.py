@@ -5,6 +5,7 @@ Every file written here gets a sidecar ``<name>.sha256``; readers verify it and 
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import io
 import os
@@ -14,7 +15,7 @@ from typing import Any, Callable
 
 import torch
 
-from .errors import CorruptFileError
+from .errors import CamlibError, CorruptFileError
 
 
 def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -30,9 +31,32 @@ def _checksum_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists (POSIX)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete temporary files of ``path`` whose writer process was killed (``.<name>.<pid>.*.tmp``)."""
+    if os.name != "posix":  # os.kill(pid, 0) terminates the process on Windows
+        return
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2:].split(".")[0]
+        if pid.isdigit() and not _is_running(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
 def _replace_atomically(path: Path, data: bytes) -> None:
+    if path.is_dir():
+        raise CamlibError(f"{path} is a directory; give a file path to write to")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    _remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -82,7 +106,11 @@ def save_torch(obj: Any, path: str | Path) -> str:
 def load_torch(path: str | Path) -> Any:
     """Load what :func:`save_torch` wrote, after verifying its checksum."""
     data = read_verified_bytes(path)
-    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
+    except Exception as err:  # intact bytes torch cannot unpickle: another format, a renamed class, ...
+        reason = (str(err).strip().splitlines() or [""])[0][:120]
+        raise CorruptFileError(f"{path}: checksum matches but torch cannot load it ({type(err).__name__}: {reason}); delete it and rebuild") from err
 
 
 def cached(path: str | Path, build: Callable[[], Any], *, quiet: bool = False) -> Any:

@@ -8,7 +8,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
-from .errors import CamlibError
+from .errors import BadImageError, CamlibError
+
+#: Longest side over shortest side beyond which an image is refused: ``localize`` resizes the shorter
+#: side to the network's input size, so a 1x10000 strip would become a 224x2,240,000 input.
+MAX_ASPECT = 20
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +44,23 @@ def _save_overlay(loc, path: Path, threshold: float) -> None:
     plt.close(fig)
 
 
+def check_aspect(path: str | Path, width: int, height: int) -> None:
+    """Refuse images more than :data:`MAX_ASPECT` times longer than wide (or the reverse)."""
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise BadImageError(path, f"image is {width}x{height}, more elongated than {MAX_ASPECT}:1; crop it to the object first")
+
+
+def _overlay_path(out: Path, name: str, taken: set[Path]) -> Path:
+    """``out/<stem>_cam.png``, numbered when two inputs share a file name so none is overwritten."""
+    stem, number = Path(name).stem, 1
+    path = out / f"{stem}_cam.png"
+    while path in taken:
+        number += 1
+        path = out / f"{stem}_{number}_cam.png"
+    taken.add(path)
+    return path
+
+
 def run_cam(args: argparse.Namespace) -> int:
     """Run CAM on each image; a bad image is reported on stderr and the others still run."""
     from .boxes import check_threshold
@@ -50,20 +71,23 @@ def run_cam(args: argparse.Namespace) -> int:
     check_threshold(args.threshold)
     if args.topk < 1:
         raise CamlibError(f"--topk must be at least 1, got {args.topk}")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise CamlibError(f"--out {args.out} is a file; give a folder for the overlays")
     classifier = load_pretrained(args.model)
     if args.topk > len(classifier.class_names):
         raise CamlibError(f"--topk {args.topk} exceeds the model's {len(classifier.class_names)} classes")
-    results, failures = [], 0
+    results, failures, overlays = [], 0, set()
     for name in args.images:
         try:
             image = load_image(name)
+            check_aspect(name, image.width, image.height)
             loc = localize(classifier, image, topk=args.topk, threshold=args.threshold)
         except CamlibError as err:
             print(f"camlib: error: {err}", file=sys.stderr)
             failures += 1
             continue
         if args.out is not None:
-            _save_overlay(loc, args.out / f"{Path(name).stem}_cam.png", args.threshold)
+            _save_overlay(loc, _overlay_path(args.out, name, overlays), args.threshold)
         results.append({"image": str(name), "width": image.width, "height": image.height,
                         "predictions": [asdict(p) for p in loc.predictions]})
         if not args.json:

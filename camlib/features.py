@@ -33,10 +33,10 @@ def to_batch(images: np.ndarray | Sequence[Image.Image], size: int, mean: Sequen
         if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
             raise CamlibError(f"images must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}")
         batch = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255.0)
+        if batch.shape[-2:] != (size, size):
+            batch = torch.nn.functional.interpolate(batch, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
     else:
-        batch = torch.stack([TF.to_tensor(img.convert("RGB")) for img in images])
-    if batch.shape[-2:] != (size, size):
-        batch = torch.nn.functional.interpolate(batch, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        batch = torch.stack([TF.to_tensor(img.convert("RGB").resize((size, size), Image.BILINEAR)) for img in images])
     return TF.normalize(batch, mean, std)
 
 

@@ -1,6 +1,7 @@
 """Loading images safely: every failure becomes a one-line :class:`BadImageError` naming the file."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +27,14 @@ def load_image(path: str | Path) -> Image.Image:
     if path.stat().st_size == 0:
         raise BadImageError(path, "file is empty (0 bytes); re-download or re-export it")
     try:
-        with Image.open(path) as img:
-            if img.width * img.height > MAX_PIXELS:
-                raise BadImageError(path, f"image is {img.width}x{img.height}, more than {MAX_PIXELS} pixels; downscale it first")
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            return to_rgb(img)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # MAX_PIXELS is the limit here
+            with Image.open(path) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    raise BadImageError(path, f"image is {img.width}x{img.height}, more than {MAX_PIXELS} pixels; downscale it first")
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                return to_rgb(img)
     except BadImageError:
         raise
     except UnidentifiedImageError:
@@ -39,7 +42,7 @@ def load_image(path: str | Path) -> Image.Image:
     except (OSError, SyntaxError, ValueError) as err:
         raise BadImageError(path, f"cannot decode image ({err}); the file is probably truncated or corrupt") from None
     except Image.DecompressionBombError as err:
-        raise BadImageError(path, f"image too large to decode safely ({err})") from None
+        raise BadImageError(path, f"image too large to decode safely ({err}); downscale it first") from None
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..boxes import check_threshold, chunk_length, paper_rule_boxes
 from ..errors import CamlibError
 
 
@@ -77,3 +79,18 @@ def normalize_maps(maps: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     out = (flat - lo) / span
     out = torch.where(hi - lo > eps, out, torch.zeros_like(out))
     return out.view_as(maps)
+
+
+def cam_boxes(maps: torch.Tensor, size: tuple[int, int], threshold: float = 0.2) -> np.ndarray:
+    """The paper's boxes ``(..., 4)`` of ``(..., h, w)`` CAMs upsampled to ``size`` ``(H, W)``.
+
+    Equal to ``boxes_from_cams(upsample(maps, size), threshold)``, but the maps are upsampled a
+    chunk at a time (cache-sized on the CPU), so the full-size maps never all exist at once.
+    """
+    threshold = check_threshold(threshold)
+    if maps.ndim < 2:
+        raise CamlibError(f"maps must be (..., h, w), got shape {tuple(maps.shape)}")
+    size = (int(size[0]), int(size[1]))
+    flat = maps.detach().float().reshape(-1, 1, *maps.shape[-2:])
+    chunks = (upsample(chunk, size)[:, 0] for chunk in flat.split(chunk_length(flat, size)))
+    return paper_rule_boxes(chunks, size, threshold).reshape(*maps.shape[:-2], 4)

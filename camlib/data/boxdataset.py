@@ -60,6 +60,8 @@ def collate_boxes(batch: Sequence[tuple[torch.Tensor, int, torch.Tensor, torch.T
 
     Returns ``(images (B, 3, h, w), labels int64 (B,), list of B boxes (M_i, 4), sizes int64 (B, 2))``.
     """
+    if len(batch) == 0:
+        raise CamlibError("collate_boxes got an empty batch; check the dataset and the sampler")
     images, labels, boxes, sizes = zip(*batch)
     shapes = {tuple(image.shape) for image in images}
     if len(shapes) > 1:
