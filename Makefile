@@ -19,7 +19,8 @@ env: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
-	$(PY) -m pip install --disable-pip-version-check -c constraints.txt -e ".[book,test]"
+	$(PY) -m pip install --disable-pip-version-check -c constraints.txt -e ".[book,test,text,bench]"
+	$(PY) -m pip install --disable-pip-version-check -c constraints.txt --no-deps rapidocr-onnxruntime grad-cam
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 

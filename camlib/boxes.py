@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import torch
 
-from .components import Runs, at_least, largest_components, row_runs
+from .components import Runs, largest_components, row_runs
 from .errors import CamlibError
 
 #: Thresholds of the released code's ``dt_box`` on the 0..255 scale (paper.md, "Boxes from a CAM").
@@ -80,14 +80,34 @@ def boxes_from_cams(maps: np.ndarray | torch.Tensor, threshold: float = 0.2) -> 
     return boxes.reshape(*maps.shape[:-2], 4)
 
 
-#: Pixels per chunk of maps: CPU chunks stay in cache, a GPU takes everything at once.
-CHUNK_PIXELS = {"cpu": 1 << 21, "other": 1 << 28}
+#: Pixels per chunk of maps: a few chunks of 16 MB on the CPU (each upsampling call is a round trip
+#: through torch's thread pool, which stalls on a busy machine), everything at once on a GPU.
+CHUNK_PIXELS = {"cpu": 1 << 22, "other": 1 << 28}
 
 
 def chunk_length(maps: torch.Tensor, size: tuple[int, int]) -> int:
     """How many maps of ``size`` pixels to process at once on the device of ``maps``."""
     budget = CHUNK_PIXELS["cpu" if maps.device.type == "cpu" else "other"]
     return max(1, budget // (size[0] * size[1]))
+
+
+def _peaks_and_masks(maps: torch.Tensor, threshold: float) -> tuple[np.ndarray, np.ndarray | torch.Tensor]:
+    """Peaks ``(n,)`` of ``(n, H, W)`` maps and their masks ``map >= threshold * peak``.
+
+    On the CPU this is numpy (no thread pool: torch's small parallel ops stall on a busy machine,
+    and its float-to-bool comparison is ten times slower); elsewhere torch on the maps' device.
+    """
+    if maps.device.type == "cpu":
+        values = maps.numpy().reshape(len(maps), -1)
+        low, peak = values.min(axis=1), values.max(axis=1)  # both propagate NaN
+        masks = values.reshape(maps.shape) >= (threshold * peak)[:, None, None]
+    else:
+        low, peak_t = maps.flatten(1).amin(dim=1), maps.flatten(1).amax(dim=1)
+        masks = maps >= (threshold * peak_t)[:, None, None]
+        low, peak = low.cpu().numpy(), peak_t.cpu().numpy()
+    if not (np.isfinite(low).all() and np.isfinite(peak).all()):
+        raise CamlibError("the CAM contains NaN or infinite values; check the model output and the input image")
+    return peak, masks
 
 
 def paper_rule_boxes(chunks: Iterable[torch.Tensor], size: tuple[int, int], threshold: float) -> np.ndarray:
@@ -99,15 +119,14 @@ def paper_rule_boxes(chunks: Iterable[torch.Tensor], size: tuple[int, int], thre
     height, width = size
     runs, positive, total = [], [], 0
     for maps in chunks:
-        low, peak = maps.flatten(1).amin(dim=1), maps.flatten(1).amax(dim=1)
-        if not bool(torch.isfinite(low).all() & torch.isfinite(peak).all()):
-            raise CamlibError("the CAM contains NaN or infinite values; check the model output and the input image")
-        masks = at_least(maps, threshold * peak)
+        if len(maps) == 0:
+            continue
+        peak, masks = _peaks_and_masks(maps, threshold)
         runs.append(row_runs(masks, row_offset=total * height))
-        positive.append(peak.cpu().numpy() > 0)
+        positive.append(peak > 0)
         total += len(maps)
     boxes, found = largest_components(Runs.concat(runs), total, height, width)
-    boxes[~(np.concatenate(positive) & found)] = (0, 0, width, height)
+    boxes[~(np.concatenate(positive or [np.zeros(0, bool)]) & found)] = (0, 0, width, height)
     return boxes
 
 

@@ -21,7 +21,7 @@ def test_environment_yml_installs_the_project_with_the_pins():
     deps = env["dependencies"]
     assert "python=3.11" in deps
     pip = next(d["pip"] for d in deps if isinstance(d, dict))
-    assert "-c constraints.txt" in pip and "-e .[book,test]" in pip
+    assert "-c constraints.txt" in pip and "-e .[book,test,text,bench]" in pip
 
 
 def test_pyproject_has_no_exact_pins_and_constraints_pin_everything():

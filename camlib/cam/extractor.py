@@ -58,6 +58,7 @@ class CAM:
 
         with CAM(model) as cam:
             result = cam(images, topk=5)        # maps of each image's top-5 classes
+            boxes = result.boxes()              # (B, 5, 4): the paper's 20% boxes at the input size
             result = cam(images, classes=[281])  # or chosen classes, shared by the batch
 
     The head is found automatically (or give ``target_layer``/``classifier`` by module name) and

@@ -1,0 +1,59 @@
+"""Maps that know nothing about the class, to put CAM numbers in context.
+
+* centre prior: a Gaussian centred on the image (its peak is the centre pixel) and the centred box
+  covering a fixed fraction of each side (the "centre baseline" of Choe et al. 2020);
+* spectral residual saliency (Hou and Zhang, CVPR 2007): what stands out of an image's average
+  spectrum, a classic model of bottom-up visual attention with no learning at all.
+
+Every function returns float32 maps ``(N, H, W)`` or boxes ``(N, 4)`` ``[x0, y0, x1, y1]``.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .errors import CamlibError
+
+
+def centre_maps(count: int, shape: tuple[int, int], sigma: float = 0.25) -> np.ndarray:
+    """``count`` copies of a centred Gaussian ``(H, W)`` with standard deviation ``sigma`` x side."""
+    if count < 0 or sigma <= 0:
+        raise CamlibError(f"need count >= 0 and sigma > 0, got {count}, {sigma}")
+    height, width = shape
+    ys = (np.arange(height) + 0.5 - height / 2) / (sigma * height)
+    xs = (np.arange(width) + 0.5 - width / 2) / (sigma * width)
+    prior = np.exp(-0.5 * (ys[:, None] ** 2 + xs[None, :] ** 2)).astype(np.float32)
+    return np.broadcast_to(prior, (count, height, width)).copy()
+
+
+def centre_boxes(count: int, shape: tuple[int, int], fraction: float = 0.5) -> np.ndarray:
+    """``count`` copies of the centred box covering ``fraction`` of the height and of the width."""
+    if not 0.0 < fraction <= 1.0:
+        raise CamlibError(f"fraction must lie in (0, 1], got {fraction}")
+    height, width = shape
+    box = [width * (1 - fraction) / 2, height * (1 - fraction) / 2, width * (1 + fraction) / 2, height * (1 + fraction) / 2]
+    return np.tile(np.asarray(box, dtype=np.float32), (count, 1))
+
+
+def spectral_residual(images: np.ndarray, work_size: int = 64, blur: float = 3.0) -> np.ndarray:
+    """Spectral-residual saliency of uint8 images ``(N, H, W, 3)`` -> float32 ``(N, H, W)`` >= 0.
+
+    Per image: grey, resized to ``work_size``; log amplitude ``L`` and phase ``P`` of its Fourier
+    transform; residual ``R = L - mean3x3(L)``; saliency ``|IFFT(exp(R + iP))|^2`` smoothed by a
+    Gaussian of ``blur`` px (at ``work_size``) and resized back to ``(H, W)``.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+        raise CamlibError(f"images must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}")
+    height, width = images.shape[1:3]
+    out = np.empty(images.shape[:3], dtype=np.float32)
+    for i, image in enumerate(images):
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        small = cv2.resize(grey, (work_size, work_size), interpolation=cv2.INTER_AREA).astype(np.float64)
+        spectrum = np.fft.fft2(small)
+        log_amplitude = np.log(np.abs(spectrum) + 1e-9)
+        residual = log_amplitude - cv2.blur(log_amplitude, (3, 3), borderType=cv2.BORDER_REFLECT)
+        saliency = np.abs(np.fft.ifft2(np.exp(residual + 1j * np.angle(spectrum)))) ** 2
+        saliency = cv2.GaussianBlur(saliency, (0, 0), blur)
+        out[i] = cv2.resize(saliency.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    return out

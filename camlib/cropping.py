@@ -1,0 +1,379 @@
+"""Table 4's protocol: fine-grained recognition from CAM crops, with a fixed GAP feature extractor.
+
+1. Extract GAP features of the full images (train and test) and fit a linear SVM on them.
+2. CAMs from the SVM's weights (train images: the labelled class; test images: the predicted
+   class), boxes by the paper's threshold rule, in each image's own pixels.
+3. Crop the images to those boxes (and, as the upper reference, to the ground-truth boxes),
+   re-extract features from the crops, fit a new SVM on the train crops, score the test crops.
+4. Localization: the share of test CAM boxes with IoU >= 0.5 against the ground truth, next to
+   chance baselines (see :func:`random_boxes`).
+
+Images are loaded on demand (:class:`BoxedImages`), so the same code runs on a generated benchmark
+in memory and on CUB-200-2011's 11,788 JPEGs. Features are cached under ``<data root>/cache/features``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+
+from .boxes import boxes_from_cams, check_threshold
+from .cache import cached
+from .cam.compute import upsample
+from .data.boxdataset import BoxImageDataset
+from .data.cub import CUB200
+from .data.localization import LocalizationSplit
+from .data.paths import cache_dir
+from .data.synthetic import FINE_GRAINED_SPEC, load_benchmark
+from .errors import CamlibError
+from .experiments.claims import lower
+from .features import extract
+from .images import load_image
+from .metrics import iou
+from .models.pretrained import PretrainedClassifier
+from .paper import paper_table
+from .plots import draw_boxes, overlay
+from .probe import LinearProbe, choose_c, fit_probe
+
+#: The three classification rows of Table 4, in the paper's order.
+SETTINGS = ("full image", "CAM crop", "GT box crop")
+
+#: The CPU-scale stand-in for CUB-200-2011: the four look-alike upper-body classes of the fine-grained
+#: benchmark, with objects large enough (box ~1/4 of the canvas on average) for the full-image SVM
+#: to recognise them at all, among four distractor fragments on a photo background.
+CPU_SPEC = dataclasses.replace(FINE_GRAINED_SPEC, object_size=(48, 96), n_distractors=4, n_train=800, n_val=0, n_test=400)
+
+
+@dataclass
+class BoxedImages(Sequence):
+    """``N`` images with one label and one ground-truth box each; indexing loads PIL images.
+
+    Attributes:
+        load: ``load(i)`` -> the ``i``-th image as RGB PIL.
+        labels: int64 ``(N,)``.
+        boxes: float32 ``(N, 4)`` ``[x0, y0, x1, y1]`` in the image's own pixels.
+        sizes: int64 ``(N, 2)`` each image's ``(H, W)``.
+        name: identifies the images in cache file names (a data set, split and seed).
+        class_names: names of the labels.
+    """
+
+    load: Callable[[int], Image.Image]
+    labels: np.ndarray
+    boxes: np.ndarray
+    sizes: np.ndarray
+    name: str
+    class_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        if self.boxes.shape != (n, 4) or self.sizes.shape != (n, 2):
+            raise CamlibError(f"{self.name}: need labels (N,), boxes (N, 4), sizes (N, 2); got "
+                              f"{self.labels.shape}, {self.boxes.shape}, {self.sizes.shape}")
+
+    @classmethod
+    def from_split(cls, split: LocalizationSplit, name: str) -> "BoxedImages":
+        """A generated benchmark split (images in memory)."""
+        n, h, w = split.images.shape[:3]
+        return cls(lambda i: Image.fromarray(split.images[i]), split.labels.astype(np.int64), split.boxes.astype(np.float32),
+                   np.tile([h, w], (n, 1)).astype(np.int64), name, tuple(split.class_names))
+
+    @classmethod
+    def from_dataset(cls, dataset: BoxImageDataset, name: str) -> "BoxedImages":
+        """A data set of image files with one box each (e.g. :class:`camlib.data.cub.CUB200`); sizes come from the file headers."""
+        records = dataset.records
+        if any(len(r.boxes) != 1 for r in records):
+            raise CamlibError(f"{name}: the cropping protocol needs exactly one ground-truth box per image")
+        sizes = []
+        for record in records:
+            with Image.open(record.path) as img:
+                sizes.append((img.height, img.width))
+        return cls(lambda i: load_image(records[i].path), dataset.labels, np.stack([r.boxes[0] for r in records]).astype(np.float32),
+                   np.asarray(sizes, dtype=np.int64).reshape(-1, 2), name, tuple(dataset.class_names))
+
+    def subset(self, indices: np.ndarray | Sequence[int], name: str) -> "BoxedImages":
+        """The images at ``indices`` (in that order), under a new cache ``name``."""
+        indices = np.asarray(indices, dtype=np.int64)
+        return BoxedImages(lambda i: self.load(int(indices[i])), self.labels[indices], self.boxes[indices],
+                           self.sizes[indices], name, self.class_names)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self.load(i) for i in range(*index.indices(len(self)))]
+        return self.load(int(index))
+
+    def view(self, size: int, boxes: np.ndarray | None = None) -> "ImageView":
+        """The images (cropped to ``boxes (N, 4)`` if given) resized to ``size`` x ``size``, lazily."""
+        return ImageView(self, size, boxes)
+
+
+@dataclass
+class ImageView(Sequence):
+    """Item ``i`` is ``images[i]``, cut to ``pixel_box(boxes[i])`` when boxes are given, resized to
+    ``size`` x ``size`` (bilinear, antialiased) as the extractor sees it."""
+
+    images: BoxedImages
+    size: int
+    boxes: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.boxes is not None and self.boxes.shape != (len(self.images), 4):
+            raise CamlibError(f"need one box per image: {len(self.images)} images, boxes of shape {self.boxes.shape}")
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def _item(self, i: int) -> Image.Image:
+        image = self.images[i]
+        if self.boxes is not None:
+            image = image.crop(tuple(int(v) for v in pixel_box(self.boxes[i], tuple(self.images.sizes[i]))))
+        return image.resize((self.size, self.size), Image.BILINEAR, reducing_gap=None)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._item(i) for i in range(*index.indices(len(self)))]
+        return self._item(int(index))
+
+
+def table4_images(scale: str = "default") -> tuple[BoxedImages, BoxedImages]:
+    """Train and test images of Table 4: CUB-200-2011 (``scale="full"``, from ``<data root>/full``)
+    or the generated :data:`CPU_SPEC` benchmark (``"default"``)."""
+    if scale == "full":
+        return tuple(BoxedImages.from_dataset(CUB200(split=split), f"cub-{split}") for split in ("train", "test"))
+    if scale != "default":
+        raise CamlibError(f"scale must be 'default' or 'full', got {scale!r}")
+    splits = load_benchmark(CPU_SPEC, progress=False)
+    return tuple(BoxedImages.from_split(splits[split], f"fashion-loc-{CPU_SPEC.key()}-{split}") for split in ("train", "test"))
+
+
+def pixel_box(box: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Whole pixels covering ``box`` (floor/ceil), clipped to an image of ``size`` ``(H, W)``, at least 1 x 1."""
+    height, width = size
+    x0 = int(np.clip(np.floor(box[0]), 0, width - 1))
+    y0 = int(np.clip(np.floor(box[1]), 0, height - 1))
+    x1 = int(np.clip(np.ceil(box[2]), x0 + 1, width))
+    y1 = int(np.clip(np.ceil(box[3]), y0 + 1, height))
+    return np.array([x0, y0, x1, y1], dtype=np.int64)
+
+
+def cam_boxes(cams: torch.Tensor, sizes: np.ndarray, threshold: float = 0.2) -> np.ndarray:
+    """Boxes ``(N, 4)`` in image pixels from low-resolution CAMs ``(N, h, w)``: each CAM is upsampled to
+    its image's ``(H, W)`` (``sizes (N, 2)``; the extractor saw the whole image resized) and boxed by
+    the paper's rule (largest component above ``threshold`` x max)."""
+    check_threshold(threshold)
+    if cams.ndim != 3 or len(cams) != len(sizes):
+        raise CamlibError(f"need CAMs (N, h, w) and sizes (N, 2); got {tuple(cams.shape)} and {np.shape(sizes)}")
+    boxes = np.empty((len(cams), 4), dtype=np.float32)
+    for i, (cam, size) in enumerate(zip(cams, sizes)):
+        boxes[i] = boxes_from_cams(upsample(cam[None, None].float(), tuple(int(s) for s in size))[0, 0], threshold)
+    return boxes
+
+
+def paired_iou(boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """IoU of each box with its own ground truth: ``boxes (N, D, 4)`` or ``(N, 4)``, ``gt (N, 4)`` -> ``(N, D)`` or ``(N,)``."""
+    boxes = np.asarray(boxes, dtype=np.float64)
+    single = boxes.ndim == 2
+    boxes = boxes[:, None] if single else boxes
+    if boxes.ndim != 3 or boxes.shape[-1] != 4 or len(boxes) != len(gt):
+        raise CamlibError(f"need boxes (N, 4) or (N, D, 4) and gt (N, 4); got {np.shape(boxes)} and {np.shape(gt)}")
+    out = np.stack([iou(b, g)[:, 0] for b, g in zip(boxes, gt)]) if len(gt) else np.zeros(boxes.shape[:2])
+    return out[:, 0] if single else out
+
+
+def random_boxes(sizes: np.ndarray, draws: int, seed: int = 0, relative_sizes: np.ndarray | None = None) -> np.ndarray:
+    """Chance guesses ``(N, draws, 4)`` for images of ``sizes (N, 2)`` ``(H, W)``.
+
+    Without ``relative_sizes``: uniformly random boxes (two uniform x's and two uniform y's, sorted).
+    With ``relative_sizes (M, 2)`` (width/W, height/H, e.g. of the training boxes): a size drawn from
+    them, placed uniformly inside the image (chance that knows the object size distribution).
+    """
+    rng = np.random.default_rng(seed)
+    h = sizes[:, 0, None].astype(np.float64)
+    w = sizes[:, 1, None].astype(np.float64)
+    n = len(sizes)
+    if relative_sizes is None:
+        xs = np.sort(rng.random((n, draws, 2)), axis=-1) * w[..., None]
+        ys = np.sort(rng.random((n, draws, 2)), axis=-1) * h[..., None]
+        return np.stack([xs[..., 0], ys[..., 0], xs[..., 1], ys[..., 1]], axis=-1)
+    pick = np.asarray(relative_sizes, dtype=np.float64)[rng.integers(0, len(relative_sizes), (n, draws))]
+    bw, bh = np.minimum(pick[..., 0], 1.0) * w, np.minimum(pick[..., 1], 1.0) * h
+    x0, y0 = rng.random((n, draws)) * (w - bw), rng.random((n, draws)) * (h - bh)
+    return np.stack([x0, y0, x0 + bw, y0 + bh], axis=-1)
+
+
+def hit_rate(boxes: np.ndarray, gt: np.ndarray, iou_threshold: float = 0.5) -> float:
+    """Percent of boxes ``(N, 4)`` (or all guesses of ``(N, D, 4)``) with IoU >= ``iou_threshold`` against ``gt (N, 4)``."""
+    return float(100.0 * np.mean(paired_iou(boxes, gt) >= iou_threshold))
+
+
+def _fingerprint(*arrays: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:12]
+
+
+def pooled_features(classifier: PretrainedClassifier, images: Sequence, size: int, key: str, desc: str) -> torch.Tensor:
+    """GAP features ``(N, K)`` of ``images``, cached as ``<data root>/cache/features/<key>.pt``."""
+    path = cache_dir() / "features" / f"{key}.pt"
+    return cached(path, lambda: extract(classifier, images, size=size, keep_maps=False, desc=desc).pooled)
+
+
+@dataclass
+class CroppingResult:
+    """Everything the protocol measured (accuracies and hit rates in percent)."""
+
+    accuracy: dict[str, float]
+    localization: dict[str, float]
+    C: dict[str, float]  # the SVM regularisation used in each setting
+    train_boxes: np.ndarray
+    test_boxes: np.ndarray
+    test_cams: torch.Tensor = field(repr=False)  # (N, h, w) of the predicted class
+    test_predictions: np.ndarray = field(repr=False)
+    probe: LinearProbe = field(repr=False)
+
+    def accuracy_table(self, model: str) -> pd.DataFrame:
+        """Table 4's three rows, e.g. ``"<model> on CAM crop"``."""
+        rows = {f"{model} on {setting}": [self.accuracy[setting]] for setting in SETTINGS}
+        return pd.DataFrame.from_dict(rows, orient="index", columns=["accuracy"])
+
+    def localization_table(self) -> pd.DataFrame:
+        """Hit rates at IoU >= 0.5: the CAM boxes and the chance baselines."""
+        return pd.DataFrame.from_dict({k: [v] for k, v in self.localization.items()}, orient="index", columns=["accuracy"])
+
+
+def fit_chosen(features: torch.Tensor, labels: np.ndarray, C: float | None, standardize: bool, seed: int) -> tuple[LinearProbe, float]:
+    """A probe with the given ``C``, or with ``C`` chosen by cross-validation on these features when ``None``."""
+    if C is None:
+        C = choose_c(features, labels, standardize=standardize, seed=seed)[0]
+    return fit_probe(features, labels, C=C, standardize=standardize, seed=seed), C
+
+
+def full_image_stage(classifier: PretrainedClassifier, train: BoxedImages, test: BoxedImages, size: int,
+                     C: float | None, standardize: bool, seed: int = 0) -> dict:
+    """Step 1-2 without boxes: pooled features, the probe's predictions and the CAMs it needs (cached).
+
+    Returns ``{"probe", "C", "train_pooled", "test_pooled" (N, K), "train_cams" (labelled class), "test_cams"
+    (predicted class), "test_known_cams" (labelled class) (N, h, w), "test_predictions" (N,)}``.
+    """
+    key = (f"cropping-{classifier.name}-{size}px-{train.name}-{test.name}-C{'cv' if C is None else f'{C:g}'}-"
+           f"std{int(standardize)}-seed{seed}-"
+           f"{_fingerprint(train.labels, train.boxes, test.labels, test.boxes)}")
+
+    def build() -> dict:
+        train_feats = extract(classifier, train.view(size), size=size, desc="train images")
+        probe, chosen = fit_chosen(train_feats.pooled, train.labels, C, standardize, seed)
+        train_cams = probe.cams(train_feats.maps, probe.rows(train.labels)[:, None])[:, 0]
+        train_pooled = train_feats.pooled
+        del train_feats  # free the maps before extracting the test set
+        test_feats = extract(classifier, test.view(size), size=size, desc="test images")
+        predictions = probe.predict(test_feats.pooled)
+        rows = torch.stack([probe.rows(predictions), probe.rows(test.labels)], dim=1)
+        test_cams = probe.cams(test_feats.maps, rows)
+        return {"probe": probe, "C": chosen, "train_pooled": train_pooled, "test_pooled": test_feats.pooled, "train_cams": train_cams,
+                "test_cams": test_cams[:, 0], "test_known_cams": test_cams[:, 1], "test_predictions": predictions}
+
+    return cached(cache_dir() / "features" / f"{key}.pt", build)
+
+
+def run_cropping(
+    classifier: PretrainedClassifier,
+    train: BoxedImages,
+    test: BoxedImages,
+    size: int = 224,
+    threshold: float = 0.2,
+    C: float | None = None,
+    standardize: bool = False,
+    chance_draws: int = 100,
+    seed: int = 0,
+) -> CroppingResult:
+    """Run Table 4's protocol (module docstring) with ``classifier`` as the fixed extractor at ``size`` px.
+
+    ``C=None`` chooses each SVM's ``C`` by cross-validation on its own training features
+    (:func:`camlib.probe.choose_c`); the test images are used only to score.
+    """
+    check_threshold(threshold)
+    if len(train) == 0 or len(test) == 0:
+        raise CamlibError("the cropping protocol needs at least one train and one test image")
+    stage = full_image_stage(classifier, train, test, size, C, standardize, seed)
+    probe = stage["probe"]
+    accuracy = {"full image": probe.accuracy(stage["test_pooled"], test.labels)}
+    chosen = {"full image": stage["C"]}
+    train_boxes = cam_boxes(stage["train_cams"], train.sizes, threshold)
+    test_boxes = cam_boxes(stage["test_cams"], test.sizes, threshold)
+    prefix = f"crop-{classifier.name}-{size}px"
+    for setting, tr_boxes, te_boxes in (("CAM crop", train_boxes, test_boxes), ("GT box crop", train.boxes, test.boxes)):
+        tr = pooled_features(classifier, train.view(size, tr_boxes), size, f"{prefix}-{train.name}-{_fingerprint(tr_boxes)}", f"train {setting}s")
+        te = pooled_features(classifier, test.view(size, te_boxes), size, f"{prefix}-{test.name}-{_fingerprint(te_boxes)}", f"test {setting}s")
+        crop_probe, chosen[setting] = fit_chosen(tr, train.labels, C, standardize, seed)
+        accuracy[setting] = crop_probe.accuracy(te, test.labels)
+    known_boxes = cam_boxes(stage["test_known_cams"], test.sizes, threshold)
+    train_relative = (train.boxes[:, 2:] - train.boxes[:, :2]) / train.sizes[:, ::-1]
+    localization = {
+        "CAM box (predicted class)": hit_rate(test_boxes, test.boxes),
+        "CAM box (labelled class)": hit_rate(known_boxes, test.boxes),
+        "chance: random box": hit_rate(random_boxes(test.sizes, chance_draws, seed), test.boxes),
+        "chance: box of a training size, random place": hit_rate(
+            random_boxes(test.sizes, chance_draws, seed, relative_sizes=train_relative), test.boxes),
+    }
+    return CroppingResult(accuracy, localization, chosen, train_boxes, test_boxes, stage["test_cams"],
+                          stage["test_predictions"], probe)
+
+
+def table4_claims(result: CroppingResult, n_test: int) -> pd.DataFrame:
+    """The paper's claims about Table 4, checked on ``result`` (``n_test`` test images) with the
+    two-standard-error margin of :mod:`camlib.experiments.claims`."""
+    paper = paper_table("table4_cub")["accuracy"].astype(float)
+    loc = paper_table("cub_localization")["accuracy"].astype(float)
+    acc = result.accuracy
+    chance = max(v for k, v in result.localization.items() if k.startswith("chance"))
+    cam_hit = result.localization["CAM box (predicted class)"]
+    rows = [
+        ("a CAM crop beats the full image", paper["GoogLeNet-GAP on crop"], paper["GoogLeNet-GAP on full image"],
+         acc["CAM crop"], acc["full image"]),
+        ("the ground-truth box beats the CAM crop", paper["GoogLeNet-GAP on BBox"], paper["GoogLeNet-GAP on crop"],
+         acc["GT box crop"], acc["CAM crop"]),
+        ("CAM boxes hit the object far more often than chance", loc["CAM box"], loc["chance"], cam_hit, chance),
+    ]
+    return pd.DataFrame(
+        [{"claim": claim, "paper": f"{p1:.1f} vs {p2:.1f}", "ours": f"{o1:.1f} vs {o2:.1f}",
+          "holds?": lower(100.0 - o1, 100.0 - o2, n_test)} for claim, p1, p2, o1, o2 in rows]
+    ).set_index("claim")
+
+
+def draw_cam_and_boxes(ax, image: np.ndarray, cam: torch.Tensor, gt_box: np.ndarray, cam_box: np.ndarray,
+                       true: str, predicted: str) -> None:
+    """One panel: the CAM over the image, the ground-truth box (green), the CAM box (red) and the
+    true class as title, with the prediction below it (red when wrong)."""
+    ax.imshow(overlay(image, cam, alpha=0.45))
+    draw_boxes(ax, np.stack([gt_box, cam_box]), colors=["lime", "red"], linewidth=1.5)
+    ax.set_title(f"{true}\n(SVM: {predicted})", fontsize=8, color="black" if predicted == true else "firebrick")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def show_examples(test: BoxedImages, result: CroppingResult, indices: Sequence[int], size: float = 2.0):
+    """Per test image (columns): the CAM of the predicted class with the ground-truth box (green) and
+    the CAM box (red), then the two crops the second SVMs see. Returns the figure."""
+    names = test.class_names or tuple(str(c) for c in np.unique(test.labels))
+    fig, axes = plt.subplots(3, len(indices), figsize=(size * len(indices), size * 3.2), squeeze=False)
+    for col, i in enumerate(indices):
+        draw_cam_and_boxes(axes[0, col], np.asarray(test[i]), result.test_cams[i], test.boxes[i], result.test_boxes[i],
+                           names[int(test.labels[i])], names[int(result.test_predictions[i])])
+        for row, boxes in ((1, result.test_boxes), (2, test.boxes)):
+            axes[row, col].imshow(test.view(96, boxes)[i])
+            axes[row, col].set_xticks([])
+            axes[row, col].set_yticks([])
+    for row, label in enumerate(("CAM, GT box, CAM box", "CAM crop", "GT box crop")):
+        axes[row, 0].set_ylabel(label, fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,27 @@
+"""Weakly supervised localization experiments (Tables 1-3): maps, evaluation, tables, claims.
+
+The same code serves the CPU-scale chapter (:mod:`.cpu_scale`) and the full-scale ILSVRC runs
+(:mod:`camlib.full_scale`).
+"""
+from .batches import EvalBatch, dataset_batches, resized_input, split_batches
+from .claims import Roles, claims_table, summary
+from .evaluate import (
+    PAPER_THRESHOLD,
+    RELEASED_THRESHOLD,
+    SWEEP_THRESHOLDS,
+    Evaluation,
+    GtKnownScores,
+    centre_maps,
+    evaluate,
+    evaluate_centre,
+)
+from .maps import BatchMaps, map_maker
+from .tables import modern_table, table1, table2, table3, threshold_curves, threshold_summary
+
+__all__ = [
+    "EvalBatch", "split_batches", "dataset_batches", "resized_input", "BatchMaps", "map_maker",
+    "Evaluation", "GtKnownScores", "evaluate", "evaluate_centre", "centre_maps",
+    "PAPER_THRESHOLD", "RELEASED_THRESHOLD", "SWEEP_THRESHOLDS",
+    "table1", "table2", "table3", "modern_table", "threshold_curves", "threshold_summary",
+    "Roles", "claims_table", "summary",
+]

@@ -1,0 +1,111 @@
+"""The paper's claims about Tables 1-3, checked on measured results with a noise margin.
+
+Each claim compares two error rates measured on the same ``n`` test images. A difference counts
+as real when it exceeds two standard errors, ``2 * sqrt((p1 (1 - p1) + p2 (1 - p2)) / n)``;
+verdicts are "yes" / "no" (beyond the margin) or "yes, within noise" / "no, within noise".
+For "about equal" claims the verdict is "yes" when the difference stays inside the margin.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..paper import paper_table
+from .evaluate import Evaluation
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Which measured rows play which part (row names of the classification/localization results).
+
+    ``gap`` is compared with ``gmp``, ``low_res`` (the same kind of network with a coarser last map)
+    and the ``backprop`` rows; ``extra_convs`` with ``extra_base`` (the network without them);
+    ``fc`` (an fc-head classifier) with ``fc_base`` (its GAP version).
+    """
+
+    gap: str
+    gmp: str
+    low_res: str
+    extra_convs: str
+    extra_base: str
+    fc: str
+    fc_base: str
+    backprop: tuple[str, ...]
+
+
+def margin(p1: float, p2: float, n: int) -> float:
+    """Two standard errors (percentage points) of the difference of two error rates (%) on ``n`` images."""
+    a, b = p1 / 100.0, p2 / 100.0
+    return 200.0 * math.sqrt((a * (1 - a) + b * (1 - b)) / n)
+
+
+def lower(better: float, worse: float, n: int) -> str:
+    """Verdict on "``better`` < ``worse``" (errors in %)."""
+    diff, m = worse - better, margin(better, worse, n)
+    if abs(diff) <= m:
+        return "yes, within noise" if diff > 0 else "no, within noise"
+    return "yes" if diff > 0 else "no"
+
+
+def similar(a: float, b: float, n: int) -> str:
+    """Verdict on "``a`` ~ ``b``": "yes" when they differ by no more than the noise margin."""
+    return "yes" if abs(a - b) <= margin(a, b, n) else "no"
+
+
+def _pair(a: float, b: float) -> str:
+    return f"{a:.1f} vs {b:.1f}"
+
+
+def claims_table(classification: dict[str, Evaluation], localization: dict[str, Evaluation], roles: Roles) -> pd.DataFrame:
+    """One row per claim: the paper's numbers, ours (same order), the noise margin and the verdict."""
+    t1, t2, t3 = (paper_table(name) for name in
+                  ("table1_classification_error", "table2_localization_error", "table3_localization_test"))
+    cls = lambda row: classification[row].top1_error  # noqa: E731
+    loc = lambda row: localization[row].paper_rule.top1_error  # noqa: E731
+    n = localization[roles.gap].count
+    heuristic = localization[roles.gap].heuristics.top5_error
+    plain_top5 = localization[roles.gap].paper_rule.top5_error
+    best_backprop = min(loc(r) for r in roles.backprop)
+    rows = [
+        ("GAP and GMP classify about equally well (top-1 cls error)",
+         _pair(t1.loc["GoogLeNet-GAP", "top1"], t1.loc["GoogLeNet-GMP", "top1"]),
+         cls(roles.gap), cls(roles.gmp), similar(cls(roles.gap), cls(roles.gmp), n)),
+        ("GAP localizes better than GMP (top-1 loc error)",
+         _pair(t2.loc["GoogLeNet-GAP", "top1"], t2.loc["GoogLeNet-GMP", "top1"]),
+         loc(roles.gap), loc(roles.gmp), lower(loc(roles.gap), loc(roles.gmp), n)),
+        ("CAM localizes better than backprop (top-1 loc error; best backprop row)",
+         _pair(t2.loc["GoogLeNet-GAP", "top1"], t2.loc["Backprop on GoogLeNet", "top1"]),
+         loc(roles.gap), best_backprop, lower(loc(roles.gap), best_backprop, n)),
+        ("A higher-resolution last map localizes better (top-1 loc error)",
+         _pair(t2.loc["GoogLeNet-GAP", "top1"], t2.loc["GoogLeNet", "top1"]),
+         loc(roles.gap), loc(roles.low_res), lower(loc(roles.gap), loc(roles.low_res), n)),
+        ("Extra conv layers before GAP help classification (top-1 cls error)",
+         _pair(t1.loc["AlexNet*-GAP", "top1"], t1.loc["AlexNet-GAP", "top1"]),
+         cls(roles.extra_convs), cls(roles.extra_base), lower(cls(roles.extra_convs), cls(roles.extra_base), n)),
+        ("Extra conv layers before GAP help localization (top-1 loc error)",
+         _pair(t2.loc["AlexNet*-GAP", "top1"], t2.loc["AlexNet-GAP", "top1"]),
+         loc(roles.extra_convs), loc(roles.extra_base), lower(loc(roles.extra_convs), loc(roles.extra_base), n)),
+        ("An fc head classifies a little better than GAP (top-1 cls error)",
+         _pair(t1.loc["AlexNet", "top1"], t1.loc["AlexNet-GAP", "top1"]),
+         cls(roles.fc), cls(roles.fc_base), lower(cls(roles.fc), cls(roles.fc_base), n)),
+        ("The heuristics lower the top-5 loc error",
+         _pair(t3.loc["GoogLeNet-GAP (heuristics)", "top5"], t3.loc["GoogLeNet-GAP", "top5"]),
+         heuristic, plain_top5, lower(heuristic, plain_top5, n)),
+    ]
+    frame = pd.DataFrame(rows, columns=["claim", "paper", "ours A", "ours B", "holds here?"]).set_index("claim")
+    frame.insert(3, "margin (2 SE)", [margin(a, b, n) for a, b in zip(frame["ours A"], frame["ours B"])])
+    return frame
+
+
+def summary(table: pd.DataFrame) -> str:
+    """The claims grouped by verdict, one line per group, for the chapter's text."""
+    groups = [("Held beyond the noise margin", "yes"), ("Held, but within the noise margin", "yes, within noise"),
+              ("Reversed, within the noise margin", "no, within noise"), ("Did not hold", "no")]
+    lines = []
+    for title, verdict in groups:
+        claims = [claim for claim, holds in table["holds here?"].items() if holds == verdict]
+        if claims:
+            lines.append(f"{title} ({len(claims)}): " + "; ".join(claims) + ".")
+    return "\n".join(lines)

@@ -1,0 +1,166 @@
+"""Class-specific units: ranking, top images, receptive-field masks, CAM explained by top-k units."""
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from camlib.errors import CamlibError  # noqa: E402
+from camlib.units import (  # noqa: E402
+    cam_explained, mask_scores, partial_cams, rank_units, show_unit_rows, top_activating, top_image_hits, unit_masks,
+    unit_precision,
+)
+
+
+def test_rank_units_by_weight_stable_ties():
+    weight = torch.tensor([[0.1, 0.5, -0.2, 0.5], [1.0, 0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(rank_units(weight, 0), [1, 3, 0, 2])
+    with pytest.raises(CamlibError):
+        rank_units(weight, 2)
+
+
+def test_top_activating_by_peak():
+    features = torch.zeros(3, 2, 2, 2)
+    features[0, 1, 0, 0] = 2.0
+    features[1, 1] = 1.5  # higher mean, lower peak
+    features[2, 1, 1, 1] = 3.0
+    np.testing.assert_array_equal(top_activating(features, 1, 2), [2, 0])
+    with pytest.raises(CamlibError):
+        top_activating(features, 5, 1)
+
+
+def test_unit_masks_threshold_over_the_data_set():
+    maps = torch.zeros(2, 2, 2)
+    maps[1, 0, 0] = 1.0
+    masks = unit_masks(maps, (4, 4), quantile=0.9)
+    assert masks.shape == (2, 4, 4) and not masks[0].any()
+    assert masks[1, 0, 0] and not masks[1, 3, 3]
+    with pytest.raises(CamlibError):
+        unit_masks(maps, (4, 4), quantile=1.0)
+
+
+def test_mask_scores():
+    masks = np.zeros((1, 2, 4), bool)
+    masks[0, 0, :3] = True  # 3 px
+    objects = np.zeros((1, 2, 4), bool)
+    objects[0, 0, 2:] = True  # 2 px, 1 shared
+    scores = mask_scores(masks, objects)
+    assert scores["iou"] == pytest.approx(1 / 4) and scores["precision"] == pytest.approx(1 / 3)
+    assert np.isnan(mask_scores(np.zeros((1, 2, 4), bool), objects)["precision"])
+
+
+def test_partial_cams_by_weight_and_by_magnitude():
+    features = torch.tensor([1.0, 2.0, 3.0]).view(1, 3, 1, 1)
+    weight = torch.tensor([[3.0, -1.0, 2.0]])
+    # contributions w_k f_k = [3, -2, 6]; by weight: units 0, 2, 1 -> 3, 9, 7; by magnitude: 2, 0, 1 -> 6, 9, 7
+    torch.testing.assert_close(partial_cams(features, weight, [0], [1, 2, 3]).flatten(), torch.tensor([3.0, 9.0, 7.0]))
+    torch.testing.assert_close(partial_cams(features, weight, [0], [1, 2, 3], "magnitude").flatten(), torch.tensor([6.0, 9.0, 7.0]))
+    with pytest.raises(CamlibError, match="order"):
+        partial_cams(features, weight, [0], [1], "contribution")
+    with pytest.raises(CamlibError):
+        partial_cams(features, weight, [0], [4])
+
+
+def test_cam_explained():
+    features = torch.zeros(1, 2, 1, 2)
+    features[0, 0] = torch.tensor([[1.0, 0.0]])
+    features[0, 1] = torch.tensor([[0.0, 1.0]])
+    weight = torch.tensor([[2.0, 1.0]])  # CAM = [2, 1]; top-1 partial = [2, 0]
+    table = cam_explained(features, weight, [0], [1, 2])
+    # corr([2, 0], [2, 1]) = 1 (two points); error = ||[0, 1]|| / ||[2, 1]|| = 1 / sqrt(5)
+    np.testing.assert_allclose(table["correlation"], [1.0, 1.0], atol=1e-6)
+    np.testing.assert_allclose(table["relative L2 error"], [1 / np.sqrt(5), 0.0], atol=1e-6)
+    features = torch.zeros(1, 2, 1, 3)
+    features[0, 0] = torch.tensor([[1.0, 0.0, 0.0]])
+    features[0, 1] = torch.tensor([[0.0, 1.0, 1.0]])
+    weight = torch.tensor([[2.0, -1.0]])  # CAM = [2, -1, -1]; top-1 = [2, 0, 0]
+    table = cam_explained(features, weight, [0], [1])
+    # error = ||[0, -1, -1]|| / ||[2, -1, -1]|| = sqrt(2 / 6); both maps are (2, -1, -1)-shaped up to scale: corr 1
+    np.testing.assert_allclose(table["relative L2 error"], [np.sqrt(2 / 6)], atol=1e-6)
+    np.testing.assert_allclose(table["correlation"], [1.0], atol=1e-6)
+
+
+def test_show_unit_rows():
+    images = np.zeros((3, 8, 8, 3), np.uint8)
+    features = torch.rand(3, 4, 2, 2, generator=torch.Generator().manual_seed(0))
+    fig = show_unit_rows(images, features, [0, 3], count=2)
+    assert len(fig.axes) == 4
+    matplotlib.pyplot.close(fig)
+
+
+def test_unit_precision_per_group():
+    features = torch.zeros(2, 2, 2, 2)
+    features[0, 0, 0, 0] = 1.0  # unit 0 fires top-left on image 0
+    features[1, 0, 1, 1] = 1.0  # ... and bottom-right on image 1
+    features[:, 1] = torch.arange(4.0).view(2, 2)  # unit 1 fires bottom-right on both
+    objects = np.zeros((2, 2, 2), bool)
+    objects[0, 0, 0] = objects[1, 0, 0] = True  # the object is top-left in both images
+    precision = unit_precision(features, objects, np.array([0, 1]), quantile=0.7)
+    # unit 0: image 0 mask = its top-left pixel (on the object), image 1 = bottom-right (off); unit 1: always bottom-right
+    np.testing.assert_allclose(precision, [[1.0, 0.0], [0.0, 0.0]])
+
+
+def test_top_image_hits():
+    features = torch.zeros(3, 3, 1, 1)
+    features[0, 0] = 5.0  # image 0 is unit 0's top image
+    features[1, 1] = 5.0  # image 1 is unit 1's top image
+    weight = torch.tensor([[1.0, 0.5, 0.0], [0.0, 1.0, 0.9]])
+    hits = top_image_hits(features, weight, {0: 0, 1: 1}, units=2, top=1)
+    np.testing.assert_array_equal(hits, [[True, False], [True, False]])
+
+
+def test_figures_build():
+    from camlib.units import plot_explained, show_cam_decomposition
+
+    fig = show_cam_decomposition(np.zeros((8, 8, 3), np.uint8), torch.rand(5, 2, 2), torch.rand(3, 5), 1, units=2)
+    assert len(fig.axes) == 4  # image, CAM, two units
+    table = cam_explained(torch.rand(2, 4, 2, 2), torch.rand(3, 4), [0, 2], [1, 2, 4])
+    fig2 = plot_explained({"a": table})
+    assert len(fig2.axes) == 2
+    matplotlib.pyplot.close("all")
+
+
+def test_claim_rows():
+    from camlib.units import rate_claim, sign_claim
+
+    row = rate_claim("c", 40.0, 100 * 3 / 36, 100)
+    assert row == {"claim": "c", "measured": "40.0% vs chance 8.3% (n=100)", "holds?": "yes"}
+    assert sign_claim("c", pd.Series([5.0, 6.0]), pd.Series([1.0, 1.0]))["holds?"] == "no"  # 2 of 2: p = 0.25
+    row = sign_claim("c", pd.Series([5.0] * 9 + [0.0]), pd.Series([1.0] * 10))
+    assert row["holds?"] == "yes" and "9 of 10 classes (sign test p=0.011)" in row["measured"]
+
+
+def test_class_table_and_units_needed():
+    from camlib.units import class_table, units_needed
+
+    # unit 0 fires on the object (top-left) of class-0 images, unit 1 on the background of class-1 images
+    features = torch.zeros(4, 2, 2, 2)
+    features[0, 0, 0, 0] = features[2, 0, 0, 0] = 1.0
+    features[1, 1, 1, 1] = features[3, 1, 1, 1] = 1.0
+    objects = np.zeros((4, 2, 2), bool)
+    objects[:, 0, 0] = True
+    weight = torch.tensor([[1.0, -1.0], [-1.0, 1.0]])
+    table = class_table(features, weight, np.array([0, 1, 0, 1]), objects, ["a", "b"], units=1, top=2, quantile=0.5)
+    np.testing.assert_allclose(table["top images of the class"], [100.0, 100.0])
+    np.testing.assert_allclose(table["class frequency"], [50.0, 50.0])
+    np.testing.assert_allclose(table["on object: top 1 units"], [100.0, 0.0])
+    np.testing.assert_allclose(table["object share"], [25.0, 25.0])
+    curve = pd.DataFrame({"correlation": [0.5, 0.95, 1.0]}, index=pd.Index([1, 2, 4], name="k"))
+    assert units_needed(curve, 0.9) == 2 and units_needed(curve, 0.99) == 4 and units_needed(curve.iloc[:1], 0.9) is None
+
+
+def test_magnitude_order_and_purity():
+    from camlib.units import top_image_purity
+
+    features = torch.tensor([1.0, 2.0, 3.0]).view(1, 3, 1, 1)
+    weight = torch.tensor([[3.0, -4.0, 2.0]])  # contributions [3, -8, 6]: by magnitude units 1, 2, 0
+    torch.testing.assert_close(partial_cams(features, weight, [0], [1, 2, 3], "magnitude").flatten(), torch.tensor([-8.0, -2.0, 1.0]))
+    features = torch.zeros(4, 2, 1, 1)
+    features[:, 0, 0, 0] = torch.tensor([4.0, 3.0, 2.0, 1.0])
+    features[:, 1, 0, 0] = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    weight = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    purity = top_image_purity(features, weight, np.array([0, 1, 0, 1]), units=1, top=2)
+    # class 0's unit 0 tops images 0, 1 (classes 0, 1); class 1's unit 1 tops images 3, 2 (classes 1, 0)
+    np.testing.assert_allclose(purity, [[0.5], [0.5]])

@@ -1,0 +1,34 @@
+"""Linear probes of scene content on hand-made features."""
+import numpy as np
+import torch
+
+from camlib.features import Features
+from camlib.vqa.dataset import VQASplit
+from camlib.vqa.probe import scene_probes
+from camlib.vqa.scenes import COLOURS, SceneObject
+from camlib.vqa.table import QuestionTable
+
+COLOUR_NAMES = list(COLOURS)
+
+
+def split_and_features(seed: int):
+    """Scenes of one or two objects; the 'feature' is a one-hot colour of the first object + object count."""
+    rng = np.random.default_rng(seed)
+    scenes, rows = [], []
+    for i in range(60):
+        colour = COLOUR_NAMES[i % 5]
+        n = 1 + (i // 5) % 2
+        scenes.append([SceneObject("bag", colour, (0, 0, 4, 4))] + [SceneObject("boot", "red", (10, 0, 14, 4))] * (n - 1))
+        rows.append(np.concatenate([np.eye(5)[i % 5], [n], rng.normal(size=2) * 0.01]))
+    empty = QuestionTable(np.zeros(0), [], [], [], [], [])
+    split = VQASplit(np.zeros((60, 2, 2, 3), np.uint8), np.zeros((60, 2, 2), np.int8), scenes, empty, [])
+    return split, Features(torch.tensor(np.array(rows), dtype=torch.float32), None)
+
+
+def test_probes_read_what_the_feature_holds():
+    table = scene_probes(split_and_features(0), split_and_features(1))
+    assert list(table.index) == ["colour of a lone object", "category of a lone object", "number of objects"]
+    assert table.loc["colour of a lone object", "accuracy"] == 100.0
+    assert table.loc["number of objects", "accuracy"] == 100.0
+    assert table.loc["category of a lone object", "majority class"] == 100.0  # every lone object is a bag
+    assert table.loc["colour of a lone object", "test scenes"] == 30

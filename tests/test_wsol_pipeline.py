@@ -1,0 +1,283 @@
+"""The Tables 1-3 pipeline on inputs with known answers, its tables and claims, and the full-scale command."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from camlib.data.localization import LocalizationSplit
+from camlib.errors import CamlibError
+from camlib.experiments import (
+    PAPER_THRESHOLD,
+    Roles,
+    centre_maps,
+    claims_table,
+    dataset_batches,
+    evaluate,
+    evaluate_centre,
+    map_maker,
+    modern_table,
+    resized_input,
+    split_batches,
+    table1,
+    table2,
+    table3,
+    threshold_curves,
+    threshold_summary,
+)
+from camlib.experiments.batches import IMAGENET_MEAN, IMAGENET_STD, scale_boxes
+from camlib.metrics import LocalizationResult
+from camlib.models.small import small_network
+from camlib.paper import paper_table, side_by_side
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def rectangles(n: int = 12, size: int = 32, classes: int = 3, seed: int = 0) -> LocalizationSplit:
+    """Black images with one rectangle whose colour channel is its class (one-hot RGB)."""
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, size, size, 3), dtype=np.uint8)
+    masks = np.zeros((n, size, size), dtype=bool)
+    boxes = np.zeros((n, 4), dtype=np.float32)
+    labels = np.arange(n) % classes
+    for i in range(n):
+        w, h = rng.integers(6, 20, 2)
+        x0, y0 = rng.integers(0, size - w), rng.integers(0, size - h)
+        images[i, y0:y0 + h, x0:x0 + w, labels[i]] = 255
+        masks[i, y0:y0 + h, x0:x0 + w] = True
+        boxes[i] = [x0, y0, x0 + w, y0 + h]
+    return LocalizationSplit(images, labels.astype(np.int64), boxes, masks, ("red", "green", "blue"))
+
+
+class ChannelOracle(nn.Module):
+    """features = the image's channels -> GAP -> linear: the CAM of class c is exactly channel c.
+
+    The bias cancels each channel's normalised black level, so the class channel wins; ``favour``
+    adds a large bias to one class, which then always wins while every CAM stays the same.
+    """
+
+    def __init__(self, favour: int | None = None):
+        super().__init__()
+        self.features = nn.Identity()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten(1)
+        self.fc = nn.Linear(3, 3)
+        with torch.no_grad():
+            self.fc.weight.copy_(10 * torch.eye(3))
+            self.fc.bias.copy_(self.fc.weight @ (torch.tensor(IMAGENET_MEAN) / torch.tensor(IMAGENET_STD)))
+            if favour is not None:
+                self.fc.bias[favour] += 1000.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.flatten(self.pool(self.features(x))))
+
+
+class ReluMeanOracle(nn.Module):
+    """logit c = mean(relu(channel c)): its input gradient is the rectangle of class c (no CAM head)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x).mean(dim=(2, 3))
+
+
+def test_oracle_cam_localizes_perfectly():
+    split = rectangles()
+    result = evaluate(ChannelOracle(), split_batches(split, batch_size=5), num_classes=3)
+    assert result.count == 12 and result.top1_error == 0.0 and result.top5_error == 0.0
+    assert result.paper_rule == LocalizationResult(0.0, 0.0, 100.0, 12)
+    assert result.released_rule.top1_error == 0.0 and result.heuristics.top5_error == 0.0
+    assert result.gt_known.max_box_acc_v2.value == pytest.approx(100.0)
+    assert result.gt_known.pxap.value == pytest.approx(100.0)
+    assert np.all(result.gt_known.curve.box_acc[0] == 100.0)
+
+
+def test_wrong_classes_fail_localization_but_not_gt_known():
+    result = evaluate(ChannelOracle(favour=0), split_batches(rectangles()), num_classes=3)
+    assert result.top1_error == pytest.approx(200 / 3)  # every image called class 0; a third are
+    assert result.paper_rule.top1_error == pytest.approx(200 / 3)
+    assert result.paper_rule.gt_known_accuracy == 100.0  # the CAM has no bias: the true class's map is exact
+    assert result.top5_error == 0.0 and result.paper_rule.top5_error == 0.0  # top-3 holds every class
+
+
+def test_backprop_on_a_known_gradient():
+    result = evaluate(ReluMeanOracle(), split_batches(rectangles()), num_classes=3, method="backprop", released=False)
+    assert result.top1_error == 0.0 and result.paper_rule.top1_error == 0.0
+    assert result.released_rule is None and result.heuristics is None
+    assert result.gt_known.max_box_acc_v2.value == pytest.approx(100.0)
+
+
+def test_sweep_at_20_percent_is_the_paper_rule():
+    split = rectangles(n=16, size=64, classes=3, seed=1)
+    model = small_network("gap", 3, seed=2).eval()  # untrained: blotchy maps, imperfect boxes
+    result = evaluate(model, split_batches(split), num_classes=3)
+    assert result.gt_known.accuracy_at(PAPER_THRESHOLD) == pytest.approx(result.paper_rule.gt_known_accuracy)
+    with pytest.raises(CamlibError, match="not on the sweep"):
+        result.gt_known.accuracy_at(0.123)
+
+
+def test_map_maker_checks_its_input():
+    with pytest.raises(CamlibError, match="method"):
+        with map_maker(ChannelOracle(), "gradcam"):
+            pass
+    with pytest.raises(CamlibError, match="eval mode"):
+        with map_maker(ChannelOracle().train()):
+            pass
+    with map_maker(ChannelOracle().eval()) as maps_of:
+        with pytest.raises(CamlibError, match="labels"):
+            maps_of(torch.zeros(2, 3, 8, 8), torch.zeros(3, dtype=torch.long), 2)
+        images = torch.rand(2, 3, 8, 8)
+        out = maps_of(images, torch.tensor([0, 2]), 2)
+    assert out.top_maps.shape == (2, 2, 8, 8) and out.gt_maps.shape == (2, 8, 8)
+    assert torch.allclose(out.gt_maps, 10 * images[[0, 1], [0, 2]])  # the CAM of class c is 10 x channel c
+    assert torch.allclose(out.top_maps[:, 0], 10 * images[[0, 1], out.top_classes[:, 0]])
+
+
+def test_map_scales():
+    from camlib.experiments.evaluate import fraction_of_max, min_max
+
+    maps = np.array([[[-2.0, 0.0], [1.0, 4.0]], [[-1.0, -1.0], [-3.0, -2.0]]])
+    assert fraction_of_max(maps).tolist() == [[[0.0, 0.0], [0.25, 1.0]], [[1.0, 1.0], [1.0, 1.0]]]
+    assert np.allclose(min_max(maps)[0], [[0.0, 1 / 3], [0.5, 1.0]])
+
+
+def test_centre_baseline_finds_centred_boxes():
+    maps = centre_maps(20, 30, 2)
+    assert maps.shape == (2, 20, 30) and maps.max() == 1.0 and maps.min() == 0.0
+    assert np.unravel_index(maps[0].argmax(), maps[0].shape) in {(9, 14), (9, 15), (10, 14), (10, 15)}
+    split = rectangles(n=4, size=32)
+    split.boxes[:] = [8, 8, 24, 24]  # every object centred
+    split.masks[:] = False
+    split.masks[:, 8:24, 8:24] = True
+    scores = evaluate_centre(split_batches(split))
+    assert scores.curve.value == 100.0 and scores.max_box_acc_v2.value == pytest.approx(100.0)
+
+
+def test_tables_line_up_with_the_paper():
+    split = rectangles()
+    good = evaluate(ChannelOracle(), split_batches(split), num_classes=3)
+    bad = evaluate(ChannelOracle(favour=0), split_batches(split), num_classes=3)
+    rows = {"GAP": good, "GMP": bad}
+    t1 = side_by_side(table1(rows), paper_table("table1_classification_error"), rows={"GAP": "GoogLeNet-GAP", "GMP": "GoogLeNet-GMP"})
+    assert t1.loc["GAP", "top1 (ours)"] == 0.0 and t1.loc["GAP", "top1 (paper)"] == 35.0
+    t2 = table2(rows)
+    assert list(t2.columns[:2]) == ["top1", "top5"] and t2.loc["GMP", "top1"] == pytest.approx(200 / 3)
+    t3 = table3("GAP", rows)
+    assert list(t3.index) == ["GAP (heuristics)", "GAP", "GMP"]
+    modern = modern_table({"GAP": good.gt_known, "centre": evaluate_centre(split_batches(split))})
+    assert modern.loc["GAP", "PxAP"] == pytest.approx(100.0)
+    curves = threshold_curves({"GAP": good.gt_known})
+    assert curves.index.name == "threshold" and (curves["GAP"] == 100.0).all()
+    assert threshold_summary(rows).loc["GAP"].tolist() == [100.0] * 4
+    backprop = evaluate(ReluMeanOracle(), split_batches(split), num_classes=3, method="backprop", released=False)
+    assert np.isnan(table2({"bp": backprop}).loc["bp", "top1 released rule"])
+    with pytest.raises(CamlibError, match="without the heuristics"):
+        table3("bp", {"bp": backprop})
+
+
+def _fake(top1_cls: float, top1_loc: float, top5_loc: float = 50.0, heuristic_top5: float = 50.0, n: int = 1000):
+    """An Evaluation with chosen numbers (the rest irrelevant to the claims)."""
+    from camlib.experiments.evaluate import Evaluation
+
+    loc = LocalizationResult(top1_loc, top5_loc, 50.0, n)
+    return Evaluation("cam", n, top1_cls, 10.0, loc, loc, LocalizationResult(60.0, heuristic_top5, None, n), None)
+
+
+def test_claims_verdicts_follow_the_numbers():
+    classification = {"G": _fake(30, 0), "M": _fake(31, 0), "L": _fake(30, 0), "X": _fake(20, 0), "F": _fake(29, 0)}
+    localization = {"G": _fake(30, 40, top5_loc=30, heuristic_top5=20), "M": _fake(30, 60), "L": _fake(30, 41),
+                    "X": _fake(30, 50), "B": _fake(30, 45)}
+    roles = Roles(gap="G", gmp="M", low_res="L", extra_convs="X", extra_base="G", fc="F", fc_base="G", backprop=("B",))
+    table = claims_table(classification, localization, roles)
+    verdict = table["holds here?"]
+    assert verdict.iloc[0] == "yes"  # 30 vs 31 classification: within noise, so "about equal" holds
+    assert verdict.iloc[1] == "yes"  # 40 vs 60 localization
+    assert verdict.iloc[2] == "yes"  # 40 vs 45 backprop: 5 points > 2 SE (4.4)
+    assert verdict.iloc[3] == "yes, within noise"  # 40 vs 41
+    assert verdict.iloc[4] == "yes"  # extra convs classify 20 vs 30
+    assert verdict.iloc[5] == "no"  # extra convs localize 50 vs 40
+    assert verdict.iloc[6] == "yes, within noise"  # fc 29 vs GAP 30
+    assert verdict.iloc[7] == "yes"  # heuristics 20 vs 30
+    assert table["paper"].iloc[1] == "56.4 vs 57.8"
+    assert table["margin (2 SE)"].iloc[1] == pytest.approx(200 * np.sqrt((0.4 * 0.6 + 0.6 * 0.4) / 1000))
+
+
+def test_imagenet_fixture_boxes_follow_the_resize():
+    from camlib.data.imagenet import ImageNetLocalization
+
+    val = ImageNetLocalization(FIXTURES / "ILSVRC2012_mini", "val", transform=resized_input(48), progress=False)
+    batch = next(dataset_batches(val, 48, batch_size=3))
+    assert batch.images.shape == (3, 3, 48, 48) and batch.masks is None
+    raw = ImageNetLocalization(FIXTURES / "ILSVRC2012_mini", "val", progress=False)
+    for i in range(3):
+        image, _, boxes, size = raw[i]
+        expected = scale_boxes(boxes.numpy(), tuple(size.tolist()), 48)
+        assert np.allclose(batch.boxes[i], expected)
+        red = batch.images[i, 0] > batch.images[i, 1] + 1.0  # the fixture draws each box in red
+        ys, xs = np.nonzero(red.numpy())
+        x0, y0, x1, y1 = expected[0] if len(expected) == 1 else expected.min(0)  # union corner
+        assert abs(xs.min() - x0) <= 1.5 and abs(ys.min() - y0) <= 1.5
+    with pytest.raises(CamlibError, match="resized_input"):
+        next(dataset_batches(val, 64))
+
+
+def test_scale_boxes():
+    assert scale_boxes(np.array([[10, 20, 50, 40]]), (40, 100), 50).tolist() == [[5, 25, 25, 50]]
+
+
+def test_full_scale_command_on_the_miniature_imagenet(tmp_path):
+    from camlib.full_scale import main
+
+    argv = ["--backbone", "alexnet", "--extra-convs", "2", "--data", str(FIXTURES / "ILSVRC2012_mini"),
+            "--out", str(tmp_path), "--weights", "none", "--image-size", "64", "--epochs", "1",
+            "--batch-size", "2", "--max-steps", "1", "--backprop"]
+    assert main(argv) == 0
+    record = json.loads((tmp_path / "AlexNet*-GAP.json").read_text())
+    cam, backprop = record["evaluations"]["AlexNet*-GAP"], record["evaluations"]["Backprop on AlexNet*-GAP"]
+    assert cam["count"] == 3 and backprop["released_rule"] is None
+    assert 0 <= cam["paper_rule"]["top1_error"] <= 100
+    frame = pd.read_csv(tmp_path / "AlexNet*-GAP.csv", index_col=0)
+    assert list(frame.index) == ["AlexNet*-GAP", "Backprop on AlexNet*-GAP"]
+    assert Path(record["checkpoint"]).is_file()
+    assert main(argv) == 0  # the second run loads the checkpoint
+
+
+def test_full_scale_command_reports_missing_data(tmp_path, capsys):
+    from camlib.full_scale import main
+
+    assert main(["--backbone", "vgg16", "--data", str(tmp_path / "nowhere"), "--weights", "none"]) == 2
+    assert "ILSVRC2012 not found" in capsys.readouterr().err
+
+
+def test_full_scale_chapter_on_the_miniature_imagenet(tmp_path):
+    from dataclasses import replace
+
+    import camlib.full_scale as full_scale
+    from camlib.train import TrainConfig
+
+    runs = tuple(replace(r, weights=None, image_size=64) for r in full_scale.CHAPTER_RUNS[:1])
+    results = full_scale.chapter_results(FIXTURES / "ILSVRC2012_mini", tmp_path, TrainConfig(epochs=1, batch_size=3),
+                                         image_size=64, weights=None, examples=2, runs=runs, originals={"GoogLeNet": "googlenet"})
+    assert list(results.classification) == ["GoogLeNet-GAP", "GoogLeNet"]
+    assert list(results.localization) == ["GoogLeNet-GAP", "GoogLeNet", "Backprop on GoogLeNet"]
+    assert results.examples.images.shape == (2, 64, 64, 3) and results.centre.curve.num_images == 3
+    frame = side_by_side(table2(results.localization), paper_table("table2_localization_error"), rows=results.paper_rows["table2"])
+    assert frame.loc["GoogLeNet", "top1 (paper)"] == 60.09
+
+
+def test_chapter_scale_must_be_known():
+    from camlib.experiments.chapter import chapter_results
+
+    with pytest.raises(CamlibError, match="scale"):
+        chapter_results("huge")
+
+
+def test_claims_summary_groups_by_verdict():
+    from camlib.experiments.claims import summary
+
+    table = pd.DataFrame({"holds here?": ["yes", "no", "yes", "yes, within noise"]}, index=["A", "B", "C", "D"])
+    assert summary(table) == ("Held beyond the noise margin (2): A; C.\nHeld, but within the noise margin (1): D.\n"
+                              "Did not hold (1): B.")
