@@ -5,6 +5,7 @@ Runs ``bench_cam.py`` (CAM + boxes vs the forward pass and the peers), ``bench_m
 ``plot_results.py`` to redraw the book's figure from the new file.
 
     python bench/run_all.py [--quick] [--device cuda] [--out bench/results/cpu.json]
+    python bench/run_all.py --only bench_memory     # re-run one, keep the others' results
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+BENCHES = ("bench_cam", "bench_memory", "bench_maxboxacc")
 
 
 def run(script: str, args: list[str]) -> dict:
@@ -50,21 +52,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--quick", action="store_true", help="few rounds and calls: a smoke test, not results")
     parser.add_argument("--out", type=Path, default=None, help="default bench/results/<device>.json")
+    parser.add_argument("--only", nargs="+", choices=BENCHES, default=None,
+                        help="run only these and keep the other entries of the existing results file")
     args = parser.parse_args(argv)
 
     device = ["--device", args.device]
-    cam_args = ["--repeats", "2", "--peer-repeats", "1", "--warmup", "0"] if args.quick else []
-    memory_args = ["--calls", "20", "--every", "10", "--warmup", "2"] if args.quick else []
-    results = {
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "revision": git_revision(),
-        "quick": args.quick,
-        "bench_cam": run("bench_cam.py", device + cam_args),
-        "bench_memory": run("bench_memory.py", device + memory_args),
+    arguments = {
+        "bench_cam": device + (["--repeats", "2", "--peer-repeats", "1", "--warmup", "0"] if args.quick else []),
+        "bench_memory": device + (["--calls", "20", "--every", "10", "--warmup", "2"] if args.quick else []),
+        "bench_maxboxacc": ["--repeats", "1"] if args.quick else [],
     }
-    if (HERE / "bench_maxboxacc.py").exists():
-        results["bench_maxboxacc"] = run("bench_maxboxacc.py", ["--repeats", "1"] if args.quick else [])
     out = args.out or HERE / "results" / f"{args.device}.json"
+    results = json.loads(out.read_text()) if args.only and out.exists() else {}
+    for name in BENCHES:  # entries kept from an earlier run keep that run's date and commit
+        if name in results:
+            results[name].setdefault("created", results.get("created"))
+            results[name].setdefault("revision", results.get("revision"))
+    results.update({"created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                    "revision": git_revision(), "quick": args.quick})
+    for name in args.only or BENCHES:
+        if (HERE / f"{name}.py").exists():
+            results[name] = run(f"{name}.py", arguments[name]) | {"created": results["created"], "revision": results["revision"]}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {out}")

@@ -48,7 +48,7 @@ SETTINGS = ("full image", "CAM crop", "GT box crop")
 #: The CPU-scale stand-in for CUB-200-2011: the four look-alike upper-body classes of the fine-grained
 #: benchmark, with objects large enough (box ~1/4 of the canvas on average) for the full-image SVM
 #: to recognise them at all, among four distractor fragments on a photo background.
-CPU_SPEC = dataclasses.replace(FINE_GRAINED_SPEC, object_size=(48, 96), n_distractors=4, n_train=800, n_val=0, n_test=400)
+CPU_SPEC = dataclasses.replace(FINE_GRAINED_SPEC, object_size=(48, 96), n_distractors=4, n_train=600, n_val=0, n_test=400)
 
 
 @dataclass
@@ -96,12 +96,6 @@ class BoxedImages(Sequence):
                 sizes.append((img.height, img.width))
         return cls(lambda i: load_image(records[i].path), dataset.labels, np.stack([r.boxes[0] for r in records]).astype(np.float32),
                    np.asarray(sizes, dtype=np.int64).reshape(-1, 2), name, tuple(dataset.class_names))
-
-    def subset(self, indices: np.ndarray | Sequence[int], name: str) -> "BoxedImages":
-        """The images at ``indices`` (in that order), under a new cache ``name``."""
-        indices = np.asarray(indices, dtype=np.int64)
-        return BoxedImages(lambda i: self.load(int(indices[i])), self.labels[indices], self.boxes[indices],
-                           self.sizes[indices], name, self.class_names)
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -210,12 +210,17 @@ def _fingerprint(images: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()[:12]
 
 
-def dataset_features(dataset: LabelledImages, extractor: Extractor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Train and test features of ``dataset`` (one extraction pass), cached under ``<data root>/cache/features``."""
-    images = np.concatenate([dataset.train_images, dataset.test_images])
-    slug = dataset.name.lower().replace(" ", "-")
+def image_features(images: np.ndarray, extractor: Extractor, name: str) -> torch.Tensor:
+    """``extractor``'s features ``(N, K)`` of uint8 ``images (N, H, W, 3)``, cached under
+    ``<data root>/cache/features`` by ``name``, the extractor's key and a hash of the pixels."""
+    slug = name.lower().replace(" ", "-")
     path = cache_dir() / "features" / f"table5-{slug}-{extractor.key}-{_fingerprint(images)}.pt"
-    features = cached(path, lambda: extractor.fn(images))
+    return cached(path, lambda: extractor.fn(images))
+
+
+def dataset_features(dataset: LabelledImages, extractor: Extractor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train and test features of ``dataset`` in one extraction pass (cached, see :func:`image_features`)."""
+    features = image_features(np.concatenate([dataset.train_images, dataset.test_images]), extractor, dataset.name)
     return features[:len(dataset.train_images)], features[len(dataset.train_images):]
 
 
@@ -234,8 +239,8 @@ def accuracy_table(datasets: Sequence[LabelledImages], extractors: Sequence[Extr
 
 @dataclass
 class GenericLocalization:
-    """CAMs of an SVM on images it never saw. ``cams`` (N, h, w) of the predicted class, ``boxes``
-    (N, 4) from them; accuracies and hit rates (IoU >= 0.5) in percent."""
+    """CAMs of one SVM on images it never saw. ``cams`` (N, h, w) of the predicted class, ``boxes``
+    (N, 4) from them; accuracy and hit rates (IoU >= 0.5) in percent."""
 
     accuracy: float
     hit_rates: dict[str, float]
@@ -244,24 +249,33 @@ class GenericLocalization:
     boxes: np.ndarray
 
 
-def generic_localization(probe: LinearProbe, classifier: PretrainedClassifier, split: LocalizationSplit,
-                         size: int = 224, threshold: float = 0.2, draws: int = 100, seed: int = 0) -> GenericLocalization:
-    """Apply ``probe`` (trained on ``classifier``'s GAP features of other images) to ``split``:
-    classify each image, box the CAM of the predicted and of the labelled class, score the boxes."""
-    feats = extract(classifier, split.images, size=size, desc="canvases")
-    predictions = probe.predict(feats.pooled)
-    cams = probe.cams(feats.maps, torch.stack([probe.rows(predictions), probe.rows(split.labels)], dim=1))
+def generic_localization(probes: dict[str, LinearProbe], classifier: PretrainedClassifier, split: LocalizationSplit,
+                         size: int = 224, threshold: float = 0.2) -> dict[str, GenericLocalization]:
+    """Apply each probe (trained on ``classifier``'s GAP features of other images, with the labels
+    of ``split.class_names``) to ``split``: classify each image, box the CAM of the predicted and
+    of the labelled class (paper's rule) and score the boxes against the ground truth."""
+    feats = extract(classifier, split.images, size=size, desc="test canvases")
     sizes = np.tile(split.images.shape[1:3], (len(split), 1))
-    boxes = cam_boxes(cams[:, 0], sizes, threshold)
-    relative = (split.boxes[:, 2:] - split.boxes[:, :2]) / sizes[:, ::-1]
-    hit_rates = {
-        "CAM box (predicted class)": hit_rate(boxes, split.boxes),
-        "CAM box (labelled class)": hit_rate(cam_boxes(cams[:, 1], sizes, threshold), split.boxes),
-        "chance: random box": hit_rate(random_boxes(sizes, draws, seed), split.boxes),
-        "chance: box of a true size, random place": hit_rate(random_boxes(sizes, draws, seed, relative), split.boxes),
-    }
-    accuracy = float(100.0 * np.mean(predictions == split.labels))
-    return GenericLocalization(accuracy, hit_rates, predictions, cams[:, 0], boxes)
+    results = {}
+    for name, probe in probes.items():
+        predictions = probe.predict(feats.pooled)
+        cams = probe.cams(feats.maps, torch.stack([probe.rows(predictions), probe.rows(split.labels)], dim=1))
+        boxes = cam_boxes(cams[:, 0], sizes, threshold)
+        hit_rates = {"CAM box (predicted class)": hit_rate(boxes, split.boxes),
+                     "CAM box (labelled class)": hit_rate(cam_boxes(cams[:, 1], sizes, threshold), split.boxes)}
+        accuracy = float(100.0 * np.mean(predictions == split.labels))
+        results[name] = GenericLocalization(accuracy, hit_rates, predictions, cams[:, 0], boxes)
+    return results
+
+
+def chance_hit_rates(split: LocalizationSplit, train_boxes: np.ndarray, train_size: tuple[int, int],
+                     draws: int = 100, seed: int = 0) -> dict[str, float]:
+    """The two chance baselines of :mod:`camlib.cropping` on ``split``: uniformly random boxes, and
+    boxes of a random training box's relative size (``train_boxes`` on ``(H, W)`` images) at a random place."""
+    sizes = np.tile(split.images.shape[1:3], (len(split), 1))
+    relative = (train_boxes[:, 2:] - train_boxes[:, :2]) / np.asarray(train_size[::-1], dtype=np.float64)
+    return {"chance: random box": hit_rate(random_boxes(sizes, draws, seed), split.boxes),
+            "chance: box of a training size, random place": hit_rate(random_boxes(sizes, draws, seed, relative), split.boxes)}
 
 
 def show_localization(split: LocalizationSplit, result: GenericLocalization, indices: Sequence[int], size: float = 1.9):

@@ -64,17 +64,6 @@ def unit_masks(unit_maps: torch.Tensor, size: tuple[int, int], quantile: float =
     return big > np.quantile(big, quantile)
 
 
-def mask_scores(masks: np.ndarray, objects: np.ndarray) -> dict[str, float]:
-    """How a unit's masks (N, H, W) match object masks (N, H, W), over all N images together:
-    ``iou`` = |mask & object| / |mask | object| (Network Dissection's score) and ``precision`` =
-    the share of the unit's mask that lies on objects (NaN when the masks are empty)."""
-    masks, objects = np.asarray(masks, dtype=bool), np.asarray(objects, dtype=bool)
-    if masks.shape != objects.shape or masks.ndim != 3:
-        raise CamlibError(f"masks and objects must both be (N, H, W); got {masks.shape} and {objects.shape}")
-    inter, union, area = (masks & objects).sum(), (masks | objects).sum(), masks.sum()
-    return {"iou": float(inter / union) if union else float("nan"), "precision": float(inter / area) if area else float("nan")}
-
-
 def unit_precision(features: torch.Tensor, objects: np.ndarray, groups: np.ndarray, quantile: float = 0.99) -> np.ndarray:
     """float (K, G): for every unit, the share of its receptive-field mask (:func:`unit_masks`, one
     threshold per unit over all N images) that lies on the object, within the images of each group.

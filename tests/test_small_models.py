@@ -25,7 +25,7 @@ def test_cam_resolution_at_32_pixels(name, size):
 def test_resolution_scales_with_the_input():
     assert feature_size(small_network("gap", 10), 64) == (16, 16)
     assert feature_size(small_network("gap-lowres", 10), 64) == (8, 8)
-    assert small_network("fc", 10, input_size=64)(torch.zeros(1, 3, 64, 64)).shape == (1, 10)
+    assert small_network("fc", 10, input_size=64).eval()(torch.zeros(1, 3, 64, 64)).shape == (1, 10)
 
 
 def test_gmp_differs_from_gap_only_in_pooling():

@@ -44,3 +44,70 @@ def test_labelled_images_validate_shapes():
     LabelledImages("toy", ok, np.array([0, 1]), ok, np.array([0, 1]), ("a", "b"))
     with pytest.raises(CamlibError, match="toy train"):
         LabelledImages("toy", ok[..., 0], np.array([0, 1]), ok, np.array([0, 1]), ("a", "b"))
+
+
+def test_table5_claims_verdicts_from_a_hand_made_table():
+    import pandas as pd
+
+    from camlib.transfer import table5_claims
+
+    table = pd.DataFrame({"A": [50.0, 90.0, 80.0, 80.5], "B": [50.0, 60.0, 70.0, 90.0]},
+                         index=["pixels", "deep", "gap", "fc"])
+    claims = table5_claims(table, {"A": 400, "B": 400}, gap="gap", original="fc", deep="deep", floor="pixels")
+    holds = claims["holds?"]
+    # A: deep 90 vs pixels 50 (clear); gap 80 vs fc 80.5 (inside two standard errors: ~5.6 points).
+    assert holds["deep beats pixels", "A"] == "yes" and holds["gap not worse than fc", "A"] == "yes"
+    assert claims.loc[("gap not worse than fc", "A"), "verdict"] == "no, within noise"
+    # B: deep 60 vs pixels 50 (10 points > 2 SE ~ 6.9): yes; gap 70 vs fc 90: clearly worse.
+    assert holds["deep beats pixels", "B"] == "yes" and holds["gap not worse than fc", "B"] == "no"
+    assert claims.loc[("gap not worse than fc", "B"), "ours"] == "-20.0"
+    assert claims.loc[("gap not worse than fc", "A"), "paper"] == "mean difference -0.45"
+
+
+def test_image_features_are_cached_by_pixels(tmp_path, monkeypatch):
+    from camlib.transfer import Extractor, image_features
+
+    monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))
+    calls = []
+    extractor = Extractor("count", "count-v1", lambda images: calls.append(1) or torch.ones(len(images), 2))
+    images = np.zeros((3, 4, 4, 3), dtype=np.uint8)
+    assert image_features(images, extractor, "Toy set").shape == (3, 2)
+    image_features(images, extractor, "Toy set")
+    assert len(calls) == 1  # the second call reads the cache
+    image_features(images + 1, extractor, "Toy set")
+    assert len(calls) == 2  # other pixels, another cache file
+    assert len(list((tmp_path / "cache" / "features").glob("table5-toy-set-count-v1-*.pt"))) == 2
+
+
+def test_generic_localization_finds_a_bright_object(lite0):
+    from camlib.data.localization import LocalizationSplit
+    from camlib.features import extract
+    from camlib.probe import fit_probe
+    from camlib.transfer import chance_hit_rates, generic_localization
+
+    # Class 1: a white square on black in a random quadrant; class 0: all black. The SVM is trained
+    # on whole images; its CAM must peak on the square of test images it never saw.
+    def scenes(n):
+        images = np.zeros((n, 64, 64, 3), dtype=np.uint8)
+        boxes = np.tile(np.array([0, 0, 64, 64], dtype=np.float32), (n, 1))
+        labels = np.arange(n) % 2
+        for k, i in enumerate(np.flatnonzero(labels)):
+            y, x = 32 * (k // 2 % 2), 32 * (k % 2)  # each quadrant in turn
+            images[i, y:y + 32, x:x + 32] = 255
+            boxes[i] = [x, y, x + 32, y + 32]
+        return LocalizationSplit(images, labels, boxes, np.zeros((n, 64, 64), dtype=bool), ("empty", "square"))
+
+    train, test = scenes(12), scenes(8)
+    probe = fit_probe(extract(lite0, train.images, size=64, keep_maps=False).pooled, train.labels)
+    result = generic_localization({"svm": probe}, lite0, test, size=128)["svm"]
+    assert result.accuracy == 100.0
+    squares = test.labels == 1
+    assert result.boxes.shape == (8, 4) and result.cams.shape == (8, 4, 4)
+    for cam, box in zip(result.cams[squares], test.boxes[squares]):
+        row, col = divmod(int(cam.argmax()), 4)  # 4x4 map: one cell per 16 pixels of the 64 px image
+        assert box[0] <= 16 * col < box[2] and box[1] <= 16 * row < box[3]
+    centres = (test.boxes[squares, :2] + test.boxes[squares, 2:]) / 2
+    inside = (result.boxes[squares, :2] <= centres) & (centres <= result.boxes[squares, 2:])
+    assert inside.all()
+    chance = chance_hit_rates(test, train.boxes, (64, 64))
+    assert set(chance) == {"chance: random box", "chance: box of a training size, random place"}

@@ -1,15 +1,13 @@
 """Class-specific units: ranking, top images, receptive-field masks, CAM explained by top-k units."""
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import torch
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from camlib.errors import CamlibError  # noqa: E402
-from camlib.units import (  # noqa: E402
-    cam_explained, mask_scores, partial_cams, rank_units, show_unit_rows, top_activating, top_image_hits, unit_masks,
+from camlib.errors import CamlibError
+from camlib.units import (
+    cam_explained, partial_cams, rank_units, show_unit_rows, top_activating, top_image_hits, unit_masks,
     unit_precision,
 )
 
@@ -39,16 +37,6 @@ def test_unit_masks_threshold_over_the_data_set():
     assert masks[1, 0, 0] and not masks[1, 3, 3]
     with pytest.raises(CamlibError):
         unit_masks(maps, (4, 4), quantile=1.0)
-
-
-def test_mask_scores():
-    masks = np.zeros((1, 2, 4), bool)
-    masks[0, 0, :3] = True  # 3 px
-    objects = np.zeros((1, 2, 4), bool)
-    objects[0, 0, 2:] = True  # 2 px, 1 shared
-    scores = mask_scores(masks, objects)
-    assert scores["iou"] == pytest.approx(1 / 4) and scores["precision"] == pytest.approx(1 / 3)
-    assert np.isnan(mask_scores(np.zeros((1, 2, 4), bool), objects)["precision"])
 
 
 def test_partial_cams_by_weight_and_by_magnitude():
@@ -87,7 +75,7 @@ def test_show_unit_rows():
     features = torch.rand(3, 4, 2, 2, generator=torch.Generator().manual_seed(0))
     fig = show_unit_rows(images, features, [0, 3], count=2)
     assert len(fig.axes) == 4
-    matplotlib.pyplot.close(fig)
+    plt.close(fig)
 
 
 def test_unit_precision_per_group():
@@ -119,7 +107,7 @@ def test_figures_build():
     table = cam_explained(torch.rand(2, 4, 2, 2), torch.rand(3, 4), [0, 2], [1, 2, 4])
     fig2 = plot_explained({"a": table})
     assert len(fig2.axes) == 2
-    matplotlib.pyplot.close("all")
+    plt.close("all")
 
 
 def test_claim_rows():

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import torch
 from torch import nn
 
 from ..data.localization import LocalizationDataset, LocalizationSplit
@@ -17,6 +18,7 @@ from ..data.synthetic import BenchmarkSpec, load_benchmark
 from ..models.gap import GapNet, count_parameters
 from ..models.small import feature_size, small_network
 from ..progress import progress
+from ..repro import default_device
 from ..train import TrainConfig, TrainResult, run_key, train
 from .batches import NORMALIZE, split_batches
 from .claims import Roles
@@ -24,7 +26,7 @@ from .evaluate import evaluate, evaluate_centre
 from .results import Examples, Results
 
 #: Bump when the networks or the training code change, so that old checkpoints are not reused.
-CHECKPOINT_VERSION = 2
+CHECKPOINT_VERSION = 1
 
 #: Table 1 rows: display name -> small network.
 NETWORKS = {"GAP": "gap", "GMP": "gmp", "GAP, 4x4 map": "gap-lowres", "GAP + 2 convs": "gap-extra", "fc net": "fc"}
@@ -80,8 +82,10 @@ def network_table(scale: CpuScale = CpuScale()) -> pd.DataFrame:
 
 
 def checkpoint_path(scale: CpuScale, network: str) -> str:
-    """Where the trained ``network`` of ``scale`` is cached."""
-    key = run_key(network=network, config=scale.config, data=scale.spec.key(), seed=scale.seed, version=CHECKPOINT_VERSION)
+    """Where the trained ``network`` of ``scale`` is cached. The name also depends on the device type
+    and the CPU thread count, which change the trained weights' last bits."""
+    key = run_key(network=network, config=scale.config, data=scale.spec.key(), seed=scale.seed, version=CHECKPOINT_VERSION,
+                  device=default_device().type, threads=torch.get_num_threads())
     return str(cache_dir() / "wsol" / f"{network}-{key}.pt")
 
 

@@ -4,6 +4,10 @@
 :mod:`camlib.synth.scenes`: Fashion-MNIST objects on real photos with captions and scene classes
 (concept localization, informative objects).
 """
+from .scenes import CaptionSpec, ObjectScenes, SceneClassSpec, make_captioned_scenes, make_scene_classes
 from .text import TextScenes, TextSceneSpec, load_text_scenes, make_text_scenes
 
-__all__ = ["TextScenes", "TextSceneSpec", "load_text_scenes", "make_text_scenes"]
+__all__ = [
+    "TextScenes", "TextSceneSpec", "load_text_scenes", "make_text_scenes",
+    "ObjectScenes", "CaptionSpec", "SceneClassSpec", "make_captioned_scenes", "make_scene_classes",
+]

@@ -328,12 +328,14 @@ def make_text_scenes(spec: TextSceneSpec, split: str, photos: list[np.ndarray], 
     images = np.empty((n, spec.size, spec.size, 3), dtype=np.uint8)
     masks = np.zeros((n, spec.size, spec.size), dtype=bool)
     boxes, words = [], []
-    for i in progress(range(n), desc=f"text scenes ({split})"):
-        while True:
+    for i in progress(range(n), desc=f"text scenes ({split})", disable=not show_progress):
+        for _ in range(100):
             photo = photos[int(rng.integers(len(photos)))]
             image, mask, word_boxes, drawn = _scene(photo, bool(has_text[i]), spec, fonts, rng)
             if drawn or not has_text[i]:
                 break
+        else:
+            raise CamlibError(f"no word fitted a {spec.size} px image in 100 tries; lower font_size {spec.font_size}")
         images[i], masks[i] = image, mask
         boxes.append(word_boxes)
         words.append(drawn)
