@@ -84,3 +84,14 @@ def test_full_scale_path_runs_on_the_fixture(tmp_path, monkeypatch):
     assert list(table.columns) == ["question+image", "question", "image", "questions"]
     assert list(table["questions"]) == [2, 1, 1, 4]
     assert list((tmp_path / "cache" / "vqa").glob("efficientnet-lite0-vqa_v1-val2014-64-2.pt"))
+
+
+def test_annotation_without_a_field_names_the_annotations_file(tmp_path):
+    root = tmp_path / "vqa"
+    shutil.copytree(FIXTURE, root)
+    annotations = root / "Annotations" / "mscoco_val2014_annotations.json"
+    payload = json.loads(annotations.read_text())
+    del payload["annotations"][0]["answer_type"]
+    annotations.write_text(json.dumps(payload))
+    with pytest.raises(CorruptFileError, match="mscoco_val2014_annotations.json: an entry has no 'answer_type'"):
+        load_vqa_v1("val2014", root)

@@ -25,7 +25,8 @@ def vqa_claims(accuracy: pd.DataFrame, pointing: pd.DataFrame, described: pd.Dat
     rows = [
         ("the model uses the image: question+image beats question only", acc["question+image"], acc["question"], n_q, "accuracy"),
         ("the model uses the question: question+image beats image only", acc["question+image"], acc["image"], n_q, "accuracy"),
-        ("the answer's CAM peak falls on the asked-about object more often than a random point", point["CAM peak"], point["random"], n_p, "pointing"),
+        ("the answer's CAM peak falls on the asked-about object more often than a random point",
+         point["CAM peak"], point["random"], n_p, "pointing"),
         ("... and more often than the image centre", point["CAM peak"], point["centre"], n_p, "pointing"),
     ]
     if described is not None:

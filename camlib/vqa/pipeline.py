@@ -53,7 +53,8 @@ def fit_baselines(
     words = BagOfWords.fit(train[0].text, max_words=max_words)
     vocabulary = AnswerVocabulary.fit(train[0].answer, top=top_answers)
     fitted = Baselines(words, vocabulary, {}, {})
-    data = {name: (*fitted.inputs(table, pooled), vocabulary.encode(table.answer)) for name, (table, pooled) in (("train", train), ("val", val))}
+    data = {name: (*fitted.inputs(table, pooled), vocabulary.encode(table.answer))
+            for name, (table, pooled) in (("train", train), ("val", val))}
     for kind in kinds:
         fitted.models[kind], fitted.l2_scores[kind] = select_l2(data["train"], data["val"], vocabulary, inputs=kind, grid=grid)
     return fitted

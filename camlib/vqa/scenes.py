@@ -59,7 +59,9 @@ def _resize(item: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(item, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_LINEAR)
 
 
-def place_boxes(rng: np.random.Generator, shapes: list[tuple[int, int]], canvas: int, tries: int = 200) -> list[tuple[int, int, int, int]] | None:
+def place_boxes(
+    rng: np.random.Generator, shapes: list[tuple[int, int]], canvas: int, tries: int = 200
+) -> list[tuple[int, int, int, int]] | None:
     """Random non-overlapping boxes for items of ``(h, w)`` shapes on a ``canvas`` square, or ``None`` if they do not fit."""
     boxes: list[tuple[int, int, int, int]] = []
     for h, w in shapes:

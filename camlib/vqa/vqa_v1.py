@@ -93,6 +93,7 @@ def load_vqa_v1(split: str = "val2014", root: str | Path | None = None, check_im
     if not entries:
         raise CorruptFileError(f"{questions_path}: holds no questions")
     annotations: dict[int, dict] = {}
+    annotations_path = questions_path
     if not test:
         annotations_path = _first_file([root / "Annotations" / f"mscoco_{split}_annotations.json",
                                         root / f"mscoco_{split}_annotations.json"], f"{split} annotations")
@@ -115,10 +116,10 @@ def load_vqa_v1(split: str = "val2014", root: str | Path | None = None, check_im
             raise CorruptFileError(f"question {qid} of {questions_path.name} has no annotation in mscoco_{split}_annotations.json")
         else:
             a = annotations[qid]
-        rows["answer"].append(str(_field(a, "multiple_choice_answer", questions_path)))
-        rows["question_type"].append(str(_field(a, "question_type", questions_path)))
-        rows["answer_type"].append(str(_field(a, "answer_type", questions_path)))
-        rows["all_answers"].append(tuple(str(_field(x, "answer", questions_path)) for x in _field(a, "answers", questions_path)))
+        rows["answer"].append(str(_field(a, "multiple_choice_answer", annotations_path)))
+        rows["question_type"].append(str(_field(a, "question_type", annotations_path)))
+        rows["answer_type"].append(str(_field(a, "answer_type", annotations_path)))
+        rows["all_answers"].append(tuple(str(_field(x, "answer", annotations_path)) for x in _field(a, "answers", annotations_path)))
     paths = [image_dir / f"COCO_{folder}_{image_id:012d}.jpg" for image_id in image_ids]
     if check_images:
         missing = [p for p in paths if not p.is_file()]
