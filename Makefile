@@ -49,5 +49,8 @@ nbval: assets
 
 test: unit nbval
 
+bench: assets
+	$(PY) bench/run_all.py
+
 clean:
 	rm -rf _build

@@ -89,8 +89,10 @@ def main(argv: list[str] | None = None) -> None:
     memory(axes[2], mem)
     m = cam["machine"]
     load = ", ".join(f"{x:.1f}" for x in m["load_average"])
+    when = {name: f"{results[name].get('created', results['created'])} ({results[name].get('revision', results['revision'])})"
+            for name in ("bench_cam", "bench_memory")}
     fig.suptitle(f"{m['cpu']}, {m['cpu_count']} cores, {m['torch_threads']} torch threads, load average {load}; "
-                 f"torch {m['torch']}; {results['created']} ({results['revision']})", fontsize=8)
+                 f"torch {m['torch']}\ntimings {when['bench_cam']}, memory {when['bench_memory']}", fontsize=8)
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=110)
