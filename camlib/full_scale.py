@@ -190,12 +190,13 @@ def chapter_results(root: str | Path | None = None, out: str | Path | None = Non
     has; the claims need every default row)."""
     root = Path(root) if root is not None else full_dir() / "ILSVRC2012"
     out = Path(out) if out is not None else cache_dir() / "wsol-full"
-    evaluations, methods, seconds = {}, {}, 0.0
+    evaluations, methods, training, seconds = {}, {}, {}, 0.0
     for spec in (replace(r, weights=weights, image_size=image_size) for r in runs):
         tuned = fine_tune(spec, root, out, config)
         evaluations.update(evaluate_on_val(spec.name, tuned.model, root, tuned.num_classes, image_size))
         methods[spec.name] = (tuned.model, "cam")
         seconds += tuned.training.seconds
+        training[spec.name] = tuned.training
     for name, backbone in originals.items():
         model = original_network(backbone, weights).to(init_distributed().device).eval()
         has_cam = name == "GoogLeNet"  # the only original with a GAP head
@@ -207,7 +208,8 @@ def chapter_results(root: str | Path | None = None, out: str | Path | None = Non
                       **{n: evaluations[n if n in methods else f"Backprop on {n}"] for n in originals}}
     localization = {row: evaluations[row] for row in PAPER_ROWS["table2"] if row in evaluations}
     return Results(classification, localization, evaluate_centre(val_batches(root, image_size)), PAPER_ROWS, ROLES,
-                   {row: methods[row] for row in localization}, _examples(root, image_size, examples), seconds)
+                   {row: methods[row] for row in localization}, _examples(root, image_size, examples), seconds,
+                   training)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -24,7 +24,7 @@ from .cache import cached
 from .cropping import cam_boxes, draw_cam_and_boxes, hit_rate, random_boxes
 from .data.fashion_mnist import FASHION_MNIST_CLASSES, load_fashion_mnist
 from .data.localization import LocalizationSplit
-from .data.opencv_samples import load_opencv_digits
+from .data.opencv_digits import load_opencv_digits
 from .data.paths import cache_dir
 from .paper import paper_table
 from .errors import CamlibError
@@ -199,8 +199,9 @@ def train_small_networks(images: np.ndarray, labels: np.ndarray, config: TrainCo
     data_key = hashlib.sha256(np.ascontiguousarray(images).tobytes() + np.asarray(labels).tobytes()).hexdigest()[:12]
     extractors = {}
     for title, name in (("small GAP net: GAP", "gap"), ("small fc net: fc", "fc")):
-        key = run_key(network=name, config=config, data=data_key, size=size, seed=seed)
         model = small_network(name, num_classes, input_size=size, seed=seed)
+        layout = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]  # a changed architecture retrains
+        key = run_key(network=name, layout=layout, config=config, data=data_key, size=size, seed=seed)
         train(model, dataset, config, checkpoint=cache_dir() / "transfer" / f"{name}-{key}.pt", desc=f"train {name}")
         extractors[title] = small_extractor(title, model, f"small-{name}-{key}", size)
     return extractors
@@ -278,10 +279,15 @@ def chance_hit_rates(split: LocalizationSplit, train_boxes: np.ndarray, train_si
             "chance: box of a training size, random place": hit_rate(random_boxes(sizes, draws, seed, relative), split.boxes)}
 
 
-def show_localization(split: LocalizationSplit, result: GenericLocalization, indices: Sequence[int], size: float = 1.9):
+def show_localization(split: LocalizationSplit, result: GenericLocalization, indices: Sequence[int],
+                      ncols: int = 5, size: float = 2.0):
     """The CAM of the predicted class on each chosen image, with its box (red) and the ground truth (green)."""
-    fig, axes = plt.subplots(1, len(indices), figsize=(size * len(indices), size * 1.25), squeeze=False)
-    for ax, i in zip(axes[0], indices):
+    indices = list(indices)
+    nrows = -(-len(indices) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * 1.25 * nrows), squeeze=False)
+    for ax in axes.flat[len(indices):]:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, indices):
         draw_cam_and_boxes(ax, split.images[i], result.cams[i], split.boxes[i], result.boxes[i],
                            split.class_names[int(split.labels[i])], split.class_names[int(result.predictions[i])])
     fig.tight_layout()

@@ -99,6 +99,9 @@ def test_pipeline_runs_on_the_cub_fixture(lite0, tmp_path, monkeypatch):
     table = result.accuracy_table("Lite0-GAP")
     assert list(table.index) == [f"Lite0-GAP on {s}" for s in SETTINGS]
     assert len(result.localization_table()) == 4
+    by_hit = result.accuracy_by_hit()
+    assert by_hit["images"].sum() == 2 and list(by_hit.columns) == ["images", *SETTINGS]
+    assert result.test_iou.shape == (2,) and all(c.shape == (2,) for c in result.test_correct.values())
     assert list((tmp_path / "cache" / "features").glob("*.pt")), "features are cached under the data root"
     again = run_cropping(lite0, train, test, size=64, C=1.0, chance_draws=10)
     assert again.accuracy == result.accuracy and again.localization == result.localization

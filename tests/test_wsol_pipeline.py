@@ -15,6 +15,7 @@ from camlib.errors import CamlibError
 from camlib.experiments import (
     PAPER_THRESHOLD,
     Roles,
+    box_area_table,
     centre_maps,
     claims_table,
     dataset_batches,
@@ -93,6 +94,9 @@ def test_oracle_cam_localizes_perfectly():
     assert result.gt_known.max_box_acc_v2.value == pytest.approx(100.0)
     assert result.gt_known.pxap.value == pytest.approx(100.0)
     assert np.all(result.gt_known.curve.box_acc[0] == 100.0)
+    true_area = np.mean([(b[2] - b[0]) * (b[3] - b[1]) / 32 ** 2 * 100 for b in split.boxes])
+    assert result.box_area == pytest.approx({"paper rule": true_area, "released rule": true_area, "ground truth": true_area})
+    assert box_area_table({"oracle": result}).loc["oracle", "ground truth"] == pytest.approx(true_area)
 
 
 def test_wrong_classes_fail_localization_but_not_gt_known():
@@ -166,7 +170,7 @@ def test_tables_line_up_with_the_paper():
     t2 = table2(rows)
     assert list(t2.columns[:2]) == ["top1", "top5"] and t2.loc["GMP", "top1"] == pytest.approx(200 / 3)
     t3 = table3("GAP", rows)
-    assert list(t3.index) == ["GAP (heuristics)", "GAP", "GMP"]
+    assert list(t3.index) == ["GAP (heuristics)", "GAP (released rule)", "GAP", "GMP"]
     modern = modern_table({"GAP": good.gt_known, "centre": evaluate_centre(split_batches(split))})
     assert modern.loc["GAP", "PxAP"] == pytest.approx(100.0)
     curves = threshold_curves({"GAP": good.gt_known})
@@ -183,7 +187,7 @@ def _fake(top1_cls: float, top1_loc: float, top5_loc: float = 50.0, heuristic_to
     from camlib.experiments.evaluate import Evaluation
 
     loc = LocalizationResult(top1_loc, top5_loc, 50.0, n)
-    return Evaluation("cam", n, top1_cls, 10.0, loc, loc, LocalizationResult(60.0, heuristic_top5, None, n), None)
+    return Evaluation("cam", n, top1_cls, 10.0, loc, loc, LocalizationResult(60.0, heuristic_top5, None, n), None, {})
 
 
 def test_claims_verdicts_follow_the_numbers():
@@ -281,3 +285,29 @@ def test_claims_summary_groups_by_verdict():
     table = pd.DataFrame({"holds here?": ["yes", "no", "yes", "yes, within noise"]}, index=["A", "B", "C", "D"])
     assert summary(table) == ("Held beyond the noise margin (2): A; C.\nHeld, but within the noise margin (1): D.\n"
                               "Did not hold (1): B.")
+
+
+def test_figures_draw_every_method_and_curve():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from camlib.experiments.figures import plot_threshold_curves, plot_training, show_examples
+    from camlib.experiments.results import Examples
+    from camlib.train import TrainResult
+
+    split = rectangles(n=3)
+    examples = Examples(split.images, split.labels, [b[None] for b in split.boxes], split.class_names)
+    fig = show_examples({"CAM": (ChannelOracle(), "cam"), "backprop": (ReluMeanOracle(), "backprop")}, examples)
+    assert len(fig.axes) == 6 and fig.axes[0].get_title() == "red (ok)"
+    scores = evaluate(ChannelOracle(), split_batches(split), num_classes=3).gt_known
+    fig2 = plot_threshold_curves(threshold_curves({"CAM": scores}), {"CAM": 100.0})
+    labels = fig2.axes[0].get_legend_handles_labels()[1]
+    assert labels == ["CAM", "released multi-threshold rule"]
+    history = [{"epoch": 1, "loss": 2.0, "accuracy": 40.0}, {"epoch": 2, "loss": 1.0, "accuracy": 75.0}]
+    fig3 = plot_training({"GAP": TrainResult(history)})
+    assert fig3.axes[0].lines[0].get_ydata().tolist() == [60.0, 25.0]
+    with pytest.raises(CamlibError, match="non-empty history"):
+        plot_training({"GAP": TrainResult()})
+    plt.close("all")

@@ -8,8 +8,8 @@ import argparse
 
 from .assets import IMAGENET_SAMPLE_NAMES, QUOKKA_ANNOTATIONS, QUOKKA_IMAGE, fetch_wheel_assets
 from .fashion_mnist import fetch_fashion_mnist, local_dir
-from .opencv_samples import SAMPLE_SHA256, fetch_opencv_samples
-from .opencv_text import MANIFEST, fetch_opencv_doc
+from .opencv_doc import MANIFEST as OPENCV_DOC_MANIFEST
+from .opencv_doc import fetch_opencv_doc
 from .paths import assets_dir
 
 
@@ -19,8 +19,7 @@ def fetch_all() -> list[str]:
         ("foolbox ImageNet samples", lambda: fetch_wheel_assets(IMAGENET_SAMPLE_NAMES), len(IMAGENET_SAMPLE_NAMES)),
         ("imgaug quokka", lambda: fetch_wheel_assets([QUOKKA_IMAGE, QUOKKA_ANNOTATIONS]), 2),
         ("Fashion-MNIST", fetch_fashion_mnist, 4),
-        ("opencv-doc sample images", fetch_opencv_samples, len(SAMPLE_SHA256)),
-        ("opencv-doc photos", fetch_opencv_doc, len(MANIFEST)),
+        ("opencv-doc digits and photos", fetch_opencv_doc, len(OPENCV_DOC_MANIFEST)),
     ]
     lines = []
     for title, fetch, count in groups:

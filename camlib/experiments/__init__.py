@@ -16,12 +16,12 @@ from .evaluate import (
     evaluate_centre,
 )
 from .maps import BatchMaps, map_maker
-from .tables import modern_table, table1, table2, table3, threshold_curves, threshold_summary
+from .tables import box_area_table, modern_table, table1, table2, table3, threshold_curves, threshold_summary
 
 __all__ = [
     "EvalBatch", "split_batches", "dataset_batches", "resized_input", "BatchMaps", "map_maker",
     "Evaluation", "GtKnownScores", "evaluate", "evaluate_centre", "centre_maps",
     "PAPER_THRESHOLD", "RELEASED_THRESHOLD", "SWEEP_THRESHOLDS",
-    "table1", "table2", "table3", "modern_table", "threshold_curves", "threshold_summary",
+    "table1", "table2", "table3", "box_area_table", "modern_table", "threshold_curves", "threshold_summary",
     "Roles", "claims_table", "summary",
 ]

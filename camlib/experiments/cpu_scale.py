@@ -58,7 +58,7 @@ ROLES = Roles(gap="GAP", gmp="GMP", low_res="GAP, 4x4 map", extra_convs="GAP + 2
 DEFAULT_SPEC = BenchmarkSpec(canvas_size=32, object_size=(12, 24), n_distractors=3, distractor_size=(5, 10),
                              n_train=4000, n_val=100, n_test=1000)
 #: Every network is trained from scratch the same way (random flips only).
-DEFAULT_CONFIG = TrainConfig(epochs=12, batch_size=32, optimizer="adam", lr=0.002, weight_decay=0.0)
+DEFAULT_CONFIG = TrainConfig(epochs=30, batch_size=32, optimizer="adam", lr=0.002, weight_decay=0.0)
 
 
 @dataclass(frozen=True)
@@ -121,4 +121,5 @@ def run(scale: CpuScale = CpuScale(), examples: int = 6) -> Results:
         methods={row: (models[network], method) for row, (network, method) in METHODS.items()},
         examples=Examples(test.images[first], test.labels[first], [b[None] for b in test.boxes[first]], test.class_names),
         seconds=sum(t.seconds for t in training.values()),
+        training=training,
     )

@@ -101,7 +101,9 @@ class Evaluation:
     ``paper_rule``/``released_rule``: ILSVRC localization errors of the top-k classes' boxes by the
     paper's 20% rule / the released code's box1 (their ``gt_known_accuracy`` uses the true class);
     ``heuristics``: Table 3's five guesses. ``released_rule`` and ``heuristics`` are ``None`` when
-    not asked for, and ``heuristics`` also with fewer than 3 classes.
+    not asked for, and ``heuristics`` also with fewer than 3 classes. ``box_area``: the mean area (%
+    of the image) of the ground-truth class's box by each rule (``"paper rule"``, ``"released
+    rule"`` when asked for) and of the ground-truth box (``"ground truth"``, the first of each image).
     """
 
     method: str
@@ -112,6 +114,12 @@ class Evaluation:
     released_rule: LocalizationResult | None
     heuristics: LocalizationResult | None
     gt_known: GtKnownScores
+    box_area: dict[str, float]
+
+
+def _area_percent(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Areas of boxes ``(..., 4)`` in percent of a ``height x width`` image."""
+    return 100.0 * (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1]) / (height * width)
 
 
 def _released_box1(maps: np.ndarray) -> np.ndarray:
@@ -146,6 +154,7 @@ def evaluate(
     gt_known = GtKnownEvaluator()
     hits = np.zeros(2, dtype=np.int64)
     count = 0
+    area_sums = {"paper rule": 0.0, "released rule": 0.0, "ground truth": 0.0}
     with map_maker(model, method) as maps_of:
         for batch in progress(batches, desc=desc, disable=desc is None):
             out = maps_of(batch.images.to(device), batch.labels, k)
@@ -154,10 +163,16 @@ def evaluate(
             labels = batch.labels.numpy()
             hits += [(top[:, 0] == labels).sum(), (top == labels[:, None]).any(axis=1).sum()]
             count += len(labels)
+            height, width = gt_maps.shape[-2:]
+            paper_gt_boxes = boxes_from_cams(fraction_of_max(gt_maps), PAPER_THRESHOLD)
             paper.accumulate(top, boxes_from_cams(fraction_of_max(top_maps), PAPER_THRESHOLD), labels, batch.boxes,
-                             boxes_from_cams(fraction_of_max(gt_maps), PAPER_THRESHOLD))
+                             paper_gt_boxes)
+            area_sums["paper rule"] += _area_percent(paper_gt_boxes, height, width).sum()
+            area_sums["ground truth"] += sum(_area_percent(np.asarray(b[0]), height, width) for b in batch.boxes)
             if released:
-                released_rule.accumulate(top, _released_box1(top_maps), labels, batch.boxes, _released_box1(gt_maps))
+                released_gt_boxes = _released_box1(gt_maps)
+                released_rule.accumulate(top, _released_box1(top_maps), labels, batch.boxes, released_gt_boxes)
+                area_sums["released rule"] += _area_percent(released_gt_boxes, height, width).sum()
             if released and k >= 3:
                 guesses = np.stack([heuristic_guesses(maps[:3]) for maps in top_maps])
                 heuristics.accumulate(top[:, list(HEURISTIC_RANKS)], guesses, labels, batch.boxes)
@@ -165,9 +180,12 @@ def evaluate(
     if count == 0:
         raise CamlibError("no batch to evaluate: the test set is empty")
     top1, topk_err = 100.0 * (1.0 - hits / count)
+    if not released:
+        del area_sums["released rule"]
     return Evaluation(method, count, float(top1), float(topk_err), paper.compute(),
                       released_rule.compute() if released else None,
-                      heuristics.compute() if released and k >= 3 else None, gt_known.compute())
+                      heuristics.compute() if released and k >= 3 else None, gt_known.compute(),
+                      {rule: float(total / count) for rule, total in area_sums.items()})
 
 
 def centre_maps(height: int, width: int, count: int) -> np.ndarray:

@@ -8,6 +8,8 @@ import torch
 from matplotlib.figure import Figure
 
 from ..boxes import boxes_from_cams
+from ..errors import CamlibError
+from ..train import TrainResult
 from ..plots import draw_boxes, overlay
 from .batches import NORMALIZE
 from .evaluate import PAPER_THRESHOLD, RELEASED_THRESHOLD
@@ -20,7 +22,7 @@ def plot_threshold_curves(curves: pd.DataFrame, released: dict[str, float] | Non
     (:func:`~camlib.experiments.tables.threshold_curves`), with the paper's 20% and the released
     code's 20/255 marked; ``released`` adds each row's accuracy under the released multi-threshold
     rule as a star at 20/255 (its largest box usually comes from that lowest threshold)."""
-    fig, ax = (plt.subplots(figsize=(7, 4)) if ax is None else (ax.figure, ax))
+    fig, ax = (plt.subplots(figsize=(9, 4)) if ax is None else (ax.figure, ax))
     for i, column in enumerate(curves.columns):
         line, = ax.plot(100 * curves.index, curves[column], label=column, color=f"C{i}",
                         linestyle=":" if column == "centre baseline" else "-")
@@ -35,10 +37,28 @@ def plot_threshold_curves(curves: pd.DataFrame, released: dict[str, float] | Non
     if released:
         ax.plot([], [], marker="*", color="white", markeredgecolor="black", linestyle="none", markersize=11,
                 label="released multi-threshold rule")
-    ax.set_xlabel("box threshold (% of the map's range)")
+    ax.set_xlabel("box threshold (% of the map's maximum)")
     ax.set_ylabel("GT-known localization accuracy (%)")
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_training(training: dict[str, TrainResult], ax=None) -> Figure:
+    """Training error (%) per epoch of each network: the running error on its (augmented) training
+    batches, as recorded by :func:`camlib.train.train`."""
+    if not training or not all(t.history for t in training.values()):
+        raise CamlibError("plot_training needs a non-empty history for every network")
+    fig, ax = (plt.subplots(figsize=(7, 3.5)) if ax is None else (ax.figure, ax))
+    for name, record in training.items():
+        epochs = [h["epoch"] for h in record.history]
+        ax.plot(epochs, [100.0 - h["accuracy"] for h in record.history], marker="o", markersize=3, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training error (%)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
     return fig
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from torch import nn
 
+from ..train import TrainResult
 from .claims import Roles
 from .evaluate import Evaluation, GtKnownScores
 
@@ -34,6 +35,8 @@ class Results:
         methods: Table 2 rows -> ``(network, "cam" | "backprop")`` to redraw maps with.
         examples: a few test images for figures.
         seconds: training time of this call (0 when every network came from its checkpoint).
+        training: Table 1 rows -> their training record (per-epoch loss and accuracy), for the
+            networks trained (or fine-tuned) by this run.
     """
 
     classification: dict[str, Evaluation]
@@ -44,6 +47,7 @@ class Results:
     methods: dict[str, tuple[nn.Module, str]] = field(repr=False)
     examples: Examples = field(repr=False)
     seconds: float = 0.0
+    training: dict[str, TrainResult] = field(default_factory=dict, repr=False)
 
     @property
     def gt_known(self) -> dict[str, GtKnownScores]:

@@ -37,23 +37,28 @@ def table2(evaluations: dict[str, Evaluation]) -> pd.DataFrame:
 
 
 def table3(heuristics_of: str, evaluations: dict[str, Evaluation]) -> pd.DataFrame:
-    """Top-5 localization error (%): ``<heuristics_of> (heuristics)`` first, then every row's plain top-5.
+    """Top-5 localization error (%): ``<heuristics_of> (heuristics)`` (five guesses from released-rule
+    boxes), ``<heuristics_of> (released rule)`` (box1 of each top-5 class, the same box generator
+    without the heuristics), then every row's plain top-5 by the paper's rule.
 
     ``heuristics_of`` must have been evaluated with the heuristics (``evaluate(..., released=True)``)."""
-    if evaluations[heuristics_of].heuristics is None:
+    chosen = evaluations[heuristics_of]
+    if chosen.heuristics is None:
         raise CamlibError(f"{heuristics_of!r} was evaluated without the heuristics (released=False or < 3 classes)")
-    rows = {f"{heuristics_of} (heuristics)": evaluations[heuristics_of].heuristics.top5_error}
+    rows = {f"{heuristics_of} (heuristics)": chosen.heuristics.top5_error,
+            f"{heuristics_of} (released rule)": chosen.released_rule.top5_error}
     rows.update({name: e.paper_rule.top5_error for name, e in evaluations.items()})
     return pd.DataFrame({"top5": list(rows.values())}, index=list(rows))
 
 
 def modern_table(scores: dict[str, GtKnownScores]) -> pd.DataFrame:
-    """MaxBoxAccV2, PxAP (NaN without masks), MaxBoxAcc and its best threshold, in percent."""
+    """MaxBoxAccV2 and PxAP (NaN without masks) in percent, and the best point of the GT-known
+    threshold curve with its threshold (% of the map's maximum)."""
     return pd.DataFrame({
         "MaxBoxAccV2": [s.max_box_acc_v2.value for s in scores.values()],
         "PxAP": [s.pxap.value if s.pxap is not None else np.nan for s in scores.values()],
-        "MaxBoxAcc": [s.curve.value for s in scores.values()],
-        "best threshold": [100.0 * float(s.curve.best_thresholds[0]) for s in scores.values()],
+        "best of curve": [s.curve.value for s in scores.values()],
+        "at threshold": [100.0 * float(s.curve.best_thresholds[0]) for s in scores.values()],
     }, index=list(scores))
 
 
@@ -65,13 +70,18 @@ def threshold_curves(scores: dict[str, GtKnownScores]) -> pd.DataFrame:
     return frame
 
 
+def box_area_table(evaluations: dict[str, Evaluation]) -> pd.DataFrame:
+    """Mean area (% of the image) of the ground-truth class's box by each rule, and of the true box."""
+    return pd.DataFrame([e.box_area for e in evaluations.values()], index=list(evaluations))
+
+
 def threshold_summary(evaluations: dict[str, Evaluation]) -> pd.DataFrame:
-    """GT-known accuracy (%) at the paper's 20%, at the released code's 20/255, by the released
-    multi-threshold rule (box1), and the best over thresholds (MaxBoxAcc)."""
+    """GT-known accuracy (%) at the paper's 20%, at the released code's 20/255 (both as fractions of the
+    map's maximum), by the released multi-threshold rule (box1), and the best over thresholds."""
     rows = evaluations.values()
     return pd.DataFrame({
         "paper 20%": [e.gt_known.accuracy_at(PAPER_THRESHOLD) for e in rows],
         "20/255": [e.gt_known.accuracy_at(RELEASED_THRESHOLD) for e in rows],
         "released multi-threshold": [_released(e, "gt_known_accuracy") for e in rows],
-        "best (MaxBoxAcc)": [e.gt_known.curve.value for e in rows],
+        "best of curve": [e.gt_known.curve.value for e in rows],
     }, index=list(evaluations))

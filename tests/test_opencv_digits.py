@@ -1,8 +1,9 @@
-"""OpenCV's digit sheet: cutting it into cells and labelling them."""
+"""OpenCV's digit sheet: cutting it into cells and labelling them; unknown opencv-doc files."""
 import numpy as np
 import pytest
 
-from camlib.data.opencv_samples import split_digit_sheet, sample_path
+from camlib.data.opencv_digits import split_digit_sheet
+from camlib.data.opencv_doc import opencv_doc_paths
 from camlib.errors import CamlibError
 
 
@@ -17,5 +18,5 @@ def test_split_digit_sheet_is_row_major_with_consecutive_classes():
 
 
 def test_unknown_sample_is_a_readable_error():
-    with pytest.raises(CamlibError, match="unknown OpenCV sample"):
-        sample_path("lena.png")
+    with pytest.raises(CamlibError, match="unknown opencv-doc file 'data/lena.png'"):
+        opencv_doc_paths(["data/digits.png", "data/lena.png"])
