@@ -10,7 +10,8 @@ on 127.0.0.1 and every page of ``_toc.yml`` is opened. A page passes when
 * every ``<img>`` loads (``naturalWidth > 0``) from the book itself (same origin or ``data:``);
 * the browser reports no failed request for a file of the book and no uncaught script error in it
   (two known harmless messages excepted, see ``BENIGN``);
-* its sidebar links reach every page of ``_toc.yml``.
+* its sidebar links reach every page of ``_toc.yml``;
+* formulas are typeset by the MathJax copy inside the book (no CDN), checked on the root page.
 
 Screenshots go to ``_build/screenshots/`` (one per page, the viewport and the whole page), with
 ``report.json`` (book build seconds, images checked per page, external requests that failed).
@@ -244,6 +245,26 @@ def test_page_renders_without_errors_and_with_every_image(browser, site, report,
     }
     screenshots(browser, page)
     assert not problems, f"{page}:\n" + "\n".join(dict.fromkeys(problems))
+
+
+MATH = """
+const script = Array.from(document.scripts).find(s => /mathjax/i.test(s.src));
+return [script ? script.src : null, document.querySelectorAll("mjx-container").length,
+        document.querySelector("main").innerText.includes(String.raw`\\sum`)];
+"""
+
+
+@pytest.mark.slow
+def test_formulas_render_offline(browser, site):
+    open_page(browser, site + toc_pages()[0] + ".html")
+    source = browser.execute_script(MATH)[0]
+    assert source and source.startswith(site), f"MathJax must load from the book itself, not {source}"
+
+    def typeset() -> bool:
+        _, containers, raw_tex = browser.execute_script(MATH)
+        return containers > 0 and not raw_tex
+
+    wait_for(typeset, "the root page's formulas were not typeset: raw TeX (\\sum) still shows after 30 s", seconds=30)
 
 
 @pytest.mark.slow

@@ -30,7 +30,8 @@ def sanitizers() -> list[tuple[re.Pattern, str]]:
 
 
 def outputs(notebook: nbformat.NotebookNode) -> list[list[tuple]]:
-    """Per code cell, its outputs as comparable tuples: text sanitized, PNGs as raw bytes."""
+    """Per code cell, its outputs as comparable tuples: consecutive stream outputs joined, text
+    sanitized, PNGs as raw bytes."""
     rules = sanitizers()
 
     def clean(text: str | list[str]) -> str:
@@ -45,7 +46,10 @@ def outputs(notebook: nbformat.NotebookNode) -> list[list[tuple]]:
             continue
         found = []
         for out in cell.outputs:
-            if out.output_type == "stream":
+            if out.output_type == "stream" and found and found[-1][:2] == ("stream", out.name):
+                # the kernel may send consecutive prints as one message or several (timing); nbval joins them too
+                found[-1] = ("stream", out.name, found[-1][2] + clean(out.text))
+            elif out.output_type == "stream":
                 found.append(("stream", out.name, clean(out.text)))
             elif out.output_type == "error":
                 found.append(("error", out.ename, clean(out.evalue)))

@@ -182,17 +182,19 @@ def test_tables_line_up_with_the_paper():
         table3("bp", {"bp": backprop})
 
 
-def _fake(top1_cls: float, top1_loc: float, top5_loc: float = 50.0, heuristic_top5: float = 50.0, n: int = 1000):
+def _fake(top1_cls: float, top1_loc: float, top5_loc: float = 50.0, heuristic_top5: float = 50.0, n: int = 1000,
+          gt_known: float = 50.0):
     """An Evaluation with chosen numbers (the rest irrelevant to the claims)."""
     from camlib.experiments.evaluate import Evaluation
 
-    loc = LocalizationResult(top1_loc, top5_loc, 50.0, n)
+    loc = LocalizationResult(top1_loc, top5_loc, gt_known, n)
     return Evaluation("cam", n, top1_cls, 10.0, loc, loc, LocalizationResult(60.0, heuristic_top5, None, n), None, {})
 
 
 def test_claims_verdicts_follow_the_numbers():
     classification = {"G": _fake(30, 0), "M": _fake(31, 0), "L": _fake(30, 0), "X": _fake(20, 0), "F": _fake(29, 0)}
-    localization = {"G": _fake(30, 40, top5_loc=30, heuristic_top5=20), "M": _fake(30, 60), "L": _fake(30, 41),
+    localization = {"G": _fake(30, 40, top5_loc=30, heuristic_top5=20, gt_known=70), "M": _fake(30, 60, gt_known=60),
+                    "L": _fake(30, 41),
                     "X": _fake(30, 50), "B": _fake(30, 45)}
     roles = Roles(gap="G", gmp="M", low_res="L", extra_convs="X", extra_base="G", fc="F", fc_base="G", backprop=("B",))
     table = claims_table(classification, localization, roles)
@@ -205,6 +207,8 @@ def test_claims_verdicts_follow_the_numbers():
     assert verdict.iloc[5] == "no"  # extra convs localize 50 vs 40
     assert verdict.iloc[6] == "yes, within noise"  # fc 29 vs GAP 30
     assert verdict.iloc[7] == "yes"  # heuristics 20 vs 30
+    assert verdict.iloc[8] == "yes" and table["ours A"].iloc[8] == pytest.approx(30.0)  # GT-known error 30 vs 40
+    assert table["paper"].iloc[8] == "not reported"
     assert table["paper"].iloc[1] == "56.4 vs 57.8"
     assert table["margin (2 SE)"].iloc[1] == pytest.approx(200 * np.sqrt((0.4 * 0.6 + 0.6 * 0.4) / 1000))
 
