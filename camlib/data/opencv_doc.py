@@ -77,8 +77,9 @@ def opencv_doc_paths(names: list[str]) -> list[Path]:
     unknown = [name for name in names if name not in MANIFEST]
     if unknown:
         raise CamlibError(f"unknown opencv-doc file {unknown[0]!r}; camlib knows: {', '.join(MANIFEST)}")
-    fetch_opencv_doc(names)
-    return [_intact_copy(name) for name in names]
+    found = [_intact_copy(name) for name in names]
+    fetched = set(fetch_opencv_doc([name for name, path in zip(names, found) if path is None]))
+    return [opencv_doc_dir() / name if name in fetched else path for name, path in zip(names, found)]
 
 
 def fetch_opencv_doc(names: list[str] | None = None) -> list[str]:
