@@ -19,7 +19,6 @@ map after the same normalisation), and it also times the work after the forward 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import GapView, describe, interleaved, machine, photo_batch, synchronizer  # noqa: E402
+from common import GapView, describe, interleaved, machine, photo_batch, synchronizer, write_json  # noqa: E402
 
 from camlib.boxes import boxes_from_cams, boxes_from_cams_opencv  # noqa: E402
 from camlib.cam import CAM, cam_boxes, class_activation_maps, normalize_maps, upsample  # noqa: E402
@@ -265,9 +264,7 @@ def main(argv: list[str] | None = None) -> dict:
     for name, g in gains.items():
         print(f"target 2: camlib CAM + boxes is {g:.2f}x faster than {name} (target >= 3x): {'met' if g >= 3 else 'not met'}")
     print(describe(info))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=1))
+    write_json(args.json, results)
     return results
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import resource
 import sys
 import tracemalloc
@@ -23,7 +22,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import describe, machine, photo_batch  # noqa: E402
+from common import describe, machine, photo_batch, write_json  # noqa: E402
 
 from camlib.cam import CAM  # noqa: E402
 from camlib.models import load_pretrained  # noqa: E402
@@ -111,9 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"live tensors {summary['live_tensor_growth']:+d}, hooks left {summary['hooks_left']}")
     print(describe(info))
     results = {"machine": info, "config": vars(args) | {"json": None}, "checkpoints": points, "summary": summary}
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=1))
+    write_json(args.json, results)
     return results
 
 

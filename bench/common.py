@@ -2,6 +2,7 @@
 with its GAP features exposed as a named layer (for the peers), and interleaved timing."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -112,3 +113,10 @@ def interleaved(methods: dict[str, Callable[[], object]], repeats: dict[str, int
             times[name]["wall"].append(time.perf_counter() - wall)
             times[name]["cpu"].append(time.process_time() - cpu)
     return times
+
+
+def write_json(path: Path | None, results: dict) -> None:
+    """Store a benchmark's results as JSON at ``path`` (nothing when ``path`` is None, i.e. no ``--json``)."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=1))
