@@ -8,11 +8,13 @@ from __future__ import annotations
 import glob
 import hashlib
 import io
+import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
 
 from .errors import CamlibError, CorruptFileError
@@ -25,6 +27,21 @@ def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: fh.read(chunk), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def stable_key(parts: Any, default: Callable[[Any], Any] | None = None) -> str:
+    """A short hash (16 hex) of ``parts`` as sorted JSON, for cache and checkpoint names; ``default``
+    turns objects JSON does not know into JSON (as in :func:`json.dumps`)."""
+    text = json.dumps(parts, sort_keys=True, default=default)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def array_fingerprint(*arrays: Any) -> str:
+    """A short hash (12 hex) of the arrays' bytes, in order, for cache names that depend on data."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:12]
 
 
 def _checksum_path(path: Path) -> Path:

@@ -14,7 +14,6 @@ in memory and on CUB-200-2011's 11,788 JPEGs. Features are cached under ``<data 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -25,7 +24,7 @@ import torch
 from PIL import Image
 
 from .boxes import boxes_from_cams, check_threshold
-from .cache import cached
+from .cache import array_fingerprint, cached
 from .cam.compute import upsample
 from .data.boxdataset import BoxImageDataset
 from .data.cub import CUB200
@@ -209,13 +208,6 @@ def hit_rate(boxes: np.ndarray, gt: np.ndarray, iou_threshold: float = 0.5) -> f
     return float(100.0 * np.mean(paired_iou(boxes, gt) >= iou_threshold))
 
 
-def _fingerprint(*arrays: np.ndarray) -> str:
-    digest = hashlib.sha256()
-    for array in arrays:
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()[:12]
-
-
 def pooled_features(classifier: PretrainedClassifier, images: Sequence, size: int, key: str, desc: str) -> torch.Tensor:
     """GAP features ``(N, K)`` of ``images``, cached as ``<data root>/cache/features/<key>.pt``."""
     path = cache_dir() / "features" / f"{key}.pt"
@@ -272,7 +264,7 @@ def full_image_stage(classifier: PretrainedClassifier, train: BoxedImages, test:
     """
     key = (f"cropping-{classifier.name}-{size}px-{train.name}-{test.name}-C{'cv' if C is None else f'{C:g}'}-"
            f"std{int(standardize)}-seed{seed}-"
-           f"{_fingerprint(train.labels, train.boxes, test.labels, test.boxes)}")
+           f"{array_fingerprint(train.labels, train.boxes, test.labels, test.boxes)}")
 
     def build() -> dict:
         train_feats = extract(classifier, train.view(size), size=size, desc="train images")
@@ -317,8 +309,8 @@ def run_cropping(
     test_boxes = cam_boxes(stage["test_cams"], test.sizes, threshold)
     prefix = f"crop-{classifier.name}-{size}px"
     for setting, tr_boxes, te_boxes in (("CAM crop", train_boxes, test_boxes), ("GT box crop", train.boxes, test.boxes)):
-        tr = pooled_features(classifier, train.view(size, tr_boxes), size, f"{prefix}-{train.name}-{_fingerprint(tr_boxes)}", f"train {setting}s")
-        te = pooled_features(classifier, test.view(size, te_boxes), size, f"{prefix}-{test.name}-{_fingerprint(te_boxes)}", f"test {setting}s")
+        tr = pooled_features(classifier, train.view(size, tr_boxes), size, f"{prefix}-{train.name}-{array_fingerprint(tr_boxes)}", f"train {setting}s")
+        te = pooled_features(classifier, test.view(size, te_boxes), size, f"{prefix}-{test.name}-{array_fingerprint(te_boxes)}", f"test {setting}s")
         crop_probe, chosen[setting] = fit_chosen(tr, train.labels, C, standardize, seed)
         correct[setting] = crop_probe.predict(te) == test.labels
     accuracy = {setting: 100.0 * float(correct[setting].mean()) for setting in SETTINGS}

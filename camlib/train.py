@@ -11,8 +11,6 @@
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import time
@@ -27,7 +25,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from .cache import load_torch, save_torch
+from .cache import load_torch, save_torch, stable_key
 from .errors import CamlibError, CorruptFileError
 from .progress import progress
 
@@ -70,8 +68,7 @@ class TrainResult:
 
 def run_key(**parts: Any) -> str:
     """A short stable hash of a run's description (network, config, data spec) for checkpoint names."""
-    text = json.dumps(parts, sort_keys=True, default=lambda o: asdict(o) if hasattr(o, "__dataclass_fields__") else str(o))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return stable_key(parts, default=lambda o: asdict(o) if hasattr(o, "__dataclass_fields__") else str(o))
 
 
 # -- distributed context ---------------------------------------------------------------------------

@@ -7,7 +7,6 @@ test images. Features come from the vector a network's final linear layer receiv
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -20,7 +19,7 @@ from sklearn.datasets import load_digits
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from .cache import cached
+from .cache import array_fingerprint, cached
 from .cropping import cam_boxes, draw_cam_and_boxes, hit_rate, random_boxes
 from .data.fashion_mnist import FASHION_MNIST_CLASSES, load_fashion_mnist
 from .data.localization import LocalizationSplit
@@ -196,7 +195,7 @@ def train_small_networks(images: np.ndarray, labels: np.ndarray, config: TrainCo
     x = to_batch(to_rgb(images), size, SMALL_MEAN, SMALL_STD)
     dataset = TensorDataset(x, torch.from_numpy(np.asarray(labels)).long())
     num_classes = int(np.max(labels)) + 1
-    data_key = hashlib.sha256(np.ascontiguousarray(images).tobytes() + np.asarray(labels).tobytes()).hexdigest()[:12]
+    data_key = array_fingerprint(images, np.asarray(labels))
     extractors = {}
     for title, name in (("small GAP net: GAP", "gap"), ("small fc net: fc", "fc")):
         model = small_network(name, num_classes, input_size=size, seed=seed)
@@ -207,15 +206,11 @@ def train_small_networks(images: np.ndarray, labels: np.ndarray, config: TrainCo
     return extractors
 
 
-def _fingerprint(images: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()[:12]
-
-
 def image_features(images: np.ndarray, extractor: Extractor, name: str) -> torch.Tensor:
     """``extractor``'s features ``(N, K)`` of uint8 ``images (N, H, W, 3)``, cached under
     ``<data root>/cache/features`` by ``name``, the extractor's key and a hash of the pixels."""
     slug = name.lower().replace(" ", "-")
-    path = cache_dir() / "features" / f"table5-{slug}-{extractor.key}-{_fingerprint(images)}.pt"
+    path = cache_dir() / "features" / f"table5-{slug}-{extractor.key}-{array_fingerprint(images)}.pt"
     return cached(path, lambda: extractor.fn(images))
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from camlib import CorruptFileError
-from camlib.cache import cached, load_torch, save_torch
+from camlib.cache import array_fingerprint, cached, load_torch, save_torch, stable_key
 
 
 def test_round_trip(tmp_path):
@@ -49,3 +49,28 @@ def test_cached_rebuilds_corrupt(tmp_path, capsys):
     path.write_bytes(b"garbage")
     assert torch.equal(cached(path, build), torch.full((2,), 7.0))
     assert len(calls) == 2 and "rebuilding" in capsys.readouterr().out
+
+
+def test_stable_key_hashes_sorted_json():
+    import hashlib
+
+    assert stable_key({"b": 1, "a": [2, 3]}) == stable_key({"a": [2, 3], "b": 1})
+    assert stable_key({"a": 1}) == hashlib.sha256(b'{"a": 1}').hexdigest()[:16]
+    assert stable_key({"a": 1}) != stable_key({"a": 2})
+    assert stable_key({"p": (1, 2)}, default=str) == stable_key({"p": [1, 2]})
+    assert stable_key({"s": {1}}, default=lambda o: sorted(o)) == stable_key({"s": [1]})
+
+
+def test_array_fingerprint_hashes_the_bytes_in_order():
+    import hashlib
+
+    import numpy as np
+
+    a = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    b = np.array([7, 8], dtype=np.int64)
+    expected = hashlib.sha256(a.tobytes() + b.tobytes()).hexdigest()[:12]
+    assert array_fingerprint(a, b) == expected
+    assert array_fingerprint(b, a) != expected
+    assert array_fingerprint(a[:, ::2]) == array_fingerprint(a[:, ::2].copy())  # strides do not matter, values do
+    assert array_fingerprint(a.T) != array_fingerprint(a)
+

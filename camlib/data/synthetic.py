@@ -13,15 +13,13 @@ Objects for ``train`` and ``val`` come from disjoint parts of Fashion-MNIST's tr
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
 from skimage.color import hsv2rgb
 
-from ..cache import cached
+from ..cache import cached, stable_key
 from ..errors import CamlibError
 from ..progress import progress as tqdm
 from .backgrounds import background_photos
@@ -84,8 +82,7 @@ class BenchmarkSpec:
 
     def key(self) -> str:
         """A short hash of the spec and :data:`GENERATOR_VERSION`."""
-        text = json.dumps({"version": GENERATOR_VERSION, **asdict(self)}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return stable_key({"version": GENERATOR_VERSION, **asdict(self)})
 
 
 #: The fine-grained variant: small objects of four similar upper-body classes on larger canvases.

@@ -15,8 +15,6 @@ Objects for ``train`` come from Fashion-MNIST's training set, for ``test`` from 
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -24,6 +22,7 @@ import cv2
 import numpy as np
 from skimage import data as skdata
 
+from ..cache import stable_key
 from ..data.backgrounds import background_photos
 from ..data.fashion_mnist import load_fashion_mnist
 from ..errors import CamlibError
@@ -186,8 +185,7 @@ class CaptionSpec:
 
     def key(self) -> str:
         """A short hash of the spec (for cache file names)."""
-        text = json.dumps({"version": GENERATOR_VERSION, **asdict(self)}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return stable_key({"version": GENERATOR_VERSION, **asdict(self)})
 
 
 def neighbours(cells: np.ndarray) -> list[tuple[int, int]]:
@@ -419,8 +417,7 @@ class SceneClassSpec:
 
     def key(self) -> str:
         """A short hash of the spec (for cache file names)."""
-        text = json.dumps({"version": GENERATOR_VERSION, **asdict(self)}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return stable_key({"version": GENERATOR_VERSION, **asdict(self)})
 
     def probabilities(self) -> np.ndarray:
         """Float (classes, len(OBJECT_WORDS)): the probability that a class's image shows each object."""

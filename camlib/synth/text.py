@@ -10,8 +10,6 @@ photographs that the ``train`` split never sees.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from skimage import data as skdata
 
+from ..cache import stable_key
 from ..data.assets import imagenet_samples
 from ..data.opencv_text import text_free_photos
 from ..errors import CamlibError
@@ -142,8 +141,7 @@ class TextSceneSpec:
 
     def key(self) -> str:
         """A short hash of the spec and :data:`GENERATOR_VERSION` (for cache file names)."""
-        text = json.dumps({"version": GENERATOR_VERSION, **asdict(self)}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return stable_key({"version": GENERATOR_VERSION, **asdict(self)})
 
 
 @dataclass

@@ -6,12 +6,11 @@ in training.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..cache import stable_key
 from ..data import FASHION_MNIST_CLASSES, load_fashion_mnist
 from ..errors import CamlibError
 from ..progress import progress
@@ -55,8 +54,7 @@ class VQASpec:
 
     def key(self) -> str:
         """A short hash of the spec and :data:`GENERATOR_VERSION` (names cache files)."""
-        text = json.dumps({"version": GENERATOR_VERSION, **asdict(self)}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return stable_key({"version": GENERATOR_VERSION, **asdict(self)})
 
 
 @dataclass
