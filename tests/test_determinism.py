@@ -92,3 +92,18 @@ def test_seeds_and_threads_are_set_only_by_camlib(path):
     assert "camlib.notebook.setup()" in code[1], "the third cell must call camlib.notebook.setup()"
     offenders = [line for source in code for line in source.splitlines() if SEEDING.search(line)]
     assert not offenders, f"seed or thread settings outside camlib/repro.py: {offenders}"
+
+
+def test_thread_count_follows_camlib_threads_then_omp(monkeypatch):
+    from camlib.notebook import default_threads
+
+    monkeypatch.delenv("CAMLIB_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert default_threads() == 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert default_threads() == 1
+    monkeypatch.setenv("CAMLIB_THREADS", "3")
+    assert default_threads() == 3
+    monkeypatch.setenv("CAMLIB_THREADS", "two")
+    with pytest.raises(ValueError, match="CAMLIB_THREADS must be a positive whole number"):
+        default_threads()

@@ -1,0 +1,76 @@
+"""Strict nbval on a reader's machine, not only on the one that executed the chapters.
+
+Trained numbers move with the CPU's summation order (thread count, allocation alignment, the kernels a
+library picks), so chapters print them in cells tagged ``nbval-ignore-output`` and check them with
+assertions instead. This test is the check that a chapter got that right: it re-runs strict nbval on a copy
+of the committed chapter in another process state than the one that made its outputs (one thread instead
+of two, another hash seed, other work done first in the kernel, and an empty cache, so every network is
+trained again). A cell that prints a trained number without the tag fails here, as it would on a reader's
+machine, and so does a cell whose assertion margins are too tight.
+
+The chapters that train for minutes (3, and 10 which reuses chapter 3's networks) run only with
+``CAMLIB_CHECK_ALL_CHAPTERS=1``: the default set keeps ``make test`` within its budget.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAINING_CHAPTERS = ["01_global_average_pooling", "05_generic_deep_features", "09_vqa_interpretation"]
+LONG_TRAINING_CHAPTERS = ["03_weakly_supervised_localization", "10_class_specific_units"]
+OTHER_WORK_FIRST = """\
+# reader's-machine check: other work first, so that allocations and kernel choices differ
+import numpy as np
+import torch
+ballast = [np.ones(n) for n in (1031, 4099, 65537)]
+ballast.append(torch.randn(257, 263) @ torch.randn(263, 129))
+"""
+
+
+def chapters() -> list[str]:
+    if os.environ.get("CAMLIB_CHECK_ALL_CHAPTERS") == "1":
+        return sorted(TRAINING_CHAPTERS + LONG_TRAINING_CHAPTERS)
+    return TRAINING_CHAPTERS
+
+
+def perturbed_copy(stem: str, folder: Path) -> Path:
+    """The committed chapter with its outputs, plus one first cell that does unrelated work."""
+    notebook = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(OTHER_WORK_FIRST))
+    path = folder / f"{stem}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def fresh_data_root(folder: Path) -> Path:
+    """A data root that shares the fetched assets but starts with an empty cache."""
+    from camlib.data.paths import assets_dir
+
+    root = folder / "data"
+    root.mkdir()
+    (root / "assets").symlink_to(assets_dir().resolve(), target_is_directory=True)
+    return root
+
+
+def test_chapter_list_names_real_chapters():
+    for stem in TRAINING_CHAPTERS + LONG_TRAINING_CHAPTERS:
+        assert (ROOT / "notebooks" / f"{stem}.ipynb").is_file(), stem
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", chapters())
+def test_strict_nbval_passes_in_another_process_state(stem, tmp_path):
+    path = perturbed_copy(stem, tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env.update(OMP_NUM_THREADS="1", CAMLIB_THREADS="1", PYTHONHASHSEED="7", CAMLIB_STATIC_PROGRESS="1",
+               CAMLIB_DATA=str(fresh_data_root(tmp_path)))
+    command = [sys.executable, "-m", "pytest", "--nbval", str(path), "-p", "no:cacheprovider", "-q",
+               "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg")]
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, f"strict nbval of {stem} failed in another process state:\n{done.stdout[-6000:]}"
