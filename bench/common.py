@@ -16,7 +16,7 @@ from PIL import Image
 from torch import nn
 
 from camlib.data.assets import imagenet_samples
-from camlib.imagenet import preprocess
+from camlib.preprocess import preprocess
 from camlib.models.pretrained import PretrainedClassifier
 
 

@@ -57,3 +57,24 @@ def spectral_residual(images: np.ndarray, work_size: int = 64, blur: float = 3.0
         saliency = cv2.GaussianBlur(saliency, (0, 0), blur)
         out[i] = cv2.resize(saliency.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
     return out
+
+
+def random_boxes(sizes: np.ndarray, draws: int, seed: int = 0, relative_sizes: np.ndarray | None = None) -> np.ndarray:
+    """Chance guesses ``(N, draws, 4)`` for images of ``sizes (N, 2)`` ``(H, W)``.
+
+    Without ``relative_sizes``: uniformly random boxes (two uniform x's and two uniform y's, sorted).
+    With ``relative_sizes (M, 2)`` (width/W, height/H, e.g. of the training boxes): a size drawn from
+    them, placed uniformly inside the image (chance that knows the object size distribution).
+    """
+    rng = np.random.default_rng(seed)
+    h = sizes[:, 0, None].astype(np.float64)
+    w = sizes[:, 1, None].astype(np.float64)
+    n = len(sizes)
+    if relative_sizes is None:
+        xs = np.sort(rng.random((n, draws, 2)), axis=-1) * w[..., None]
+        ys = np.sort(rng.random((n, draws, 2)), axis=-1) * h[..., None]
+        return np.stack([xs[..., 0], ys[..., 0], xs[..., 1], ys[..., 1]], axis=-1)
+    pick = np.asarray(relative_sizes, dtype=np.float64)[rng.integers(0, len(relative_sizes), (n, draws))]
+    bw, bh = np.minimum(pick[..., 0], 1.0) * w, np.minimum(pick[..., 1], 1.0) * h
+    x0, y0 = rng.random((n, draws)) * (w - bw), rng.random((n, draws)) * (h - bh)
+    return np.stack([x0, y0, x0 + bw, y0 + bh], axis=-1)

@@ -6,6 +6,7 @@ their global average (the GAP feature a linear SVM is trained on).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -13,6 +14,7 @@ import torch
 from PIL import Image
 from torchvision.transforms import functional as TF
 
+from .cache import cached
 from .cam import CAM
 from .errors import CamlibError
 from .models.pretrained import PretrainedClassifier
@@ -61,3 +63,26 @@ def extract(
             if keep_maps:
                 maps.append(feats.cpu())
     return Features(torch.cat(pooled), torch.cat(maps) if keep_maps else None)
+
+
+def cached_features(classifier: PretrainedClassifier, images: np.ndarray, path: str | Path, size: int = 224,
+                    maps_of: np.ndarray | None = None, desc: str = "features") -> Features:
+    """:func:`camlib.features.extract` of uint8 ``images (N, H, W, 3)`` at ``size`` px, cached at ``path``.
+
+    ``pooled`` is kept for every image; ``maps`` (for CAMs) only for the images ``maps_of`` (bool
+    (N,) or indices, in that order; ``None``: none), stored as float16 to keep the cache small and
+    returned as float32.
+    """
+    def build() -> dict:
+        index = np.arange(len(images))[maps_of] if maps_of is not None else np.zeros(0, dtype=np.int64)
+        rest = np.setdiff1d(np.arange(len(images)), index)
+        parts = [(rows, extract(classifier, images[rows], size=size, keep_maps=keep, desc=label))
+                 for rows, keep, label in ((index, True, f"{desc} with maps"), (rest, False, desc)) if len(rows)]
+        pooled = torch.empty(len(images), parts[0][1].pooled.shape[1])
+        for rows, feats in parts:
+            pooled[torch.from_numpy(rows)] = feats.pooled
+        maps = parts[0][1].maps.half() if len(index) else None
+        return {"pooled": pooled, "maps": maps}
+
+    stored = cached(path, build)
+    return Features(stored["pooled"], None if stored["maps"] is None else stored["maps"].float())

@@ -10,7 +10,7 @@ from torchvision.transforms import functional as TF
 
 from .boxes import boxes_from_cams, check_threshold
 from .cam import CAM
-from .imagenet import Geometry, resize_crop
+from .preprocess import Geometry, resize_crop
 from .models.pretrained import PretrainedClassifier
 
 

@@ -71,3 +71,14 @@ def show_cams(
             draw_boxes(ax, boxes[i])
     fig.tight_layout()
     return fig
+
+
+def draw_cam_and_boxes(ax, image: np.ndarray, cam: torch.Tensor, gt_box: np.ndarray, cam_box: np.ndarray,
+                       true: str, predicted: str) -> None:
+    """One panel: the CAM over the image, the ground-truth box (green), the CAM box (red) and the
+    true class as title, with the prediction below it (red when wrong)."""
+    ax.imshow(overlay(image, cam, alpha=0.45))
+    draw_boxes(ax, np.stack([gt_box, cam_box]), colors=["lime", "red"], linewidth=1.5)
+    ax.set_title(f"{true}\n(SVM: {predicted})", fontsize=8, color="black" if predicted == true else "firebrick")
+    ax.set_xticks([])
+    ax.set_yticks([])

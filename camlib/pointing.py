@@ -3,7 +3,9 @@
 * pointing: does the map's maximum fall on the object (the "pointing game" of Zhang et al. 2016)?
 * region overlap: which objects lie in the map's high-valued region (Sec. 4.2's informative objects)?
 
-Maps and masks are ``(N, H, W)`` at the same size; points are ``(y, x)`` pixel indices.
+Points are ``(y, x)`` pixel indices everywhere in camlib (row first, like array indexing); boxes are
+``[x0, y0, x1, y1]``. Masks are ``(N, H, W)``; maps are ``(N, H, W)`` at the masks' size or ``(N, h, w)``
+at any coarser resolution (a peak cell then stands for the image pixel at its centre).
 """
 from __future__ import annotations
 
@@ -37,31 +39,61 @@ def _masks(masks: np.ndarray, shape: tuple[int, ...], name: str = "masks") -> np
     return masks
 
 
-def peaks(maps: np.ndarray | torch.Tensor) -> np.ndarray:
-    """Location int (N, 2) ``(y, x)`` of each map's maximum (the first in raster order on ties)."""
+def peaks(maps: np.ndarray | torch.Tensor, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Location int (N, 2) ``(y, x)`` of each map's maximum (the first in raster order on ties).
+
+    With ``size`` ``(H, W)``, maps ``(N, h, w)`` stand for images of that size: the point is the image
+    pixel at the centre of the peak cell (the map's own pixel when ``(h, w) == size``).
+    """
     maps = _maps(maps)
     flat = maps.reshape(len(maps), -1).argmax(axis=1)
-    return np.stack(np.unravel_index(flat, maps.shape[1:]), axis=1)
+    rows, cols = np.unravel_index(flat, maps.shape[1:])
+    if size is not None:
+        (h, w), (height, width) = maps.shape[1:], size
+        rows = ((rows + 0.5) * height / h).astype(np.int64)
+        cols = ((cols + 0.5) * width / w).astype(np.int64)
+    return np.stack([rows, cols], axis=1)
+
+
+def near_masks(masks: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
+    """Bool (N, H, W): the pixels within ``tolerance`` pixels (Euclidean) of each mask (an empty mask stays empty)."""
+    masks = np.asarray(masks, dtype=bool)
+    if masks.ndim != 3:
+        raise CamlibError(f"masks must be (N, H, W), got shape {masks.shape}")
+    if tolerance < 0:
+        raise CamlibError(f"tolerance must be >= 0 pixels, got {tolerance}")
+    if tolerance == 0:
+        return masks
+    return np.stack([ndimage.distance_transform_edt(~m) <= tolerance if m.any() else m for m in masks])
+
+
+def points_hit(points: np.ndarray, masks: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
+    """Bool (N,): whether point ``(y, x)`` i (``points (N, 2)``) lies within ``tolerance`` pixels of mask i."""
+    masks = np.asarray(masks, dtype=bool)
+    points = np.asarray(points)
+    if masks.ndim != 3 or points.shape != (len(masks), 2):
+        raise CamlibError(f"need points (N, 2) (y, x) and masks (N, H, W); got {points.shape} and {masks.shape}")
+    near = near_masks(masks, tolerance)
+    return near[np.arange(len(near)), points[:, 0], points[:, 1]]
 
 
 def pointing_hits(maps: np.ndarray | torch.Tensor, masks: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
     """Bool (N,): whether each map's maximum lies within ``tolerance`` pixels (Euclidean) of its mask.
 
     ``tolerance=0`` asks for the peak pixel itself to be in the mask; the pointing game of Zhang et
-    al. (2016) uses 15 px at 224 px. An empty mask is never hit.
+    al. (2016) uses 15 px at 224 px. An empty mask is never hit. Maps may be coarser than the masks.
     """
     maps = _maps(maps)
-    masks = _masks(masks, maps.shape)
-    if tolerance < 0:
-        raise CamlibError(f"tolerance must be >= 0 pixels, got {tolerance}")
-    hits = np.zeros(len(maps), dtype=bool)
-    for i, (y, x) in enumerate(peaks(maps)):
-        if tolerance == 0 or not masks[i].any():
-            hits[i] = masks[i, y, x]
-        else:
-            distance = ndimage.distance_transform_edt(~masks[i])
-            hits[i] = distance[y, x] <= tolerance
-    return hits
+    masks = np.asarray(masks, dtype=bool)
+    if masks.ndim != 3 or len(masks) != len(maps):
+        raise CamlibError(f"masks must be (N={len(maps)}, H, W) like the maps, got {masks.shape}")
+    return points_hit(peaks(maps, masks.shape[1:]), masks, tolerance)
+
+
+def random_hit_rates(masks: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
+    """Float (N,): the chance that a uniformly random pixel hits each mask (within ``tolerance``)."""
+    near = near_masks(masks, tolerance)
+    return near.reshape(len(near), -1).mean(axis=1)
 
 
 def _box_distance(ys: np.ndarray, xs: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -108,7 +140,7 @@ def chance_pointing(masks: np.ndarray) -> float:
     masks = np.asarray(masks, dtype=bool)
     if masks.ndim != 3 or len(masks) == 0:
         raise CamlibError(f"masks must be a non-empty (N, H, W) array, got shape {masks.shape}")
-    return float(100.0 * masks.mean())
+    return float(100.0 * random_hit_rates(masks).mean())
 
 
 def high_regions(maps: np.ndarray | torch.Tensor, fraction: float = 0.5) -> np.ndarray:

@@ -115,6 +115,8 @@ class LinearProbe:
 
 #: Regularisation strengths tried by :func:`choose_c` (LIBLINEAR's ``C``).
 C_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
+#: A coarser grid, one value per decade (the pattern-discovery chapters use it with 5 folds).
+DECADE_C_GRID = (1e-3, 1e-2, 0.1, 1.0)
 
 
 def fit_probe(

@@ -7,7 +7,7 @@ from torch import nn
 
 from camlib import CAM, CamlibError, NoGapHeadError, NotLinearClassifierError
 from camlib.cam import class_activation_maps, find_gap_head, normalize_maps, select_classes
-from camlib.imagenet import preprocess
+from camlib.preprocess import preprocess
 
 
 def test_cam_by_hand():

@@ -14,7 +14,7 @@ import camlib.boxes
 from camlib import CAM, CamlibError, boxes_from_cams
 from camlib.boxes import boxes_from_cams_opencv
 from camlib.cam import cam_boxes, normalize_maps, upsample
-from camlib.imagenet import preprocess
+from camlib.preprocess import preprocess
 
 
 def random_masks(rng: np.random.Generator, count: int) -> list[np.ndarray]:

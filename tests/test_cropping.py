@@ -5,17 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from camlib.cropping import (
-    SETTINGS,
-    BoxedImages,
-    cam_boxes,
-    hit_rate,
-    paired_iou,
-    pixel_box,
-    random_boxes,
-    run_cropping,
-)
-from camlib.data.localization import LocalizationSplit
+from camlib.baselines import random_boxes
+from camlib.cam import cam_boxes
+from camlib.chapters.ch04_cropping import SETTINGS, BoxedImages, pixel_box, run_cropping
+from camlib.metrics.boxes import hit_rate, paired_iou
+from camlib.data.localization_split import LocalizationSplit
 from camlib.errors import CamlibError
 
 CUB_MINI = Path(__file__).parent / "fixtures" / "CUB_200_2011_mini"

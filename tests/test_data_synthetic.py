@@ -9,7 +9,7 @@ import torch
 
 from camlib.data import synthetic
 from camlib.data.fashion_mnist import FASHION_MNIST_CLASSES
-from camlib.data.localization import LocalizationDataset, LocalizationSplit
+from camlib.data.localization_split import LocalizationDataset, LocalizationSplit
 from camlib.data.synthetic import BenchmarkSpec, boxes_from_masks, load_benchmark, make_benchmark
 from camlib.errors import CamlibError
 

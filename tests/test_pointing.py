@@ -5,7 +5,8 @@ import torch
 
 from camlib.errors import CamlibError
 from camlib.pointing import (
-    chance_pointing, high_regions, localization_scores, near_boxes, overlap_fractions, peaks, pointing_hits, points_in_boxes,
+    chance_pointing, high_regions, localization_scores, near_boxes, overlap_fractions, peaks, pointing_hits, points_hit,
+    points_in_boxes, random_hit_rates,
 )
 
 
@@ -61,7 +62,7 @@ def test_high_regions_and_overlap():
 
 def test_bad_input_raises():
     with pytest.raises(CamlibError):
-        pointing_hits(np.zeros((1, 3, 3)), np.zeros((1, 3, 4), bool))
+        pointing_hits(np.zeros((2, 3, 3)), np.zeros((1, 3, 3), bool))  # one mask per map
     with pytest.raises(CamlibError):
         peaks(np.zeros((3, 3)))
     with pytest.raises(CamlibError):
@@ -94,3 +95,41 @@ def test_near_boxes_matches_points_in_boxes():
     np.testing.assert_array_equal(near, expected)
     points = np.array([[0, 1], [0, 2]])
     np.testing.assert_array_equal(points_in_boxes(points, boxes * 2, tolerance=1.0), [False, True])
+
+
+def test_peak_of_a_coarse_map_is_the_centre_of_its_cell_in_image_pixels():
+    maps = torch.tensor([[[0.0, 1.0], [5.0, 2.0]], [[9.0, 0.0], [0.0, 0.0]]])
+    np.testing.assert_array_equal(peaks(maps, (64, 64)), [[48, 16], [16, 16]])  # (y, x)
+    np.testing.assert_array_equal(peaks(maps, (64, 128)), [[48, 32], [16, 32]])
+    np.testing.assert_array_equal(peaks(maps, (2, 2)), peaks(maps))  # at its own size: its own pixel
+
+
+def test_points_hit_with_tolerance():
+    mask = np.zeros((1, 64, 64), bool)
+    mask[0, 48, 20] = True
+    point = np.array([[48, 16]])  # (y, x): 4 px left of the mask pixel
+    assert not points_hit(point, mask, 0)[0]
+    assert not points_hit(point, mask, 3.9)[0]
+    assert points_hit(point, mask, 4.0)[0]
+    assert not points_hit(point, np.zeros((1, 64, 64), bool), 10.0)[0]  # an empty mask is never hit
+    with pytest.raises(CamlibError, match="points"):
+        points_hit(np.array([[1, 2, 3]]), mask)
+
+
+def test_coarse_maps_point_into_full_size_masks():
+    masks = np.zeros((2, 64, 64), bool)
+    masks[0, 40:56, 8:24] = True   # around the centre (48, 16) of cell (1, 0) of a 2x2 map
+    masks[1, 0:8, 0:8] = True
+    maps = torch.tensor([[[0.0, 1.0], [5.0, 2.0]], [[9.0, 0.0], [0.0, 0.0]]])
+    np.testing.assert_array_equal(pointing_hits(maps, masks), [True, False])
+
+
+def test_random_hit_rates_per_mask():
+    masks = np.zeros((2, 64, 64), bool)
+    masks[0, 28:36, 28:36] = True
+    masks[1, 0:8, 0:8] = True  # corner
+    np.testing.assert_allclose(random_hit_rates(masks), [64 / 4096, 64 / 4096])
+    near = random_hit_rates(masks, tolerance=1.0)  # one more ring of pixels: 4 sides of 8, no corners
+    np.testing.assert_allclose(near, [(64 + 32) / 4096, (64 + 16) / 4096])
+    assert chance_pointing(masks) == pytest.approx(100 * 64 / 4096)
+

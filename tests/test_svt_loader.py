@@ -8,7 +8,7 @@ from PIL import Image
 
 from camlib.data.opencv_text import load_svt, parse_svt_xml
 from camlib.errors import CamlibError, DatasetNotFoundError
-from camlib.synth.text import scenes_from_photos
+from camlib.data.text_scenes import scenes_from_photos
 
 FIXTURE = Path(__file__).parent / "fixtures" / "svt_mini"
 

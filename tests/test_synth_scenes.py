@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from camlib.errors import CamlibError
-from camlib.synth.scenes import (
+from camlib.data.object_scenes import (
     OBJECT_WORDS, CaptionSpec, ObjectScenes, SceneClassSpec, _Layout, caption_for, clause_tokens, concept_negatives,
     concept_objects, make_captioned_scenes, make_scene_classes, mine_phrases, neighbours, phrase_in, side_word,
     with_article,

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from camlib.errors import CamlibError
-from camlib.synth.text import (
+from camlib.data.text_scenes import (
     TextSceneSpec, _luminance, box_masks, contrasting_colour, font_files, make_text_scenes, render_word,
     split_photos, tight_box,
 )

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from camlib.errors import CamlibError
-from camlib.transfer import LabelledImages, balanced_indices, classifier_inputs, final_linear, raw_pixels, to_rgb
+from camlib.chapters.ch05_transfer import LabelledImages, balanced_indices, classifier_inputs, final_linear, raw_pixels, to_rgb
 
 
 def test_balanced_indices_take_per_class_and_respect_exclusions():
@@ -49,7 +49,7 @@ def test_labelled_images_validate_shapes():
 def test_table5_claims_verdicts_from_a_hand_made_table():
     import pandas as pd
 
-    from camlib.transfer import table5_claims
+    from camlib.chapters.ch05_transfer import table5_claims
 
     table = pd.DataFrame({"A": [50.0, 90.0, 80.0, 80.5], "B": [50.0, 60.0, 70.0, 90.0]},
                          index=["pixels", "deep", "gap", "fc"])
@@ -65,7 +65,7 @@ def test_table5_claims_verdicts_from_a_hand_made_table():
 
 
 def test_image_features_are_cached_by_pixels(tmp_path, monkeypatch):
-    from camlib.transfer import Extractor, image_features
+    from camlib.chapters.ch05_transfer import Extractor, image_features
 
     monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))
     calls = []
@@ -80,10 +80,10 @@ def test_image_features_are_cached_by_pixels(tmp_path, monkeypatch):
 
 
 def test_generic_localization_finds_a_bright_object(lite0):
-    from camlib.data.localization import LocalizationSplit
+    from camlib.data.localization_split import LocalizationSplit
     from camlib.features import extract
     from camlib.probe import fit_probe
-    from camlib.transfer import chance_hit_rates, generic_localization
+    from camlib.chapters.ch05_transfer import chance_hit_rates, generic_localization
 
     # Class 1: a white square on black in a random quadrant; class 0: all black. The SVM is trained
     # on whole images; its CAM must peak on the square of test images it never saw.

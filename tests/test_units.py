@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from camlib.errors import CamlibError
-from camlib.units import (
+from camlib.chapters.ch10_units import (
     cam_explained, partial_cams, rank_units, show_unit_rows, top_activating, top_image_hits, unit_masks,
     unit_precision,
 )
@@ -100,7 +100,7 @@ def test_top_image_hits():
 
 
 def test_figures_build():
-    from camlib.units import plot_explained, show_cam_decomposition
+    from camlib.chapters.ch10_units import plot_explained, show_cam_decomposition
 
     fig = show_cam_decomposition(np.zeros((8, 8, 3), np.uint8), torch.rand(5, 2, 2), torch.rand(3, 5), 1, units=2)
     assert len(fig.axes) == 4  # image, CAM, two units
@@ -110,18 +110,8 @@ def test_figures_build():
     plt.close("all")
 
 
-def test_claim_rows():
-    from camlib.units import rate_claim, sign_claim
-
-    row = rate_claim("c", 40.0, 100 * 3 / 36, 100)
-    assert row == {"claim": "c", "measured": "40.0% vs chance 8.3% (n=100)", "holds?": "yes"}
-    assert sign_claim("c", pd.Series([5.0, 6.0]), pd.Series([1.0, 1.0]))["holds?"] == "no"  # 2 of 2: p = 0.25
-    row = sign_claim("c", pd.Series([5.0] * 9 + [0.0]), pd.Series([1.0] * 10))
-    assert row["holds?"] == "yes" and "9 of 10 classes (sign test p=0.011)" in row["measured"]
-
-
 def test_class_table_and_units_needed():
-    from camlib.units import class_table, units_needed
+    from camlib.chapters.ch10_units import class_table, units_needed
 
     # unit 0 fires on the object (top-left) of class-0 images, unit 1 on the background of class-1 images
     features = torch.zeros(4, 2, 2, 2)
@@ -140,7 +130,7 @@ def test_class_table_and_units_needed():
 
 
 def test_magnitude_order_and_purity():
-    from camlib.units import top_image_purity
+    from camlib.chapters.ch10_units import top_image_purity
 
     features = torch.tensor([1.0, 2.0, 3.0]).view(1, 3, 1, 1)
     weight = torch.tensor([[3.0, -4.0, 2.0]])  # contributions [3, -8, 6]: by magnitude units 1, 2, 0

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from camlib.errors import CamlibError
-from camlib.vqa.bow import AnswerVocabulary, BagOfWords, tokenize
+from camlib.chapters.ch09_vqa.bow import AnswerVocabulary, BagOfWords, tokenize
 
 
 def test_tokenize():

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from camlib.errors import CamlibError
-from camlib.vqa.answer_cam import answer_cams
-from camlib.vqa.bow import AnswerVocabulary
-from camlib.vqa.model import select_l2, train_simple_baseline
+from camlib.chapters.ch09_vqa.answer_cam import answer_cams
+from camlib.chapters.ch09_vqa.bow import AnswerVocabulary
+from camlib.chapters.ch09_vqa.model import select_l2, train_simple_baseline
 
 VOCAB = AnswerVocabulary(("a", "b", "c"))
 

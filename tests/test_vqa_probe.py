@@ -3,10 +3,10 @@ import numpy as np
 import torch
 
 from camlib.features import Features
-from camlib.vqa.dataset import VQASplit
-from camlib.vqa.probe import scene_probes
-from camlib.vqa.scenes import COLOURS, SceneObject
-from camlib.vqa.table import QuestionTable
+from camlib.chapters.ch09_vqa.dataset import VQASplit
+from camlib.chapters.ch09_vqa.attribute_readout import scene_probes
+from camlib.data.vqa_scenes import COLOURS, SceneObject
+from camlib.chapters.ch09_vqa.table import QuestionTable
 
 COLOUR_NAMES = list(COLOURS)
 

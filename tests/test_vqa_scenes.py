@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from camlib.errors import CamlibError
-from camlib.vqa.scenes import COLOURS, GAP, place_boxes, render_scene
+from camlib.data.vqa_scenes import COLOURS, GAP, place_boxes, render_scene
 
 
 def block_items() -> dict[str, np.ndarray]:

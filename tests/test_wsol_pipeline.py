@@ -10,13 +10,12 @@ import pytest
 import torch
 from torch import nn
 
-from camlib.data.localization import LocalizationSplit
+from camlib.data.localization_split import LocalizationSplit
 from camlib.errors import CamlibError
-from camlib.experiments import (
+from camlib.chapters.ch03_localization import (
     PAPER_THRESHOLD,
     Roles,
     box_area_table,
-    centre_maps,
     claims_table,
     dataset_batches,
     evaluate,
@@ -31,7 +30,8 @@ from camlib.experiments import (
     threshold_curves,
     threshold_summary,
 )
-from camlib.experiments.batches import IMAGENET_MEAN, IMAGENET_STD, scale_boxes
+from camlib.chapters.ch03_localization.batches import scale_boxes
+from camlib.preprocess import IMAGENET_MEAN, IMAGENET_STD
 from camlib.metrics import LocalizationResult
 from camlib.models.small import small_network
 from camlib.paper import paper_table, side_by_side
@@ -141,7 +141,7 @@ def test_map_maker_checks_its_input():
 
 
 def test_map_scales():
-    from camlib.experiments.evaluate import fraction_of_max, min_max
+    from camlib.chapters.ch03_localization.evaluate import fraction_of_max, min_max
 
     maps = np.array([[[-2.0, 0.0], [1.0, 4.0]], [[-1.0, -1.0], [-3.0, -2.0]]])
     assert fraction_of_max(maps).tolist() == [[[0.0, 0.0], [0.25, 1.0]], [[1.0, 1.0], [1.0, 1.0]]]
@@ -149,9 +149,6 @@ def test_map_scales():
 
 
 def test_centre_baseline_finds_centred_boxes():
-    maps = centre_maps(20, 30, 2)
-    assert maps.shape == (2, 20, 30) and maps.max() == 1.0 and maps.min() == 0.0
-    assert np.unravel_index(maps[0].argmax(), maps[0].shape) in {(9, 14), (9, 15), (10, 14), (10, 15)}
     split = rectangles(n=4, size=32)
     split.boxes[:] = [8, 8, 24, 24]  # every object centred
     split.masks[:] = False
@@ -185,7 +182,7 @@ def test_tables_line_up_with_the_paper():
 def _fake(top1_cls: float, top1_loc: float, top5_loc: float = 50.0, heuristic_top5: float = 50.0, n: int = 1000,
           gt_known: float = 50.0):
     """An Evaluation with chosen numbers (the rest irrelevant to the claims)."""
-    from camlib.experiments.evaluate import Evaluation
+    from camlib.chapters.ch03_localization.evaluate import Evaluation
 
     loc = LocalizationResult(top1_loc, top5_loc, gt_known, n)
     return Evaluation("cam", n, top1_cls, 10.0, loc, loc, LocalizationResult(60.0, heuristic_top5, None, n), None, {})
@@ -214,7 +211,7 @@ def test_claims_verdicts_follow_the_numbers():
 
 
 def test_imagenet_fixture_boxes_follow_the_resize():
-    from camlib.data.imagenet import ImageNetLocalization
+    from camlib.data.ilsvrc import ImageNetLocalization
 
     val = ImageNetLocalization(FIXTURES / "ILSVRC2012_mini", "val", transform=resized_input(48), progress=False)
     batch = next(dataset_batches(val, 48, batch_size=3))
@@ -237,7 +234,7 @@ def test_scale_boxes():
 
 
 def test_full_scale_command_on_the_miniature_imagenet(tmp_path):
-    from camlib.full_scale import main
+    from camlib.chapters.ch03_localization.full_scale import main
 
     argv = ["--backbone", "alexnet", "--extra-convs", "2", "--data", str(FIXTURES / "ILSVRC2012_mini"),
             "--out", str(tmp_path), "--weights", "none", "--image-size", "64", "--epochs", "1",
@@ -254,7 +251,7 @@ def test_full_scale_command_on_the_miniature_imagenet(tmp_path):
 
 
 def test_full_scale_command_reports_missing_data(tmp_path, capsys):
-    from camlib.full_scale import main
+    from camlib.chapters.ch03_localization.full_scale import main
 
     assert main(["--backbone", "vgg16", "--data", str(tmp_path / "nowhere"), "--weights", "none"]) == 2
     assert "ILSVRC2012 not found" in capsys.readouterr().err
@@ -263,7 +260,7 @@ def test_full_scale_command_reports_missing_data(tmp_path, capsys):
 def test_full_scale_chapter_on_the_miniature_imagenet(tmp_path):
     from dataclasses import replace
 
-    import camlib.full_scale as full_scale
+    import camlib.chapters.ch03_localization.full_scale as full_scale
     from camlib.train import TrainConfig
 
     runs = tuple(replace(r, weights=None, image_size=64) for r in full_scale.CHAPTER_RUNS[:1])
@@ -277,14 +274,14 @@ def test_full_scale_chapter_on_the_miniature_imagenet(tmp_path):
 
 
 def test_chapter_scale_must_be_known():
-    from camlib.experiments.chapter import chapter_results
+    from camlib.chapters.ch03_localization.chapter import chapter_results
 
     with pytest.raises(CamlibError, match="scale"):
         chapter_results("huge")
 
 
 def test_claims_summary_groups_by_verdict():
-    from camlib.experiments.claims import summary
+    from camlib.chapters.ch03_localization.claims_table import summary
 
     table = pd.DataFrame({"holds here?": ["yes", "no", "yes", "yes, within noise"]}, index=["A", "B", "C", "D"])
     assert summary(table) == ("Held beyond the noise margin (2): A; C.\nHeld, but within the noise margin (1): D.\n"
@@ -297,8 +294,8 @@ def test_figures_draw_every_method_and_curve():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from camlib.experiments.figures import plot_threshold_curves, plot_training, show_examples
-    from camlib.experiments.results import Examples
+    from camlib.chapters.ch03_localization.figures import plot_threshold_curves, plot_training, show_examples
+    from camlib.chapters.ch03_localization.results import Examples
     from camlib.train import TrainResult
 
     split = rectangles(n=3)

@@ -81,15 +81,23 @@ def normalize_maps(maps: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     return out.view_as(maps)
 
 
-def cam_boxes(maps: torch.Tensor, size: tuple[int, int], threshold: float = 0.2) -> np.ndarray:
+def cam_boxes(maps: torch.Tensor, size: tuple[int, int] | np.ndarray, threshold: float = 0.2) -> np.ndarray:
     """The paper's boxes ``(..., 4)`` of ``(..., h, w)`` CAMs upsampled to ``size`` ``(H, W)``.
 
     Equal to ``boxes_from_cams(upsample(maps, size), threshold)``, but the maps are upsampled a
     chunk at a time (cache-sized on the CPU), so the full-size maps never all exist at once.
+    ``size`` may also give each of ``(N, h, w)`` maps its own image size, ``(N, 2)`` (images of
+    different sizes, each seen whole by the network).
     """
     threshold = check_threshold(threshold)
     if maps.ndim < 2:
         raise CamlibError(f"maps must be (..., h, w), got shape {tuple(maps.shape)}")
+    sizes = np.asarray(size)
+    if sizes.ndim == 2:
+        if maps.ndim != 3 or sizes.shape != (len(maps), 2):
+            raise CamlibError(f"per-map sizes need maps (N, h, w) and sizes (N, 2); got {tuple(maps.shape)} and {sizes.shape}")
+        boxes = [cam_boxes(cam[None], tuple(int(s) for s in hw), threshold)[0] for cam, hw in zip(maps, sizes)]
+        return np.stack(boxes) if boxes else np.zeros((0, 4), np.float32)
     size = (int(size[0]), int(size[1]))
     flat = maps.detach().float().reshape(-1, 1, *maps.shape[-2:])
     chunks = (upsample(chunk, size)[:, 0] for chunk in flat.split(chunk_length(flat, size)))

@@ -165,7 +165,7 @@ class CAM:
             raise CamlibError("the model is in training mode (dropout and batch-norm would change the maps "
                               "and batch-norm statistics would be updated): call model.eval() first")
         if not images.is_floating_point():
-            raise CamlibError(f"images must be a float tensor normalised for the model (camlib.imagenet.preprocess), got {images.dtype}")
+            raise CamlibError(f"images must be a float tensor normalised for the model (camlib.preprocess.preprocess), got {images.dtype}")
         first = next(self.model.parameters(), None)
         if first is not None and images.device != first.device:
             raise CamlibError(f"images are on {images.device} but the model is on {first.device}: move them with images.to({str(first.device)!r})")

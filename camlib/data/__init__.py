@@ -8,8 +8,8 @@ from .backgrounds import background_photos
 from .boxdataset import BoxImageDataset, BoxRecord, collate_boxes
 from .cub import CUB200
 from .fashion_mnist import FASHION_MNIST_CLASSES, fetch_fashion_mnist, load_fashion_mnist
-from .imagenet import ImageNetLocalization, read_synsets, read_voc_xml
-from .localization import LocalizationDataset, LocalizationSplit
+from .ilsvrc import ImageNetLocalization, read_synsets, read_voc_xml
+from .localization_split import LocalizationDataset, LocalizationSplit
 from .paths import assets_dir, cache_dir, data_root, full_dir
 from .synthetic import FINE_GRAINED_SPEC, BenchmarkSpec, boxes_from_masks, load_benchmark, make_benchmark
 

@@ -24,7 +24,7 @@ from ..errors import CamlibError
 from ..progress import progress as tqdm
 from .backgrounds import background_photos
 from .fashion_mnist import FASHION_MNIST_CLASSES, load_fashion_mnist
-from .localization import LocalizationSplit
+from .localization_split import LocalizationSplit
 from .paths import cache_dir
 
 #: Bump when the generator changes, so old caches are not reused.

@@ -1,4 +1,4 @@
-"""Box overlap."""
+"""Box overlap: pairwise IoU, each box against its own ground truth, and hit rates."""
 from __future__ import annotations
 
 import numpy as np
@@ -23,3 +23,19 @@ def iou(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
     if a.shape[0] == 0 or b.shape[0] == 0:
         return np.zeros((a.shape[0], b.shape[0]))
     return box_iou(torch.from_numpy(a), torch.from_numpy(b)).nan_to_num(0.0).numpy()
+
+
+def paired_iou(boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """IoU of each box with its own ground truth: ``boxes (N, D, 4)`` or ``(N, 4)``, ``gt (N, 4)`` -> ``(N, D)`` or ``(N,)``."""
+    boxes = np.asarray(boxes, dtype=np.float64)
+    single = boxes.ndim == 2
+    boxes = boxes[:, None] if single else boxes
+    if boxes.ndim != 3 or boxes.shape[-1] != 4 or len(boxes) != len(gt):
+        raise CamlibError(f"need boxes (N, 4) or (N, D, 4) and gt (N, 4); got {np.shape(boxes)} and {np.shape(gt)}")
+    out = np.stack([iou(b, g)[:, 0] for b, g in zip(boxes, gt)]) if len(gt) else np.zeros(boxes.shape[:2])
+    return out[:, 0] if single else out
+
+
+def hit_rate(boxes: np.ndarray, gt: np.ndarray, iou_threshold: float = 0.5) -> float:
+    """Percent of boxes ``(N, 4)`` (or all guesses of ``(N, D, 4)``) with IoU >= ``iou_threshold`` against ``gt (N, 4)``."""
+    return float(100.0 * np.mean(paired_iou(boxes, gt) >= iou_threshold))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from ..errors import CamlibError
-from ..imagenet import IMAGENET_CLASSES
+from ..preprocess import IMAGENET_CLASSES
 
 
 @dataclass

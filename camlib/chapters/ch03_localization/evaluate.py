@@ -1,0 +1,205 @@
+"""One pass over a test set gives every number of Tables 1-3 and the modern metrics for one method.
+
+Per image: the classification top-1/top-5 hit (Table 1); boxes of the top-5 classes' maps by the
+paper's 20% rule and by the released code's multi-threshold rule (box1), scored by the ILSVRC rule
+(Table 2); the five heuristic guesses (Table 3); and, from the ground-truth class's map, the
+GT-known accuracy at every threshold, MaxBoxAccV2 and (with masks) PxAP.
+
+Each rule sees the maps as its authors did: the paper thresholds a fraction of the map's maximum
+(:func:`fraction_of_max`, also the scale of the threshold curve); the released code and
+wsolevaluation (MaxBoxAccV2, PxAP) min-max normalise the map first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from camlib.baselines import centre_maps
+from camlib.boxes import (
+    HEURISTIC_RANKS,
+    boxes_from_cams,
+    heuristic_guesses,
+    released_code_boxes,
+)
+from camlib.cam import normalize_maps
+from camlib.chapters.ch03_localization.batches import EvalBatch
+from camlib.chapters.ch03_localization.maps import Method, map_maker
+from camlib.errors import CamlibError
+from camlib.metrics import LocalizationError, LocalizationResult
+from camlib.metrics.wsol import BoxAccResult, MaxBoxAcc, MaxBoxAccV2, PxAP, PxAPResult
+from camlib.progress import progress
+
+#: The paper's box threshold: 20% of the map's maximum.
+PAPER_THRESHOLD = 0.2
+#: The released code's lowest threshold, 20 on its 0..255 scale of the map's range (about 8%).
+RELEASED_THRESHOLD = 20 / 255
+#: Thresholds of the GT-known sensitivity curve: 0.01 ... 0.99 and the released code's 20/255.
+SWEEP_THRESHOLDS = np.unique(np.append(np.round(np.arange(1, 100) / 100, 2), RELEASED_THRESHOLD))
+
+
+def fraction_of_max(maps: np.ndarray) -> np.ndarray:
+    """Maps ``(..., H, W)`` divided by their maximum and clipped at 0, so that a threshold ``t`` keeps
+    the pixels >= ``t`` x max (the paper's rule). A map without a positive value becomes all ones:
+    its box is the whole image, as :func:`camlib.boxes.boxes_from_cams` gives."""
+    peaks = maps.max(axis=(-2, -1), keepdims=True)
+    scaled = np.clip(maps / np.where(peaks > 0, peaks, 1.0), 0.0, 1.0)
+    return np.where(peaks > 0, scaled, 1.0)
+
+
+def min_max(maps: np.ndarray) -> np.ndarray:
+    """Maps ``(..., H, W)`` scaled to [0, 1] by their own range (a constant map becomes zeros)."""
+    return normalize_maps(torch.from_numpy(np.ascontiguousarray(maps, dtype=np.float32))).numpy()
+
+
+@dataclass(frozen=True)
+class GtKnownScores:
+    """Scores of the ground-truth class's maps (the class is given, only the box is judged).
+
+    ``curve``: GT-known accuracy (IoU >= 0.5, largest component) at each of :data:`SWEEP_THRESHOLDS`
+    as fractions of the map's maximum (``curve.box_acc[0]``; ``curve.value`` is the best of them).
+    ``max_box_acc_v2``: MaxBoxAccV2; ``pxap``: PxAP, ``None`` without ground-truth masks (both on
+    min-max normalised maps, as wsolevaluation computes them).
+    """
+
+    curve: BoxAccResult
+    max_box_acc_v2: BoxAccResult
+    pxap: PxAPResult | None
+
+    def accuracy_at(self, threshold: float) -> float:
+        """GT-known accuracy (%) at one of :data:`SWEEP_THRESHOLDS`."""
+        hits = np.flatnonzero(np.isclose(self.curve.thresholds, threshold))
+        if hits.size == 0:
+            raise CamlibError(f"threshold {threshold} is not on the sweep; use one of SWEEP_THRESHOLDS")
+        return float(self.curve.box_acc[0, hits[0]])
+
+
+class GtKnownEvaluator:
+    """Accumulates :class:`GtKnownScores` over batches of unnormalised maps ``(B, H, W)``."""
+
+    def __init__(self) -> None:
+        self.curve = MaxBoxAcc(thresholds=SWEEP_THRESHOLDS)
+        self.v2 = MaxBoxAccV2()
+        self.pxap = PxAP()
+        self.with_masks: bool | None = None
+
+    def accumulate(self, maps: np.ndarray, boxes: list[np.ndarray], masks: np.ndarray | None) -> None:
+        if self.with_masks is not None and self.with_masks != (masks is not None):
+            raise CamlibError("either every batch or none must carry ground-truth masks")
+        self.with_masks = masks is not None
+        self.curve.accumulate(fraction_of_max(maps), boxes)
+        ranged = min_max(maps)
+        self.v2.accumulate(ranged, boxes)
+        if masks is not None:
+            self.pxap.accumulate(ranged, masks)
+
+    def compute(self) -> GtKnownScores:
+        return GtKnownScores(self.curve.compute(), self.v2.compute(), self.pxap.compute() if self.with_masks else None)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every number of one method on one test set (errors and accuracies in percent).
+
+    ``paper_rule``/``released_rule``: ILSVRC localization errors of the top-k classes' boxes by the
+    paper's 20% rule / the released code's box1 (their ``gt_known_accuracy`` uses the true class);
+    ``heuristics``: Table 3's five guesses. ``released_rule`` and ``heuristics`` are ``None`` when
+    not asked for, and ``heuristics`` also with fewer than 3 classes. ``box_area``: the mean area (%
+    of the image) of the ground-truth class's box by each rule (``"paper rule"``, ``"released
+    rule"`` when asked for) and of the ground-truth box (``"ground truth"``, the first of each image).
+    """
+
+    method: str
+    count: int
+    top1_error: float
+    top5_error: float
+    paper_rule: LocalizationResult
+    released_rule: LocalizationResult | None
+    heuristics: LocalizationResult | None
+    gt_known: GtKnownScores
+    box_area: dict[str, float]
+
+
+def _area_percent(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Areas of boxes ``(..., 4)`` in percent of a ``height x width`` image."""
+    return 100.0 * (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1]) / (height * width)
+
+
+def _released_box1(maps: np.ndarray) -> np.ndarray:
+    """box1 (the largest) of the released rule for maps ``(..., H, W)`` -> ``(..., 4)``."""
+    flat = maps.reshape(-1, *maps.shape[-2:])
+    return np.stack([released_code_boxes(m)[0] for m in flat]).reshape(*maps.shape[:-2], 4)
+
+
+def evaluate(
+    model: nn.Module,
+    batches: Iterable[EvalBatch],
+    num_classes: int,
+    method: Method = "cam",
+    device: torch.device | str | None = None,
+    topk: int = 5,
+    released: bool = True,
+    desc: str | None = None,
+) -> Evaluation:
+    """Evaluate ``model`` (put in eval mode, moved to ``device``, default: where its parameters are)
+    with ``method`` over ``batches``.
+
+    ``topk`` (5 in the paper) is capped at ``num_classes``. ``released=False`` skips the released
+    code's rule and the heuristics built on it (they are CAM post-processing, and slow on noisy
+    maps such as gradient saliency, which have hundreds of contours). ``desc`` shows a progress bar.
+    """
+    if num_classes < 2:
+        raise CamlibError(f"need at least 2 classes, got num_classes={num_classes}")
+    k = min(topk, num_classes)
+    device = device if device is not None else next(model.parameters(), torch.empty(0)).device
+    model.to(device).eval()
+    paper, released_rule, heuristics = LocalizationError(), LocalizationError(), LocalizationError()
+    gt_known = GtKnownEvaluator()
+    hits = np.zeros(2, dtype=np.int64)
+    count = 0
+    area_sums = {"paper rule": 0.0, "released rule": 0.0, "ground truth": 0.0}
+    with map_maker(model, method) as maps_of:
+        for batch in progress(batches, desc=desc, disable=desc is None):
+            out = maps_of(batch.images.to(device), batch.labels, k)
+            top = out.top_classes.cpu().numpy()
+            top_maps, gt_maps = out.top_maps.float().cpu().numpy(), out.gt_maps.float().cpu().numpy()
+            labels = batch.labels.numpy()
+            hits += [(top[:, 0] == labels).sum(), (top == labels[:, None]).any(axis=1).sum()]
+            count += len(labels)
+            height, width = gt_maps.shape[-2:]
+            paper_gt_boxes = boxes_from_cams(fraction_of_max(gt_maps), PAPER_THRESHOLD)
+            paper.accumulate(top, boxes_from_cams(fraction_of_max(top_maps), PAPER_THRESHOLD), labels, batch.boxes,
+                             paper_gt_boxes)
+            area_sums["paper rule"] += _area_percent(paper_gt_boxes, height, width).sum()
+            area_sums["ground truth"] += sum(_area_percent(np.asarray(b[0]), height, width) for b in batch.boxes)
+            if released:
+                released_gt_boxes = _released_box1(gt_maps)
+                released_rule.accumulate(top, _released_box1(top_maps), labels, batch.boxes, released_gt_boxes)
+                area_sums["released rule"] += _area_percent(released_gt_boxes, height, width).sum()
+            if released and k >= 3:
+                guesses = np.stack([heuristic_guesses(maps[:3]) for maps in top_maps])
+                heuristics.accumulate(top[:, list(HEURISTIC_RANKS)], guesses, labels, batch.boxes)
+            gt_known.accumulate(gt_maps, batch.boxes, batch.masks)
+    if count == 0:
+        raise CamlibError("no batch to evaluate: the test set is empty")
+    top1, topk_err = 100.0 * (1.0 - hits / count)
+    if not released:
+        del area_sums["released rule"]
+    return Evaluation(method, count, float(top1), float(topk_err), paper.compute(),
+                      released_rule.compute() if released else None,
+                      heuristics.compute() if released and k >= 3 else None, gt_known.compute(),
+                      {rule: float(total / count) for rule, total in area_sums.items()})
+
+
+def evaluate_centre(batches: Iterable[EvalBatch]) -> GtKnownScores:
+    """The image-agnostic centre baseline scored like a method's ground-truth maps: a centred Gaussian
+    (:func:`camlib.baselines.centre_maps`) scaled to [0, 1], whose thresholds give every centred box, as
+    wsolevaluation scores its centre baseline."""
+    scores = GtKnownEvaluator()
+    for batch in batches:
+        height, width = batch.images.shape[-2:]
+        scores.accumulate(min_max(centre_maps(len(batch), (height, width))), batch.boxes, batch.masks)
+    return scores.compute()

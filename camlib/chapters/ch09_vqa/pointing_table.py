@@ -1,0 +1,28 @@
+"""Pointing accuracy per question type: does the peak of an answer's CAM fall on the object the question
+is about? Beside it, two references that need no model: the image centre and a uniformly random point
+(:mod:`camlib.pointing` does the scoring)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from camlib.pointing import near_masks, pointing_hits, points_hit, random_hit_rates
+
+
+def pointing_table(cams: torch.Tensor, masks: np.ndarray, groups: np.ndarray | list[str], tolerance: float = 0.0) -> pd.DataFrame:
+    """Pointing accuracy (%) of the CAM peaks, the image centre and a random point, per group and overall.
+
+    ``cams`` (B, h, w) at any resolution; ``masks`` (B, H, W) the objects each map should point at;
+    ``groups`` (B,) a label per map (e.g. the question type).
+    """
+    near = near_masks(masks, tolerance)  # dilate once; the three scores then need no tolerance
+    _, height, width = near.shape
+    centre = points_hit(np.tile([height // 2, width // 2], (len(near), 1)), near)
+    frame = pd.DataFrame({"group": np.asarray(groups), "CAM peak": pointing_hits(cams, near), "centre": centre,
+                          "random": random_hit_rates(near)})
+    table = 100.0 * frame.groupby("group", sort=False)[["CAM peak", "centre", "random"]].mean()
+    table.loc["all"] = 100.0 * frame[["CAM peak", "centre", "random"]].mean()
+    table["maps"] = [*frame.groupby("group", sort=False).size(), len(frame)]
+    table.index.name = None
+    return table

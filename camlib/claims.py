@@ -1,0 +1,66 @@
+"""One rule for judging a claim on measured rates, used by every chapter.
+
+A claim compares two rates in percent (errors, accuracies, hit rates), each measured on ``n``
+trials. A difference is real when it exceeds the noise margin, two standard errors of the
+difference of two independent binomial rates: ``2 * sqrt((a (100 - a) + b (100 - b)) / n)``
+percentage points. Verdicts are "yes" / "no" beyond the margin and "yes, within noise" /
+"no, within noise" inside it; "about equal" claims hold when the difference stays inside it.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from .errors import CamlibError
+
+#: Every verdict a claim can get.
+VERDICTS = ("yes", "yes, within noise", "no, within noise", "no")
+
+
+def margin(a: float, b: float, n: int) -> float:
+    """The noise margin (percentage points) of the difference of two rates ``a``, ``b`` (%) over ``n`` trials."""
+    if n < 1:
+        raise CamlibError(f"a claim needs at least one trial, got n={n}")
+    for rate in (a, b):
+        if not 0.0 <= rate <= 100.0:
+            raise CamlibError(f"rates are percentages in [0, 100], got {rate}")
+    return 2.0 * math.sqrt((a * (100.0 - a) + b * (100.0 - b)) / n)
+
+
+def higher(a: float, b: float, n: int) -> str:
+    """Verdict on "``a`` > ``b``" (e.g. an accuracy or a hit rate above a baseline's)."""
+    diff, noise = a - b, margin(a, b, n)
+    if abs(diff) <= noise:
+        return "yes, within noise" if diff > 0 else "no, within noise"
+    return "yes" if diff > 0 else "no"
+
+
+def lower(a: float, b: float, n: int) -> str:
+    """Verdict on "``a`` < ``b``" (e.g. an error below another method's)."""
+    return higher(b, a, n)
+
+
+def similar(a: float, b: float, n: int) -> str:
+    """Verdict on "``a`` ~ ``b``": "yes" when they differ by no more than the noise margin."""
+    return "yes" if abs(a - b) <= margin(a, b, n) else "no"
+
+
+def rate_claim(claim: str, rate: float, chance: float, n: int) -> dict[str, str]:
+    """A claim / measured / holds? row: is ``rate`` (%) above ``chance`` (%) over ``n`` trials?"""
+    return {"claim": claim, "measured": f"{rate:.1f}% vs chance {chance:.1f}% (n={n})", "holds?": higher(rate, chance, n)}
+
+
+def sign_claim(claim: str, values: Sequence[float], reference: Sequence[float], alpha: float = 0.05) -> dict[str, str]:
+    """A claim / measured / holds? row for paired values (%, e.g. one per class): is ``values`` above
+    ``reference`` in more pairs than chance allows? One-sided sign test, holds at p < ``alpha``."""
+    from scipy.stats import binomtest
+
+    values, reference = np.asarray(values, dtype=float), np.asarray(reference, dtype=float)
+    if values.shape != reference.shape or values.ndim != 1 or len(values) == 0:
+        raise CamlibError(f"need two equally long 1-D sequences, got shapes {values.shape} and {reference.shape}")
+    wins = int((values > reference).sum())
+    p = binomtest(wins, len(values), 0.5, alternative="greater").pvalue
+    return {"claim": claim, "measured": f"mean {values.mean():.1f}% vs {reference.mean():.1f}%; higher in {wins} of "
+            f"{len(values)} (sign test p={p:.3f})", "holds?": "yes" if p < alpha else "no"}

@@ -1,0 +1,68 @@
+"""Network-input preprocessing that remembers how to map boxes back to the original image, and the
+ImageNet-1k constants it uses (class names, the usual mean and standard deviation)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision.models._meta import _IMAGENET_CATEGORIES
+from torchvision.transforms import functional as TF
+
+#: The 1000 ImageNet-1k class names in the standard (synset-sorted) order.
+IMAGENET_CLASSES: tuple[str, ...] = tuple(_IMAGENET_CATEGORIES)
+#: The usual ImageNet channel mean and standard deviation on [0, 1] RGB.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """How a network input relates to the original image: ``input = original * scale - offset``."""
+
+    scale_x: float
+    scale_y: float
+    offset_x: float
+    offset_y: float
+    original_size: tuple[int, int]  # (H, W)
+
+    def to_original(self, boxes: np.ndarray) -> np.ndarray:
+        """Map boxes ``(..., 4)`` from input pixels to original-image pixels, clipped to the image."""
+        boxes = np.asarray(boxes, dtype=np.float64)
+        out = np.empty_like(boxes)
+        out[..., 0::2] = (boxes[..., 0::2] + self.offset_x) / self.scale_x
+        out[..., 1::2] = (boxes[..., 1::2] + self.offset_y) / self.scale_y
+        height, width = self.original_size
+        out[..., 0::2] = out[..., 0::2].clip(0, width)
+        out[..., 1::2] = out[..., 1::2].clip(0, height)
+        return out
+
+
+def resize_crop(image: Image.Image, resize: int = 256, crop: int | None = 224) -> tuple[Image.Image, Geometry]:
+    """Resize the shorter side to ``resize``, then centre-crop ``crop`` x ``crop`` (``None``: no crop).
+
+    Returns the new image and the :class:`Geometry` that maps its boxes back to ``image``.
+    """
+    width, height = image.size
+    scale = resize / min(width, height)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    resized = image.resize((new_w, new_h), Image.BILINEAR)
+    off_x = off_y = 0
+    if crop is not None:
+        off_x, off_y = (new_w - crop) // 2, (new_h - crop) // 2
+        resized = resized.crop((off_x, off_y, off_x + crop, off_y + crop))
+    return resized, Geometry(new_w / width, new_h / height, float(off_x), float(off_y), (height, width))
+
+
+def preprocess(
+    image: Image.Image,
+    mean: Sequence[float],
+    std: Sequence[float],
+    resize: int = 256,
+    crop: int | None = 224,
+) -> tuple[torch.Tensor, Geometry]:
+    """:func:`resize_crop`, then normalise: returns the tensor ``(3, H', W')`` and the :class:`Geometry`."""
+    resized, geometry = resize_crop(image, resize, crop)
+    return TF.normalize(TF.to_tensor(resized), mean, std), geometry

@@ -1,0 +1,47 @@
+"""The book's one noise rule for claims, with hand-computed margins."""
+import math
+
+import pandas as pd
+import pytest
+
+from camlib.claims import VERDICTS, higher, lower, margin, rate_claim, sign_claim, similar
+from camlib.errors import CamlibError
+
+
+def test_margin_is_two_standard_errors_of_the_difference():
+    assert margin(60.0, 50.0, 1000) == pytest.approx(2 * math.sqrt((60 * 40 + 50 * 50) / 1000))  # 4.43
+    assert margin(0.0, 100.0, 10) == 0.0
+
+
+def test_verdicts_beyond_and_within_the_margin():
+    assert higher(60.0, 50.0, 1000) == "yes"
+    assert higher(52.0, 50.0, 1000) == "yes, within noise"
+    assert higher(50.0, 52.0, 1000) == "no, within noise"
+    assert higher(40.0, 60.0, 1000) == "no"
+    assert higher(50.0, 50.0, 1000) == "no, within noise"
+    assert lower(40.0, 60.0, 1000) == "yes" and lower(60.0, 40.0, 1000) == "no"
+    assert {higher(a, b, 100) for a in (10.0, 50.0, 90.0) for b in (10.0, 50.0, 90.0)} <= set(VERDICTS)
+
+
+def test_similar_holds_inside_the_margin():
+    assert similar(50.0, 52.0, 1000) == "yes"
+    assert similar(50.0, 60.0, 1000) == "no"
+
+
+def test_rate_and_sign_claims():
+    row = rate_claim("c", 40.0, 100 * 3 / 36, 100)
+    assert row["holds?"] == "yes" and row["measured"] == "40.0% vs chance 8.3% (n=100)"
+    assert sign_claim("c", pd.Series([5.0, 6.0]), pd.Series([1.0, 1.0]))["holds?"] == "no"  # 2 of 2: p = 0.25
+    row = sign_claim("c", pd.Series([5.0] * 9 + [0.0]), pd.Series([1.0] * 10))
+    assert row["holds?"] == "yes" and "higher in 9 of 10" in row["measured"]  # p = 11/1024
+
+
+@pytest.mark.parametrize("args", [(50.0, 50.0, 0), (120.0, 50.0, 10), (-1.0, 50.0, 10)])
+def test_bad_rates_or_counts_say_what_is_wrong(args):
+    with pytest.raises(CamlibError, match="trial|percentages"):
+        margin(*args)
+
+
+def test_sign_claim_needs_paired_values():
+    with pytest.raises(CamlibError, match="equally long"):
+        sign_claim("c", [1.0, 2.0], [1.0])

@@ -1,0 +1,104 @@
+"""Pattern-discovery helpers: C by cross-validation, agreement with a reference detector, concept
+probes on features whose answer is known, informative-object scores, the paper's two-column lists."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from camlib.chapters.ch06_text_detector import PhotoCAM, agreement, photo_cam, svt_scores
+from camlib.chapters.ch07_concepts import concept_scores
+from camlib.chapters.ch08_informative_objects import informative_objects, object_frequency, object_lists, paper_object_lists
+from camlib.probe import LinearProbe, choose_c
+from camlib.data.object_scenes import OBJECT_WORDS, ObjectScenes
+
+FIXTURE = Path(__file__).parent / "fixtures" / "svt_mini"
+BAG, SHIRT = OBJECT_WORDS.index("bag"), OBJECT_WORDS.index("shirt")
+
+
+def test_choose_c_breaks_ties_towards_small_c():
+    rng = np.random.default_rng(0)
+    labels = np.arange(40) % 2
+    features = rng.normal(size=(40, 3)) + 100.0 * (2 * labels[:, None] - 1)  # separable by a tiny w for every C
+    assert choose_c(features, labels, grid=(0.001, 0.1, 10.0), folds=5)[0] == 0.001
+
+
+def test_agreement_by_hand():
+    cam = np.zeros((40, 40), np.float32)
+    cam[5, 5] = 1.0
+    ours = PhotoCAM(score=1.0, cam=cam, box=np.array([0, 0, 10, 10], np.float32))
+    result = agreement(ours, np.array([[0, 0, 10, 10], [20, 20, 30, 30]]))
+    assert result["peak in a reference box"] and result["reference boxes"] == 2
+    assert result["best IoU with a box"] == pytest.approx(1.0)
+    assert result["IoU with text region"] == pytest.approx(100 / 900)  # region [0, 0, 30, 30]
+    assert result["agree"]
+    assert agreement(ours, np.zeros((0, 4)))["agree"] is False
+
+
+def _scenes(bag_cells: list[int | None]) -> tuple[ObjectScenes, torch.Tensor]:
+    """Scenes of 30x30 px (3x3 grid of 10 px cells): a red bag in the given cell (or none) and a
+    blue shirt in cell 4, with 2-channel 30x30 "conv maps": channel 0 is the bag's mask, channel 1
+    the shirt's."""
+    n = len(bag_cells)
+    instances = np.full((n, 30, 30), -1, np.int16)
+    maps = torch.zeros(n, 2, 30, 30)
+    table = {"image": [], "category": [], "colour": [], "cell": [], "box": []}
+    for i, cell in enumerate(bag_cells):
+        for category, colour, at in ((BAG, 0, cell), (SHIRT, 2, 4)):
+            if at is None:
+                continue
+            row, col = divmod(at, 3)
+            instances[i, row * 10 + 2:row * 10 + 8, col * 10 + 2:col * 10 + 8] = len(table["image"])
+            maps[i, 0 if category == BAG else 1, row * 10 + 2:row * 10 + 8, col * 10 + 2:col * 10 + 8] = 1.0
+            for key, value in zip(table, (i, category, colour, at, [col * 10 + 2, row * 10 + 2, col * 10 + 8, row * 10 + 8])):
+                table[key].append(value)
+    objects = {k: np.asarray(v, dtype=np.float32 if k == "box" else np.int64) for k, v in table.items()}
+    return ObjectScenes(np.zeros((n, 30, 30, 3), np.uint8), instances, objects), maps
+
+
+def test_concept_scores_with_features_that_know_the_answer():
+    # Training: GAP features are [bag evidence, shirt evidence]; captions say "a red bag" exactly
+    # when the bag feature is on. The probe learns channel 0, whose CAM peaks on the bag.
+    captions = ["a red bag, a blue shirt"] * 10 + ["a blue shirt"] * 30
+    train_pooled = torch.tensor([[1.0, 1.0]] * 10 + [[0.0, 1.0]] * 30)
+    test, maps = _scenes([0, 2, 6, None, None])
+    scores = concept_scores("red bag", captions, train_pooled, test, maps.mean(dim=(2, 3)), maps, hard=False, C=1.0,
+                            tolerance=0.0)
+    assert scores["positives"] == 10 and scores["negatives"] == 20  # twice as many, none sharing a word
+    assert scores["test scenes"] == 3 and scores["AP"] == 100.0 and scores["pointing"] == 100.0
+    assert scores["chance"] == pytest.approx(100 * 36 / 900)  # one 6x6 box in a 30x30 image
+    assert scores["confusable scenes"] == 0
+
+
+def test_informative_objects_and_frequency_by_hand():
+    scenes, _ = _scenes([0, 2])
+    cams = np.zeros((2, 30, 30))
+    cams[0, 0:10, 0:10] = 1.0      # image 0: covers its bag (cell 0) entirely
+    cams[1, 20:30, 20:30] = 1.0    # image 1: covers nothing
+    scores = informative_objects(cams, scenes, np.array([0, 1]))
+    assert scores[BAG] == 0.5 and scores[SHIRT] == 0.0 and scores.sum() == 0.5
+    frequency = object_frequency(scenes, np.array([0, 1]))
+    assert frequency[BAG] == 1.0 and frequency[SHIRT] == 1.0 and frequency.sum() == 2.0
+
+
+def test_object_lists_and_paper_lists():
+    lists = object_lists({"a": pd.Series({"x": 0.5, "y": 0.96, "z": 1.0})}, k=4)
+    assert lists["a"].tolist() == ["z 1.00", "y .96", "x .50", ""]
+    paper = paper_object_lists()
+    assert set(paper) == {"dining room", "bathroom"}
+    assert paper["dining room"].loc[1].tolist() == ["table .96", "wall .99"]
+    assert paper["bathroom"]["informative (CAM)"].tolist()[-1] == "towel .54"
+
+
+def test_photo_cam_and_svt_scores_run_on_real_formats(lite0):
+    from PIL import Image
+
+    probe = LinearProbe(torch.randn(1, 1280, generator=torch.Generator().manual_seed(0)), torch.zeros(1), np.array([0, 1]))
+    photo = Image.open(FIXTURE / "img" / "00_00.jpg").convert("RGB")
+    result = photo_cam(lite0, probe, photo, short_side=64)
+    assert result.cam.shape == (48, 64)
+    assert 0 <= result.box[0] < result.box[2] <= 64 and 0 <= result.box[1] < result.box[3] <= 48
+    scores = svt_scores(lite0, probe, "test", FIXTURE, canvas=32, size=64)
+    assert scores["images"] == 2 and set(scores) >= {"called text", "pointing", "PxAP", "MaxBoxAccV2"}
+    assert all(0.0 <= v <= 100.0 for k, v in scores.items() if k != "images")
