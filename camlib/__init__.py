@@ -1,5 +1,5 @@
 """camlib: Class Activation Mapping (Zhou et al., CVPR 2016) as a small, tested library."""
-from .boxes import box_from_cam, boxes_from_cams, heuristic_guesses, released_code_boxes
+from .box_rules import box_from_cam, boxes_from_cams, heuristic_guesses, released_code_boxes
 from .cam import CAM, CAMResult, class_activation_maps, upsample
 from .errors import (
     BadImageError,

@@ -63,7 +63,7 @@ def _overlay_path(out: Path, name: str, taken: set[Path]) -> Path:
 
 def run_cam(args: argparse.Namespace) -> int:
     """Run CAM on each image; a bad image is reported on stderr and the others still run."""
-    from .boxes import check_threshold
+    from .box_rules import check_threshold
     from .images import load_image
     from .localize import localize
     from .models.pretrained import load_pretrained

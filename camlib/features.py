@@ -1,7 +1,10 @@
-"""Deep features of a pretrained GAP network as a fixed extractor (Sec. 4 of the paper).
+"""Deep features of a trained network as a fixed extractor (Sec. 4 of the paper).
 
-``extract`` runs the network once per batch and returns both the conv feature maps (for CAMs) and
-their global average (the GAP feature a linear SVM is trained on).
+* :func:`extract` runs a GAP network once per batch and returns both the conv feature maps (for
+  CAMs) and their global average (the GAP feature a linear SVM is trained on);
+* :func:`classifier_inputs` takes what any network's final linear layer receives (the GAP vector of a
+  GAP network, the last hidden fc layer of an fc-head network, AlexNet's "fc7");
+* :func:`cached_features`: :func:`extract` of many images, cached.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from typing import Sequence
 import numpy as np
 import torch
 from PIL import Image
+from torch import nn
 from torchvision.transforms import functional as TF
 
 from .cache import cached
@@ -86,3 +90,40 @@ def cached_features(classifier: PretrainedClassifier, images: np.ndarray, path: 
 
     stored = cached(path, build)
     return Features(stored["pooled"], None if stored["maps"] is None else stored["maps"].float())
+
+
+def final_linear(model: nn.Module) -> nn.Linear:
+    """The last ``nn.Linear`` registered in ``model`` (its classifier)."""
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise CamlibError(f"{type(model).__name__} has no nn.Linear layer to take features before")
+    return linears[-1]
+
+
+def classifier_inputs(
+    model: nn.Module,
+    images: np.ndarray,
+    size: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    batch_size: int = 64,
+    desc: str = "features",
+) -> torch.Tensor:
+    """What the network's final linear layer receives, ``(N, K)``: the GAP vector of a GAP network,
+    the last hidden fc layer ("fc7") of an fc-head network. Images uint8 ``(N, H, W, 3)`` are resized
+    to ``size`` and normalised with ``mean``/``std``; the model runs in eval mode without gradients."""
+    if len(images) == 0:
+        raise CamlibError("no images given to extract features from")
+    captured: list[torch.Tensor] = []
+    handle = final_linear(model).register_forward_pre_hook(lambda module, args: captured.append(args[0].detach().float().cpu()))
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for start in progress(range(0, len(images), batch_size), desc=desc):
+                model(to_batch(images[start:start + batch_size], size, mean, std).to(device))
+    finally:
+        handle.remove()
+        model.train(was_training)
+    return torch.cat([c.flatten(1) for c in captured])

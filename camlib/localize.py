@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from torchvision.transforms import functional as TF
 
-from .boxes import boxes_from_cams, check_threshold
+from .box_rules import boxes_from_cams, check_threshold
 from .cam import CAM
 from .preprocess import Geometry, resize_crop
 from .models.pretrained import PretrainedClassifier

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from .boxes import boxes_from_cams
+from .box_rules import boxes_from_cams
 from .cam.compute import normalize_maps
 from .errors import CamlibError
 from .metrics import MaxBoxAccV2, PxAP, iou

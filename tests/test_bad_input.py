@@ -24,7 +24,7 @@ from torch.utils.data import TensorDataset
 
 from camlib import CAM, BadImageError, CamlibError, CorruptFileError, DatasetNotFoundError, NoGapHeadError
 from camlib import NotLinearClassifierError, boxes_from_cams, load_image, localize, released_code_boxes
-from camlib.boxes import check_threshold
+from camlib.box_rules import check_threshold
 from camlib.cache import atomic_write_bytes, cached, load_torch, save_torch
 from camlib.cli import check_aspect, main
 from camlib.data import CUB200, BoxImageDataset, BoxRecord, ImageNetLocalization

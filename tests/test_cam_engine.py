@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-import camlib.boxes
+import camlib.box_rules
 from camlib import CAM, CamlibError, boxes_from_cams
-from camlib.boxes import boxes_from_cams_opencv
+from camlib.box_rules import boxes_from_cams_opencv
 from camlib.cam import cam_boxes, normalize_maps, upsample
 from camlib.preprocess import preprocess
 
@@ -73,7 +73,7 @@ def test_chunking_changes_nothing(monkeypatch):
     expected = boxes_from_cams_opencv(up)
     # upsampling a chunk of maps gives bit-identical maps
     assert torch.equal(torch.cat([upsample(c, (64, 96)) for c in maps.split(2)]), up)
-    monkeypatch.setitem(camlib.boxes.CHUNK_PIXELS, "cpu", 64 * 96 * 2)
+    monkeypatch.setitem(camlib.box_rules.CHUNK_PIXELS, "cpu", 64 * 96 * 2)
     np.testing.assert_array_equal(cam_boxes(maps, (64, 96)), expected)
     np.testing.assert_array_equal(boxes_from_cams(up), expected)
 

@@ -5,7 +5,8 @@ import torch
 from torch import nn
 
 from camlib.errors import CamlibError
-from camlib.chapters.ch05_transfer import LabelledImages, balanced_indices, classifier_inputs, final_linear, raw_pixels, to_rgb
+from camlib.chapters.ch05_transfer import LabelledImages, balanced_indices, raw_pixels, to_rgb
+from camlib.features import classifier_inputs, final_linear
 
 
 def test_balanced_indices_take_per_class_and_respect_exclusions():
@@ -41,9 +42,9 @@ def test_classifier_inputs_are_the_gap_vector_of_a_gap_network():
 
 def test_labelled_images_validate_shapes():
     ok = np.zeros((2, 4, 4, 3), dtype=np.uint8)
-    LabelledImages("toy", ok, np.array([0, 1]), ok, np.array([0, 1]), ("a", "b"))
+    LabelledImages("toy", ("a", "b"), ok, np.array([0, 1]), ok, np.array([0, 1]))
     with pytest.raises(CamlibError, match="toy train"):
-        LabelledImages("toy", ok[..., 0], np.array([0, 1]), ok, np.array([0, 1]), ("a", "b"))
+        LabelledImages("toy", ("a", "b"), ok[..., 0], np.array([0, 1]), ok, np.array([0, 1]))
 
 
 def test_table5_claims_verdicts_from_a_hand_made_table():

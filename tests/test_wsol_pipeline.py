@@ -19,8 +19,7 @@ from camlib.chapters.ch03_localization import (
     claims_table,
     dataset_batches,
     evaluate,
-    evaluate_centre,
-    map_maker,
+    evaluate_gt_known,
     modern_table,
     resized_input,
     split_batches,
@@ -32,6 +31,7 @@ from camlib.chapters.ch03_localization import (
 )
 from camlib.chapters.ch03_localization.batches import scale_boxes
 from camlib.preprocess import IMAGENET_MEAN, IMAGENET_STD
+from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps
 from camlib.metrics import LocalizationResult
 from camlib.models.small import small_network
 from camlib.paper import paper_table, side_by_side
@@ -87,7 +87,7 @@ class ReluMeanOracle(nn.Module):
 
 def test_oracle_cam_localizes_perfectly():
     split = rectangles()
-    result = evaluate(ChannelOracle(), split_batches(split, batch_size=5), num_classes=3)
+    result = evaluate(CAMMaps(ChannelOracle().eval()), split_batches(split, batch_size=5), num_classes=3)
     assert result.count == 12 and result.top1_error == 0.0 and result.top5_error == 0.0
     assert result.paper_rule == LocalizationResult(0.0, 0.0, 100.0, 12)
     assert result.released_rule.top1_error == 0.0 and result.heuristics.top5_error == 0.0
@@ -100,7 +100,7 @@ def test_oracle_cam_localizes_perfectly():
 
 
 def test_wrong_classes_fail_localization_but_not_gt_known():
-    result = evaluate(ChannelOracle(favour=0), split_batches(rectangles()), num_classes=3)
+    result = evaluate(CAMMaps(ChannelOracle(favour=0).eval()), split_batches(rectangles()), num_classes=3)
     assert result.top1_error == pytest.approx(200 / 3)  # every image called class 0; a third are
     assert result.paper_rule.top1_error == pytest.approx(200 / 3)
     assert result.paper_rule.gt_known_accuracy == 100.0  # the CAM has no bias: the true class's map is exact
@@ -108,7 +108,7 @@ def test_wrong_classes_fail_localization_but_not_gt_known():
 
 
 def test_backprop_on_a_known_gradient():
-    result = evaluate(ReluMeanOracle(), split_batches(rectangles()), num_classes=3, method="backprop", released=False)
+    result = evaluate(BackpropMaps(ReluMeanOracle().eval()), split_batches(rectangles()), num_classes=3, released=False)
     assert result.top1_error == 0.0 and result.paper_rule.top1_error == 0.0
     assert result.released_rule is None and result.heuristics is None
     assert result.gt_known.max_box_acc_v2.value == pytest.approx(100.0)
@@ -117,27 +117,21 @@ def test_backprop_on_a_known_gradient():
 def test_sweep_at_20_percent_is_the_paper_rule():
     split = rectangles(n=16, size=64, classes=3, seed=1)
     model = small_network("gap", 3, seed=2).eval()  # untrained: blotchy maps, imperfect boxes
-    result = evaluate(model, split_batches(split), num_classes=3)
+    result = evaluate(CAMMaps(model), split_batches(split), num_classes=3)
     assert result.gt_known.accuracy_at(PAPER_THRESHOLD) == pytest.approx(result.paper_rule.gt_known_accuracy)
     with pytest.raises(CamlibError, match="not on the sweep"):
         result.gt_known.accuracy_at(0.123)
 
 
-def test_map_maker_checks_its_input():
-    with pytest.raises(CamlibError, match="method"):
-        with map_maker(ChannelOracle(), "gradcam"):
-            pass
-    with pytest.raises(CamlibError, match="eval mode"):
-        with map_maker(ChannelOracle().train()):
-            pass
-    with map_maker(ChannelOracle().eval()) as maps_of:
-        with pytest.raises(CamlibError, match="labels"):
-            maps_of(torch.zeros(2, 3, 8, 8), torch.zeros(3, dtype=torch.long), 2)
-        images = torch.rand(2, 3, 8, 8)
-        out = maps_of(images, torch.tensor([0, 2]), 2)
-    assert out.top_maps.shape == (2, 2, 8, 8) and out.gt_maps.shape == (2, 8, 8)
-    assert torch.allclose(out.gt_maps, 10 * images[[0, 1], [0, 2]])  # the CAM of class c is 10 x channel c
-    assert torch.allclose(out.top_maps[:, 0], 10 * images[[0, 1], out.top_classes[:, 0]])
+def test_every_map_method_is_scored_by_one_evaluation():
+    split = rectangles()
+    cam = evaluate_gt_known(CAMMaps(ChannelOracle().eval()), split_batches(split))
+    backprop = evaluate_gt_known(BackpropMaps(ReluMeanOracle().eval()), split_batches(split))
+    centre = evaluate_gt_known(CentreMaps(), split_batches(split))
+    assert cam.max_box_acc_v2.value == pytest.approx(100.0) and backprop.max_box_acc_v2.value == pytest.approx(100.0)
+    assert centre.max_box_acc_v2.value < 100.0  # the rectangles are not centred
+    with pytest.raises(CamlibError, match="does not classify"):
+        evaluate(CentreMaps(), split_batches(split), num_classes=3)
 
 
 def test_map_scales():
@@ -153,14 +147,14 @@ def test_centre_baseline_finds_centred_boxes():
     split.boxes[:] = [8, 8, 24, 24]  # every object centred
     split.masks[:] = False
     split.masks[:, 8:24, 8:24] = True
-    scores = evaluate_centre(split_batches(split))
+    scores = evaluate_gt_known(CentreMaps(), split_batches(split))
     assert scores.curve.value == 100.0 and scores.max_box_acc_v2.value == pytest.approx(100.0)
 
 
 def test_tables_line_up_with_the_paper():
     split = rectangles()
-    good = evaluate(ChannelOracle(), split_batches(split), num_classes=3)
-    bad = evaluate(ChannelOracle(favour=0), split_batches(split), num_classes=3)
+    good = evaluate(CAMMaps(ChannelOracle().eval()), split_batches(split), num_classes=3)
+    bad = evaluate(CAMMaps(ChannelOracle(favour=0).eval()), split_batches(split), num_classes=3)
     rows = {"GAP": good, "GMP": bad}
     t1 = side_by_side(table1(rows), paper_table("table1_classification_error"), rows={"GAP": "GoogLeNet-GAP", "GMP": "GoogLeNet-GMP"})
     assert t1.loc["GAP", "top1 (ours)"] == 0.0 and t1.loc["GAP", "top1 (paper)"] == 35.0
@@ -168,12 +162,12 @@ def test_tables_line_up_with_the_paper():
     assert list(t2.columns[:2]) == ["top1", "top5"] and t2.loc["GMP", "top1"] == pytest.approx(200 / 3)
     t3 = table3("GAP", rows)
     assert list(t3.index) == ["GAP (heuristics)", "GAP (released rule)", "GAP", "GMP"]
-    modern = modern_table({"GAP": good.gt_known, "centre": evaluate_centre(split_batches(split))})
+    modern = modern_table({"GAP": good.gt_known, "centre": evaluate_gt_known(CentreMaps(), split_batches(split))})
     assert modern.loc["GAP", "PxAP"] == pytest.approx(100.0)
     curves = threshold_curves({"GAP": good.gt_known})
     assert curves.index.name == "threshold" and (curves["GAP"] == 100.0).all()
     assert threshold_summary(rows).loc["GAP"].tolist() == [100.0] * 4
-    backprop = evaluate(ReluMeanOracle(), split_batches(split), num_classes=3, method="backprop", released=False)
+    backprop = evaluate(BackpropMaps(ReluMeanOracle().eval()), split_batches(split), num_classes=3, released=False)
     assert np.isnan(table2({"bp": backprop}).loc["bp", "top1 released rule"])
     with pytest.raises(CamlibError, match="without the heuristics"):
         table3("bp", {"bp": backprop})
@@ -300,9 +294,9 @@ def test_figures_draw_every_method_and_curve():
 
     split = rectangles(n=3)
     examples = Examples(split.images, split.labels, [b[None] for b in split.boxes], split.class_names)
-    fig = show_examples({"CAM": (ChannelOracle(), "cam"), "backprop": (ReluMeanOracle(), "backprop")}, examples)
+    fig = show_examples({"CAM": CAMMaps(ChannelOracle().eval()), "backprop": BackpropMaps(ReluMeanOracle().eval())}, examples)
     assert len(fig.axes) == 6 and fig.axes[0].get_title() == "red (ok)"
-    scores = evaluate(ChannelOracle(), split_batches(split), num_classes=3).gt_known
+    scores = evaluate(CAMMaps(ChannelOracle().eval()), split_batches(split), num_classes=3).gt_known
     fig2 = plot_threshold_curves(threshold_curves({"CAM": scores}), {"CAM": 100.0})
     labels = fig2.axes[0].get_legend_handles_labels()[1]
     assert labels == ["CAM", "released multi-threshold rule"]

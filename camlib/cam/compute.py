@@ -7,7 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..boxes import check_threshold, chunk_length, paper_rule_boxes
+from ..box_rules import check_threshold, chunk_length, paper_rule_boxes
 from ..errors import CamlibError
 
 

@@ -24,7 +24,7 @@ import torch
 from PIL import Image
 
 from camlib.baselines import random_boxes
-from camlib.boxes import check_threshold
+from camlib.box_rules import check_threshold
 from camlib.cache import array_fingerprint, cached
 from camlib.cam import cam_boxes
 from camlib.claims import lower

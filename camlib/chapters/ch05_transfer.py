@@ -3,7 +3,7 @@
 A feature extractor maps uint8 images ``(N, H, W, 3)`` to vectors ``(N, K)``; the same probe
 (:func:`camlib.probe.fit_probe`) is trained on each data set's training images and scored on its
 test images. Features come from the vector a network's final linear layer receives
-(:func:`classifier_inputs`) or from its conv maps average-pooled by hand (:func:`camlib.features.extract`).
+(:func:`camlib.features.classifier_inputs`) or from its conv maps average-pooled by hand (:func:`camlib.features.extract`).
 """
 from __future__ import annotations
 
@@ -28,14 +28,13 @@ from camlib.data.localization_split import LocalizationSplit
 from camlib.data.opencv_digits import load_opencv_digits
 from camlib.data.paths import cache_dir
 from camlib.errors import CamlibError
-from camlib.features import extract, to_batch
+from camlib.features import classifier_inputs, extract, to_batch
 from camlib.metrics.boxes import hit_rate
 from camlib.models.pretrained import PretrainedClassifier
 from camlib.models.small import small_network
 from camlib.paper import paper_table
 from camlib.plots import draw_cam_and_boxes
 from camlib.probe import LinearProbe, choose_c, fit_probe
-from camlib.progress import progress
 from camlib.train import TrainConfig, run_key, train
 
 DIGIT_NAMES = tuple(str(d) for d in range(10))
@@ -46,15 +45,15 @@ class LabelledImages:
     """A classification data set: uint8 images ``(N, H, W, 3)`` and int64 labels ``(N,)`` per split."""
 
     name: str
+    class_names: tuple[str, ...]
     train_images: np.ndarray
     train_labels: np.ndarray
     test_images: np.ndarray
     test_labels: np.ndarray
-    class_names: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        for split in ("train", "test"):
-            images, labels = getattr(self, f"{split}_images"), getattr(self, f"{split}_labels")
+        for split, images, labels in (("train", self.train_images, self.train_labels),
+                                      ("test", self.test_images, self.test_labels)):
             if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8 or len(images) != len(labels):
                 raise CamlibError(f"{self.name} {split}: need uint8 images (N, H, W, 3) and labels (N,), "
                                   f"got {images.dtype} {images.shape} and {labels.shape}")
@@ -82,15 +81,15 @@ def _split(name: str, images: np.ndarray, labels: np.ndarray, per_class: tuple[i
     train = balanced_indices(labels, per_class[0], seed)
     test = balanced_indices(labels, per_class[1], seed + 1, exclude=train)
     images = to_rgb(images)
-    return LabelledImages(name, images[train], labels[train], images[test], labels[test], tuple(class_names))
+    return LabelledImages(name, tuple(class_names), images[train], labels[train], images[test], labels[test])
 
 
 def fashion_mnist(per_class: tuple[int, int] = (100, 50), seed: int = 0) -> LabelledImages:
     """Fashion-MNIST 28x28, a balanced subsample of its official train and test splits."""
     (train_x, train_y), (test_x, test_y) = load_fashion_mnist("train"), load_fashion_mnist("test")
     train, test = balanced_indices(train_y, per_class[0], seed), balanced_indices(test_y, per_class[1], seed)
-    return LabelledImages("Fashion-MNIST", to_rgb(train_x[train]), train_y[train], to_rgb(test_x[test]), test_y[test],
-                          FASHION_MNIST_CLASSES)
+    return LabelledImages("Fashion-MNIST", FASHION_MNIST_CLASSES, to_rgb(train_x[train]), train_y[train],
+                          to_rgb(test_x[test]), test_y[test])
 
 
 def opencv_digits(per_class: tuple[int, int] = (100, 50), seed: int = 0) -> LabelledImages:
@@ -121,43 +120,6 @@ def raw_pixels(images: np.ndarray, side: int = 16) -> torch.Tensor:
     return torch.from_numpy(resized.reshape(len(images), -1) / 255.0)
 
 
-def final_linear(model: nn.Module) -> nn.Linear:
-    """The last ``nn.Linear`` registered in ``model`` (its classifier)."""
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if not linears:
-        raise CamlibError(f"{type(model).__name__} has no nn.Linear layer to take features before")
-    return linears[-1]
-
-
-def classifier_inputs(
-    model: nn.Module,
-    images: np.ndarray,
-    size: int,
-    mean: Sequence[float],
-    std: Sequence[float],
-    batch_size: int = 64,
-    desc: str = "features",
-) -> torch.Tensor:
-    """What the network's final linear layer receives, ``(N, K)``: the GAP vector of a GAP network,
-    the last hidden fc layer ("fc7") of an fc-head network. Images uint8 ``(N, H, W, 3)`` are resized
-    to ``size`` and normalised with ``mean``/``std``; the model runs in eval mode without gradients."""
-    if len(images) == 0:
-        raise CamlibError("no images given to extract features from")
-    captured: list[torch.Tensor] = []
-    handle = final_linear(model).register_forward_pre_hook(lambda module, args: captured.append(args[0].detach().float().cpu()))
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            for start in progress(range(0, len(images), batch_size), desc=desc):
-                model(to_batch(images[start:start + batch_size], size, mean, std).to(device))
-    finally:
-        handle.remove()
-        model.train(was_training)
-    return torch.cat([c.flatten(1) for c in captured])
-
-
 #: Input normalisation of the small networks (grey-level images in [0, 1] -> [-1, 1]).
 SMALL_MEAN = SMALL_STD = (0.5, 0.5, 0.5)
 #: Training of the small feature networks on Fashion-MNIST thumbnails (32 px).
@@ -181,7 +143,7 @@ def lite0_extractor(classifier: PretrainedClassifier, size: int) -> Extractor:
 
 
 def small_extractor(name: str, model: nn.Module, key: str, size: int = 32) -> Extractor:
-    """What a small network's classifier receives (:func:`classifier_inputs`) at ``size`` px."""
+    """What a small network's classifier receives (:func:`camlib.features.classifier_inputs`) at ``size`` px."""
     return Extractor(name, key, lambda images: classifier_inputs(model, images, size, SMALL_MEAN, SMALL_STD, desc=name))
 
 

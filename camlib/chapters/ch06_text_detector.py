@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from camlib.boxes import box_from_cam
+from camlib.box_rules import box_from_cam
 from camlib.cam import CAM, upsample
 from camlib.claims import higher
 from camlib.data.opencv_text import load_svt

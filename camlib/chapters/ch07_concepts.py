@@ -9,12 +9,7 @@ import torch
 from sklearn.metrics import average_precision_score
 
 from camlib.cam import upsample
-from camlib.data.object_scenes import (
-    ObjectScenes,
-    concept_distractors,
-    concept_negatives,
-    concept_objects,
-)
+from camlib.data.object_scenes import ObjectScenes, concept_distractors, concept_negatives, concept_objects
 from camlib.errors import CamlibError
 from camlib.pointing import chance_pointing, near_boxes, peaks, points_in_boxes
 from camlib.probe import LinearProbe, fit_probe

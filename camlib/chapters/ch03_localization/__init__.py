@@ -1,14 +1,9 @@
-"""Weakly supervised localization experiments (Tables 1-3): maps, evaluation, tables, claims.
+"""Chapter 3 (Sec. 3, Tables 1-3): weakly supervised localization; evaluation, tables, claims.
 
 The same code serves the CPU-scale chapter (:mod:`.cpu_scale`) and the full-scale ILSVRC runs
 (:mod:`camlib.chapters.ch03_localization.full_scale`).
 """
-from camlib.chapters.ch03_localization.batches import (
-    EvalBatch,
-    dataset_batches,
-    resized_input,
-    split_batches,
-)
+from camlib.chapters.ch03_localization.batches import EvalBatch, dataset_batches, resized_input, split_batches
 from camlib.chapters.ch03_localization.claims_table import Roles, claims_table, summary
 from camlib.chapters.ch03_localization.evaluate import (
     PAPER_THRESHOLD,
@@ -17,9 +12,8 @@ from camlib.chapters.ch03_localization.evaluate import (
     Evaluation,
     GtKnownScores,
     evaluate,
-    evaluate_centre,
+    evaluate_gt_known,
 )
-from camlib.chapters.ch03_localization.maps import BatchMaps, map_maker
 from camlib.chapters.ch03_localization.tables import (
     box_area_table,
     modern_table,
@@ -31,8 +25,8 @@ from camlib.chapters.ch03_localization.tables import (
 )
 
 __all__ = [
-    "EvalBatch", "split_batches", "dataset_batches", "resized_input", "BatchMaps", "map_maker",
-    "Evaluation", "GtKnownScores", "evaluate", "evaluate_centre",
+    "EvalBatch", "split_batches", "dataset_batches", "resized_input",
+    "Evaluation", "GtKnownScores", "evaluate", "evaluate_gt_known",
     "PAPER_THRESHOLD", "RELEASED_THRESHOLD", "SWEEP_THRESHOLDS",
     "table1", "table2", "table3", "box_area_table", "modern_table", "threshold_curves", "threshold_summary",
     "Roles", "claims_table", "summary",

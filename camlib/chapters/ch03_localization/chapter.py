@@ -13,9 +13,7 @@ def chapter_results(scale: str = "default") -> Results:
 
         return run()
     if scale == "full":
-        from camlib.chapters.ch03_localization.full_scale import (
-            chapter_results as full_scale_results,
-        )
+        from camlib.chapters.ch03_localization.full_scale import chapter_results as full_scale_results
 
         return full_scale_results()
     raise CamlibError(f"scale must be 'default' or 'full', got {scale!r}")

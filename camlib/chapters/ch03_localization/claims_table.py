@@ -51,31 +51,24 @@ def claims_table(classification: dict[str, Evaluation], localization: dict[str, 
     heuristic = localization[roles.gap].heuristics.top5_error
     plain_top5 = localization[roles.gap].paper_rule.top5_error
     best_backprop = min(loc(r) for r in roles.backprop)
+    paper = lambda table, row_a, row_b, column="top1": _pair(table.loc[row_a, column], table.loc[row_b, column])  # noqa: E731
     # each row: claim, the paper's pair, ours A, ours B, and the test of A against B (lower or similar)
     rows = [
-        ("GAP and GMP classify about equally well (top-1 cls error)",
-         _pair(t1.loc["GoogLeNet-GAP", "top1"], t1.loc["GoogLeNet-GMP", "top1"]),
+        ("GAP and GMP classify about equally well (top-1 cls error)", paper(t1, "GoogLeNet-GAP", "GoogLeNet-GMP"),
          cls(roles.gap), cls(roles.gmp), similar),
-        ("GAP localizes better than GMP (top-1 loc error)",
-         _pair(t2.loc["GoogLeNet-GAP", "top1"], t2.loc["GoogLeNet-GMP", "top1"]),
+        ("GAP localizes better than GMP (top-1 loc error)", paper(t2, "GoogLeNet-GAP", "GoogLeNet-GMP"),
          loc(roles.gap), loc(roles.gmp), lower),
         ("CAM localizes better than backprop (top-1 loc error; best backprop row)",
-         _pair(t2.loc["GoogLeNet-GAP", "top1"], t2.loc["Backprop on GoogLeNet", "top1"]),
-         loc(roles.gap), best_backprop, lower),
-        ("A higher-resolution last map localizes better (top-1 loc error)",
-         _pair(t2.loc["GoogLeNet-GAP", "top1"], t2.loc["GoogLeNet", "top1"]),
+         paper(t2, "GoogLeNet-GAP", "Backprop on GoogLeNet"), loc(roles.gap), best_backprop, lower),
+        ("A higher-resolution last map localizes better (top-1 loc error)", paper(t2, "GoogLeNet-GAP", "GoogLeNet"),
          loc(roles.gap), loc(roles.low_res), lower),
-        ("Extra conv layers before GAP help classification (top-1 cls error)",
-         _pair(t1.loc["AlexNet*-GAP", "top1"], t1.loc["AlexNet-GAP", "top1"]),
+        ("Extra conv layers before GAP help classification (top-1 cls error)", paper(t1, "AlexNet*-GAP", "AlexNet-GAP"),
          cls(roles.extra_convs), cls(roles.extra_base), lower),
-        ("Extra conv layers before GAP help localization (top-1 loc error)",
-         _pair(t2.loc["AlexNet*-GAP", "top1"], t2.loc["AlexNet-GAP", "top1"]),
+        ("Extra conv layers before GAP help localization (top-1 loc error)", paper(t2, "AlexNet*-GAP", "AlexNet-GAP"),
          loc(roles.extra_convs), loc(roles.extra_base), lower),
-        ("An fc head classifies a little better than GAP (top-1 cls error)",
-         _pair(t1.loc["AlexNet", "top1"], t1.loc["AlexNet-GAP", "top1"]),
+        ("An fc head classifies a little better than GAP (top-1 cls error)", paper(t1, "AlexNet", "AlexNet-GAP"),
          cls(roles.fc), cls(roles.fc_base), lower),
-        ("The heuristics lower the top-5 loc error",
-         _pair(t3.loc["GoogLeNet-GAP (heuristics)", "top5"], t3.loc["GoogLeNet-GAP", "top5"]),
+        ("The heuristics lower the top-5 loc error", paper(t3, "GoogLeNet-GAP (heuristics)", "GoogLeNet-GAP", "top5"),
          heuristic, plain_top5, lower),
     ]
     known = lambda row: 100.0 - localization[row].paper_rule.gt_known_accuracy  # noqa: E731

@@ -12,10 +12,11 @@ from torch import nn
 from camlib.benchmark_networks import CpuScale, trained_network
 from camlib.chapters.ch03_localization.batches import split_batches
 from camlib.chapters.ch03_localization.claims_table import Roles
-from camlib.chapters.ch03_localization.evaluate import evaluate, evaluate_centre
+from camlib.chapters.ch03_localization.evaluate import evaluate, evaluate_gt_known
 from camlib.chapters.ch03_localization.results import Examples, Results
 from camlib.data.localization_split import LocalizationSplit
 from camlib.data.synthetic import load_benchmark
+from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps
 from camlib.models.gap import GapNet, count_parameters
 from camlib.models.small import feature_size, small_network
 from camlib.progress import progress
@@ -23,14 +24,14 @@ from camlib.train import TrainResult
 
 #: Table 1 rows: display name -> small network.
 NETWORKS = {"GAP": "gap", "GMP": "gmp", "GAP, 4x4 map": "gap-lowres", "GAP + 2 convs": "gap-extra", "fc net": "fc"}
-#: Table 2 rows: display name -> (network row, method).
+#: Table 2 rows: display name -> (network row, map method).
 METHODS = {
-    "GAP": ("GAP", "cam"),
-    "GMP": ("GMP", "cam"),
-    "GAP, 4x4 map": ("GAP, 4x4 map", "cam"),
-    "GAP + 2 convs": ("GAP + 2 convs", "cam"),
-    "Backprop on GAP": ("GAP", "backprop"),
-    "Backprop on fc net": ("fc net", "backprop"),
+    "GAP": ("GAP", CAMMaps),
+    "GMP": ("GMP", CAMMaps),
+    "GAP, 4x4 map": ("GAP, 4x4 map", CAMMaps),
+    "GAP + 2 convs": ("GAP + 2 convs", CAMMaps),
+    "Backprop on GAP": ("GAP", BackpropMaps),
+    "Backprop on fc net": ("fc net", BackpropMaps),
 }
 #: Our rows -> the paper's rows they stand for (``side_by_side(..., rows=...)``).
 PAPER_ROWS = {
@@ -73,17 +74,17 @@ def run(scale: CpuScale = CpuScale(), examples: int = 6) -> Results:
     num_classes = len(test.class_names)
     models, training = train_networks(scale, splits["train"])
     pairs = list(dict.fromkeys(METHODS.values()))  # (network row, method), each evaluated once
-    by_pair = {(network, method): evaluate(models[network], split_batches(test), num_classes, method,
-                                           released=method == "cam")
+    by_pair = {(network, method): evaluate(method(models[network].eval()), split_batches(test), num_classes,
+                                           released=method is CAMMaps)
                for network, method in progress(pairs, desc="evaluate")}
     first = slice(0, examples)
     return Results(
-        classification={row: by_pair[row, "backprop" if row == "fc net" else "cam"] for row in NETWORKS},
+        classification={row: by_pair[row, BackpropMaps if row == "fc net" else CAMMaps] for row in NETWORKS},
         localization={row: by_pair[pair] for row, pair in METHODS.items()},
-        centre=evaluate_centre(split_batches(test)),
+        centre=evaluate_gt_known(CentreMaps(), split_batches(test)),
         paper_rows=PAPER_ROWS,
         roles=ROLES,
-        methods={row: (models[network], method) for row, (network, method) in METHODS.items()},
+        methods={row: method(models[network]) for row, (network, method) in METHODS.items()},
         examples=Examples(test.images[first], test.labels[first], [b[None] for b in test.boxes[first]], test.class_names),
         seconds=sum(t.seconds for t in training.values()),
         training=training,

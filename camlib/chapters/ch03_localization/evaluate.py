@@ -16,19 +16,12 @@ from typing import Iterable
 
 import numpy as np
 import torch
-from torch import nn
 
-from camlib.baselines import centre_maps
-from camlib.boxes import (
-    HEURISTIC_RANKS,
-    boxes_from_cams,
-    heuristic_guesses,
-    released_code_boxes,
-)
+from camlib.box_rules import HEURISTIC_RANKS, boxes_from_cams, heuristic_guesses, released_code_boxes
 from camlib.cam import normalize_maps
 from camlib.chapters.ch03_localization.batches import EvalBatch
-from camlib.chapters.ch03_localization.maps import Method, map_maker
 from camlib.errors import CamlibError
+from camlib.map_methods import MapMethod
 from camlib.metrics import LocalizationError, LocalizationResult
 from camlib.metrics.wsol import BoxAccResult, MaxBoxAcc, MaxBoxAccV2, PxAP, PxAPResult
 from camlib.progress import progress
@@ -44,7 +37,7 @@ SWEEP_THRESHOLDS = np.unique(np.append(np.round(np.arange(1, 100) / 100, 2), REL
 def fraction_of_max(maps: np.ndarray) -> np.ndarray:
     """Maps ``(..., H, W)`` divided by their maximum and clipped at 0, so that a threshold ``t`` keeps
     the pixels >= ``t`` x max (the paper's rule). A map without a positive value becomes all ones:
-    its box is the whole image, as :func:`camlib.boxes.boxes_from_cams` gives."""
+    its box is the whole image, as :func:`camlib.box_rules.boxes_from_cams` gives."""
     peaks = maps.max(axis=(-2, -1), keepdims=True)
     scaled = np.clip(maps / np.where(peaks > 0, peaks, 1.0), 0.0, 1.0)
     return np.where(peaks > 0, scaled, 1.0)
@@ -135,17 +128,16 @@ def _released_box1(maps: np.ndarray) -> np.ndarray:
 
 
 def evaluate(
-    model: nn.Module,
+    method: MapMethod,
     batches: Iterable[EvalBatch],
     num_classes: int,
-    method: Method = "cam",
     device: torch.device | str | None = None,
     topk: int = 5,
     released: bool = True,
     desc: str | None = None,
 ) -> Evaluation:
-    """Evaluate ``model`` (put in eval mode, moved to ``device``, default: where its parameters are)
-    with ``method`` over ``batches``.
+    """Evaluate a classifying map ``method`` (e.g. :class:`camlib.map_methods.CAMMaps`) over ``batches``;
+    images go to ``device`` (default: where the method's model is).
 
     ``topk`` (5 in the paper) is capped at ``num_classes``. ``released=False`` skips the released
     code's rule and the heuristics built on it (they are CAM post-processing, and slow on noisy
@@ -154,18 +146,22 @@ def evaluate(
     if num_classes < 2:
         raise CamlibError(f"need at least 2 classes, got num_classes={num_classes}")
     k = min(topk, num_classes)
-    device = device if device is not None else next(model.parameters(), torch.empty(0)).device
-    model.to(device).eval()
+    device = device if device is not None else _device_of(method)
     paper, released_rule, heuristics = LocalizationError(), LocalizationError(), LocalizationError()
     gt_known = GtKnownEvaluator()
     hits = np.zeros(2, dtype=np.int64)
     count = 0
     area_sums = {"paper rule": 0.0, "released rule": 0.0, "ground truth": 0.0}
-    with map_maker(model, method) as maps_of:
+    with method:
         for batch in progress(batches, desc=desc, disable=desc is None):
-            out = maps_of(batch.images.to(device), batch.labels, k)
-            top = out.top_classes.cpu().numpy()
-            top_maps, gt_maps = out.top_maps.float().cpu().numpy(), out.gt_maps.float().cpu().numpy()
+            images = batch.images.to(device)
+            logits = method.predict(images)
+            if logits is None:
+                raise CamlibError(f"{method.name} does not classify; score its maps with evaluate_gt_known")
+            top_classes = logits.topk(k, dim=1).indices
+            maps = method(images, torch.cat([top_classes, batch.labels[:, None].to(top_classes.device)], dim=1))
+            top = top_classes.cpu().numpy()
+            top_maps, gt_maps = maps[:, :k].float().cpu().numpy(), maps[:, k].float().cpu().numpy()
             labels = batch.labels.numpy()
             hits += [(top[:, 0] == labels).sum(), (top == labels[:, None]).any(axis=1).sum()]
             count += len(labels)
@@ -188,18 +184,24 @@ def evaluate(
     top1, topk_err = 100.0 * (1.0 - hits / count)
     if not released:
         del area_sums["released rule"]
-    return Evaluation(method, count, float(top1), float(topk_err), paper.compute(),
+    return Evaluation(method.name, count, float(top1), float(topk_err), paper.compute(),
                       released_rule.compute() if released else None,
                       heuristics.compute() if released and k >= 3 else None, gt_known.compute(),
                       {rule: float(total / count) for rule, total in area_sums.items()})
 
 
-def evaluate_centre(batches: Iterable[EvalBatch]) -> GtKnownScores:
-    """The image-agnostic centre baseline scored like a method's ground-truth maps: a centred Gaussian
-    (:func:`camlib.baselines.centre_maps`) scaled to [0, 1], whose thresholds give every centred box, as
-    wsolevaluation scores its centre baseline."""
+def _device_of(method: MapMethod) -> torch.device:
+    model = getattr(method, "model", None)
+    return next(model.parameters(), torch.empty(0)).device if model is not None else torch.device("cpu")
+
+
+def evaluate_gt_known(method: MapMethod, batches: Iterable[EvalBatch], device: torch.device | str | None = None) -> GtKnownScores:
+    """Score the ground-truth class's maps of any ``method`` (CAM, backprop, the centre baseline,
+    spectral residual...): the class is given, only the localization is judged."""
+    device = device if device is not None else _device_of(method)
     scores = GtKnownEvaluator()
-    for batch in batches:
-        height, width = batch.images.shape[-2:]
-        scores.accumulate(min_max(centre_maps(len(batch), (height, width))), batch.boxes, batch.masks)
+    with method:
+        for batch in batches:
+            maps = method(batch.images.to(device), batch.labels[:, None])
+            scores.accumulate(maps[:, 0].float().cpu().numpy(), batch.boxes, batch.masks)
     return scores.compute()

@@ -7,15 +7,12 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from camlib.boxes import boxes_from_cams
+from camlib.box_rules import boxes_from_cams
 from camlib.chapters.ch03_localization.batches import NORMALIZE
-from camlib.chapters.ch03_localization.evaluate import (
-    PAPER_THRESHOLD,
-    RELEASED_THRESHOLD,
-)
-from camlib.chapters.ch03_localization.maps import map_maker
+from camlib.chapters.ch03_localization.evaluate import PAPER_THRESHOLD, RELEASED_THRESHOLD
 from camlib.chapters.ch03_localization.results import Examples
 from camlib.errors import CamlibError
+from camlib.map_methods import MapMethod
 from camlib.plots import draw_boxes, overlay
 from camlib.train import TrainResult
 
@@ -65,20 +62,19 @@ def plot_training(training: dict[str, TrainResult], ax=None) -> Figure:
     return fig
 
 
-def show_examples(methods: dict[str, tuple[torch.nn.Module, str]], examples: Examples, size: float = 1.9) -> Figure:
-    """One row per method, one column per example: the top-1 class's map over the image, the
+def show_examples(methods: dict[str, MapMethod], examples: Examples, size: float = 1.9) -> Figure:
+    """One row per map method, one column per example: the top-1 class's map over the image, the
     ground-truth boxes (green) and the predicted box by the 20% rule (red, "ok" if the class is right)."""
-    images = torch.from_numpy(examples.images).permute(0, 3, 1, 2).float().div(255.0)
-    labels = torch.from_numpy(examples.labels)
+    images = NORMALIZE(torch.from_numpy(examples.images).permute(0, 3, 1, 2).float().div(255.0))
     fig, axes = plt.subplots(len(methods), len(images), figsize=(size * len(images), size * len(methods) + 0.3),
                              squeeze=False)
-    for row, (name, (model, method)) in zip(axes, methods.items()):
-        with map_maker(model.eval(), method) as maps_of:
-            out = maps_of(NORMALIZE(images), labels, 1)
-        maps = out.top_maps[:, 0].cpu().numpy()
+    for row, (name, method) in zip(axes, methods.items()):
+        with method:
+            top = method.predict(images).argmax(dim=1, keepdim=True)
+            maps = method(images, top)[:, 0].cpu().numpy()
         boxes = boxes_from_cams(maps, PAPER_THRESHOLD)
         for i, ax in enumerate(row):
-            predicted = int(out.top_classes[i, 0])
+            predicted = int(top[i, 0])
             ax.imshow(overlay(examples.images[i], maps[i]))
             draw_boxes(ax, examples.boxes[i], colors="lime")
             draw_boxes(ax, boxes[i], colors="red")

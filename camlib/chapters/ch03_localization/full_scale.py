@@ -26,23 +26,15 @@ import torchvision
 from torch import nn
 from torchvision import transforms
 
-from camlib.chapters.ch03_localization.batches import (
-    EvalBatch,
-    dataset_batches,
-    resized_input,
-    scale_boxes,
-)
+from camlib.chapters.ch03_localization.batches import EvalBatch, dataset_batches, resized_input, scale_boxes
 from camlib.chapters.ch03_localization.claims_table import Roles
-from camlib.chapters.ch03_localization.evaluate import (
-    Evaluation,
-    evaluate,
-    evaluate_centre,
-)
+from camlib.chapters.ch03_localization.evaluate import Evaluation, evaluate, evaluate_gt_known
 from camlib.chapters.ch03_localization.results import Examples, Results
 from camlib.chapters.ch03_localization.tables import table1, table2, threshold_summary
 from camlib.data.ilsvrc import ImageNetLocalization
 from camlib.data.paths import cache_dir, full_dir
 from camlib.errors import CamlibError
+from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps
 from camlib.models.gap import gap_network
 from camlib.train import TrainConfig, TrainResult, init_distributed, run_key, train
 
@@ -131,11 +123,12 @@ def evaluate_on_val(name: str, model: nn.Module, root: str | Path, num_classes: 
     device = init_distributed().device
     results = {}
     if cam:
-        results[name] = evaluate(model, val_batches(root, image_size, batch_size, workers), num_classes, "cam",
-                                 device, desc=f"evaluate {name}")
+        results[name] = evaluate(CAMMaps(model.to(device).eval()), val_batches(root, image_size, batch_size, workers),
+                                 num_classes, desc=f"evaluate {name}")
     if backprop:
-        results[f"Backprop on {name}"] = evaluate(model, val_batches(root, image_size, batch_size, workers), num_classes,
-                                                  "backprop", device, released=False, desc=f"backprop {name}")
+        results[f"Backprop on {name}"] = evaluate(BackpropMaps(model.to(device).eval()),
+                                                  val_batches(root, image_size, batch_size, workers), num_classes,
+                                                  released=False, desc=f"backprop {name}")
     return results
 
 
@@ -202,20 +195,20 @@ def chapter_results(root: str | Path | None = None, out: str | Path | None = Non
     for spec in (replace(r, weights=weights, image_size=image_size) for r in runs):
         tuned = fine_tune(spec, root, out, config)
         evaluations.update(evaluate_on_val(spec.name, tuned.model, root, tuned.num_classes, image_size))
-        methods[spec.name] = (tuned.model, "cam")
+        methods[spec.name] = CAMMaps(tuned.model.eval())
         seconds += tuned.training.seconds
         training[spec.name] = tuned.training
     for name, backbone in originals.items():
         model = original_network(backbone, weights).to(init_distributed().device).eval()
         has_cam = name == "GoogLeNet"  # the only original with a GAP head
         evaluations.update(evaluate_on_val(name, model, root, 1000, image_size, cam=has_cam, backprop=True))
-        methods[f"Backprop on {name}"] = (model, "backprop")
+        methods[f"Backprop on {name}"] = BackpropMaps(model)
         if has_cam:
-            methods[name] = (model, "cam")
+            methods[name] = CAMMaps(model)
     classification = {**{r.name: evaluations[r.name] for r in runs},
                       **{n: evaluations[n if n in methods else f"Backprop on {n}"] for n in originals}}
     localization = {row: evaluations[row] for row in PAPER_ROWS["table2"] if row in evaluations}
-    return Results(classification, localization, evaluate_centre(val_batches(root, image_size)), PAPER_ROWS, ROLES,
+    return Results(classification, localization, evaluate_gt_known(CentreMaps(), val_batches(root, image_size)), PAPER_ROWS, ROLES,
                    {row: methods[row] for row in localization}, _examples(root, image_size, examples), seconds,
                    training)
 

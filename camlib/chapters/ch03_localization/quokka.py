@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from camlib.boxes import released_code_boxes
+from camlib.box_rules import released_code_boxes
 from camlib.data.assets import quokka
 from camlib.images import load_image
 from camlib.localize import Localization, localize

@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from torch import nn
 
 from camlib.chapters.ch03_localization.claims_table import Roles
 from camlib.chapters.ch03_localization.evaluate import Evaluation, GtKnownScores
+from camlib.map_methods import MapMethod
 from camlib.train import TrainResult
 
 
@@ -32,7 +32,7 @@ class Results:
         centre: the centre baseline's ground-truth-map scores.
         paper_rows: ``{"table1" | "table2" | "table3": {our row: paper row}}`` for ``side_by_side``.
         roles: which rows the paper's claims compare.
-        methods: Table 2 rows -> ``(network, "cam" | "backprop")`` to redraw maps with.
+        methods: Table 2 rows -> the map method (with its network) to redraw maps with.
         examples: a few test images for figures.
         seconds: training time of this call (0 when every network came from its checkpoint).
         training: Table 1 rows -> their training record (per-epoch loss and accuracy), for the
@@ -44,7 +44,7 @@ class Results:
     centre: GtKnownScores
     paper_rows: dict[str, dict[str, str]]
     roles: Roles
-    methods: dict[str, tuple[nn.Module, str]] = field(repr=False)
+    methods: dict[str, MapMethod] = field(repr=False)
     examples: Examples = field(repr=False)
     seconds: float = 0.0
     training: dict[str, TrainResult] = field(default_factory=dict, repr=False)

@@ -8,12 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from camlib.chapters.ch03_localization.evaluate import (
-    PAPER_THRESHOLD,
-    RELEASED_THRESHOLD,
-    Evaluation,
-    GtKnownScores,
-)
+from camlib.chapters.ch03_localization.evaluate import PAPER_THRESHOLD, RELEASED_THRESHOLD, Evaluation, GtKnownScores
 from camlib.errors import CamlibError
 
 

@@ -1,0 +1,85 @@
+"""Map methods behind one interface: CAM, backprop, the centre baseline and spectral residual."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from camlib.baselines import spectral_residual
+from camlib.errors import CamlibError
+from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps, SpectralResidualMaps
+
+
+class ChannelNet(nn.Module):
+    """Channels -> GAP -> linear with weight 10 x identity: the CAM of class c is 10 x channel c."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Identity()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten(1)
+        self.fc = nn.Linear(3, 3)
+        with torch.no_grad():
+            self.fc.weight.copy_(10 * torch.eye(3))
+            self.fc.bias.zero_()
+
+    def forward(self, x):
+        return self.fc(self.flatten(self.pool(self.features(x))))
+
+
+def test_cam_maps_by_hand_with_and_without_a_prediction_first():
+    images = torch.rand(2, 3, 8, 8)
+    classes = torch.tensor([[0, 2], [1, 1]])
+    with CAMMaps(ChannelNet().eval()) as method:
+        logits = method.predict(images)
+        after_predict = method(images, classes)
+        fresh = method(images.clone(), classes)  # other images: a forward pass of their own
+    assert logits.shape == (2, 3)
+    expected = 10 * torch.stack([images[0, [0, 2]], images[1, [1, 1]]])
+    assert torch.allclose(after_predict, expected) and torch.allclose(fresh, expected)
+
+
+def test_cam_hooks_go_when_the_block_ends():
+    model = ChannelNet().eval()
+    with CAMMaps(model) as method:
+        method.predict(torch.rand(1, 3, 4, 4))
+    assert not any(m._forward_hooks for m in model.modules())
+
+
+def test_backprop_maps_are_the_input_gradient():
+    class ReluMean(nn.Module):
+        def forward(self, x):
+            return torch.relu(x).mean(dim=(2, 3))
+
+    images = torch.zeros(1, 3, 4, 4)
+    images[0, 1, 1:3, 1:3] = 1.0
+    with BackpropMaps(ReluMean().eval()) as method:
+        maps = method(images, torch.tensor([[1]]))
+    assert torch.equal(maps[0, 0] > 0, images[0, 1] > 0)
+
+
+def test_centre_maps_ignore_the_image_and_span_zero_to_one():
+    maps = CentreMaps()(torch.rand(2, 3, 6, 10), torch.tensor([[0, 1], [2, 0]]))
+    assert maps.shape == (2, 2, 6, 10) and maps.min() == 0.0 and maps.max() == 1.0
+    assert torch.equal(maps[0, 0], maps[1, 1])
+    assert CentreMaps().predict(torch.rand(1, 3, 4, 4)) is None
+
+
+def test_spectral_residual_undoes_the_normalisation():
+    mean, std = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+    image = np.zeros((1, 3, 16, 16), np.float32)
+    image[0, :, 6:10, 6:10] = 1.0
+    normalised = (torch.from_numpy(image) - 0.5) / 0.25
+    maps = SpectralResidualMaps(mean, std)(normalised, torch.tensor([[0, 1]]))
+    pixels = (image.transpose(0, 2, 3, 1) * 255).astype(np.uint8)  # the photo before normalisation
+    assert maps.shape == (1, 2, 16, 16)
+    np.testing.assert_allclose(maps[0, 0].numpy(), spectral_residual(pixels)[0])
+    assert torch.equal(maps[0, 0], maps[0, 1])  # class-agnostic
+
+
+def test_bad_input_says_what_to_do():
+    with pytest.raises(CamlibError, match="eval mode"):
+        CAMMaps(ChannelNet())
+    with pytest.raises(CamlibError, match="images must be"):
+        CentreMaps()(torch.rand(3, 8, 8), torch.tensor([[0]]))
+    with pytest.raises(CamlibError, match="classes must be"):
+        CentreMaps()(torch.rand(2, 3, 8, 8), torch.tensor([0, 1]))
