@@ -464,7 +464,7 @@ def test_one_bad_file_in_a_dataset_is_named_and_the_others_load(tmp_path):
 def test_intact_file_torch_cannot_load_is_corrupt_and_rebuilt(tmp_path, capsys):
     path = tmp_path / "features.pt"
     atomic_write_bytes(path, b"written by something else")  # checksum matches, content is not torch's
-    with pytest.raises(CorruptFileError, match="checksum matches but torch cannot load it") as err:
+    with pytest.raises(CorruptFileError, match="checksum matches but it does not load as plain data") as err:
         load_torch(path)
     one_line(err)
     assert torch.equal(cached(path, lambda: torch.arange(3)), torch.arange(3))
