@@ -35,7 +35,7 @@ from .errors import CamlibError
 from .experiments.claims import lower
 from .features import extract
 from .images import load_image
-from .metrics import iou
+from .metrics.boxes import box_iou
 from .models.pretrained import PretrainedClassifier
 from .paper import paper_table
 from .plots import draw_boxes, overlay
@@ -178,7 +178,7 @@ def paired_iou(boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
     boxes = boxes[:, None] if single else boxes
     if boxes.ndim != 3 or boxes.shape[-1] != 4 or len(boxes) != len(gt):
         raise CamlibError(f"need boxes (N, 4) or (N, D, 4) and gt (N, 4); got {np.shape(boxes)} and {np.shape(gt)}")
-    out = np.stack([iou(b, g)[:, 0] for b, g in zip(boxes, gt)]) if len(gt) else np.zeros(boxes.shape[:2])
+    out = box_iou(boxes, np.asarray(gt, dtype=np.float64)[:, None, :])
     return out[:, 0] if single else out
 
 

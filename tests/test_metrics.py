@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from camlib import CamlibError
-from camlib.metrics import LocalizationError, iou, topk_error
+from camlib.metrics import LocalizationEvaluator, iou, topk_error
 
 
 def test_iou_by_hand():
@@ -32,7 +32,7 @@ def test_topk_error():
 
 
 def test_localization_rule_class_and_box_must_both_be_right():
-    ev = LocalizationError()
+    ev = LocalizationEvaluator()
     gt_boxes = [np.array([[0, 0, 10, 10]]), np.array([[0, 0, 10, 10], [20, 20, 30, 30]]), np.array([[0, 0, 10, 10]])]
     gt_labels = [np.array([3]), np.array([5, 5]), np.array([1])]
     good, bad = [0, 0, 10, 10], [50, 50, 60, 60]
@@ -56,7 +56,7 @@ def test_localization_rule_class_and_box_must_both_be_right():
 
 
 def test_localization_strict_inputs():
-    ev = LocalizationError()
+    ev = LocalizationEvaluator()
     with pytest.raises(CamlibError, match="nothing accumulated"):
         ev.compute()
     with pytest.raises(CamlibError, match="pred_boxes"):
