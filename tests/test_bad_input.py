@@ -26,7 +26,8 @@ from camlib import CAM, BadImageError, CamlibError, CorruptFileError, DatasetNot
 from camlib import NotLinearClassifierError, boxes_from_cams, load_image, localize, released_code_boxes
 from camlib.boxes import check_threshold
 from camlib.cache import atomic_write_bytes, cached, load_torch, save_torch
-from camlib.cli import check_aspect, main
+from camlib.cli import main
+from camlib.images import check_aspect
 from camlib.data import CUB200, BoxImageDataset, BoxRecord, ImageNetLocalization
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -163,7 +164,10 @@ def test_cli_batch_reports_each_bad_file_and_runs_the_others(tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 1
     results = json.loads(captured.out)
+    failed = {r["image"]: r["error"] for r in results if "error" in r}
+    results = [r for r in results if "error" not in r]
     assert [r["image"] for r in results] == [str(p) for p in (good, twin_a, tiny, twin_b, cmyk)]
+    assert list(failed) == [str(p) for p in (folder, empty, cut, strip)]
     for entry in results:
         assert len(entry["predictions"]) == 2
         for p in entry["predictions"]:

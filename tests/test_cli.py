@@ -27,7 +27,8 @@ def test_json_output_and_bad_file(photos, tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 1
     results = json.loads(captured.out)
-    assert len(results) == 1
+    assert len(results) == 3 and [r["image"] for r in results[1:]] == [str(bad), str(tmp_path / "missing.png")]
+    assert "not an image file" in results[1]["error"] and "not found" in results[2]["error"]
     entry = results[0]
     assert entry["image"] == str(coffee) and (entry["width"], entry["height"]) == (600, 400)
     preds = entry["predictions"]
@@ -37,7 +38,7 @@ def test_json_output_and_bad_file(photos, tmp_path, capsys):
     assert 0 <= x0 < x1 <= 600 and 0 <= y0 < y1 <= 400
     errors = captured.err.strip().splitlines()
     assert len(errors) == 2 and "notes.jpg" in errors[0] and "missing.png" in errors[1]
-    assert (tmp_path / "out" / "coffee_cam.png").is_file()
+    assert (tmp_path / "out" / "coffee_cam.png").is_file() and entry["overlay"] == str((tmp_path / "out" / "coffee_cam.png").resolve())
 
 
 def test_bad_threshold_is_one_line_error(photos, capsys):
