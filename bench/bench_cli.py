@@ -7,13 +7,16 @@ then times, in one process and after a warm-up of each:
   with CAMs, boxes, JSON lines; the model load is timed apart and left out);
 - ``forward``: the same images already decoded and resized, ``model(batch)`` in batches of B.
 
-    python bench/bench_cli.py [--images 64] [--batch-size 16] [--out]
+The two alternate ``--repeats`` times (the machine's load drifts less between neighbours); medians are printed.
+
+    python bench/bench_cli.py [--images 64] [--batch-size 16] [--repeats 3] [--out]
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import io
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -62,6 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", action="store_true", help="also write the overlays")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -77,10 +81,12 @@ def main() -> None:
         batches = [torch.stack(inputs[i:i + args.batch_size]) for i in range(0, len(inputs), args.batch_size)]
         time_forward(classifier.model, batches[:1])  # warm-up
         time_cli(names[: args.batch_size], args.batch_size, None)  # warm-up (loads the model once more)
-        forward_s = time_forward(classifier.model, batches)
-        cli_total = time_cli(names, args.batch_size, folder / "overlays" if args.out else None)
-    cli_s = cli_total - load_s
-    print(f"{args.images} photos 640x480, batch size {args.batch_size}, torch threads {torch.get_num_threads()}")
+        forward, cli = [], []
+        for _ in range(args.repeats):
+            forward.append(time_forward(classifier.model, batches))
+            cli.append(time_cli(names, args.batch_size, folder / "overlays" if args.out else None) - load_s)
+    forward_s, cli_s = statistics.median(forward), statistics.median(cli)
+    print(f"{args.images} photos 640x480, batch size {args.batch_size}, torch threads {torch.get_num_threads()}, median of {args.repeats}")
     print(f"model load (left out of cli): {load_s:.2f} s")
     print(f"{'':<10}{'seconds':>10}{'images/s':>10}")
     print(f"{'forward':<10}{forward_s:>10.2f}{args.images / forward_s:>10.1f}")
