@@ -103,3 +103,8 @@ def localize_batch(
                 out[i] = Localization(predictions, maps[row], geometry, resized, rgb[i])
     return out  # type: ignore[return-value]
 
+
+
+def boxes_in_input(loc: Localization, threshold: float = 0.2) -> np.ndarray:
+    """The boxes ``(k, 4)`` in the resized input's pixels (for drawing on ``loc.input_image``)."""
+    return boxes_from_cams(loc.cams, threshold)

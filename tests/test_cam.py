@@ -206,5 +206,14 @@ def test_functional_pooling_error_says_how_to_name_the_layers():
 
     from camlib import CAM, NoGapHeadError
 
-    with pytest.raises(NoGapHeadError, match="target_layer= the module whose output is pooled"):
-        CAM(densenet121(weights=None))
+    model = densenet121(weights=None).eval()
+    with pytest.raises(NoGapHeadError, match="pooled") as err:
+        CAM(model)
+    assert "model.features.add_module('relu', nn.ReLU()), then target_layer='features'" in str(err.value)
+    model.features.add_module("relu", nn.ReLU())  # what the message says; F.relu in forward is then a no-op
+    x = torch.randn(2, 3, 64, 64)
+    with CAM(model, target_layer="features") as cam:
+        result = cam(x, topk=2)
+    assert result.maps.shape == (2, 2, 2, 2)
+    expected = result.maps.mean(dim=(2, 3)) + result.bias  # CAM's defining identity under GAP
+    torch.testing.assert_close(expected, result.scores, rtol=1e-4, atol=1e-4)

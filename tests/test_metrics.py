@@ -63,3 +63,38 @@ def test_localization_strict_inputs():
         ev.accumulate(np.zeros((1, 5)), np.zeros((1, 4, 4)), [np.array([0])], [np.zeros((1, 4))])
     with pytest.raises(CamlibError, match="batch sizes"):
         ev.accumulate(np.zeros((2, 1)), np.zeros((2, 1, 4)), [np.array([0])], [np.zeros((1, 4))])
+
+
+def _feed(evaluator) -> None:
+    """One batch of the right kind for each evaluator."""
+    from camlib.metrics import PxAP
+
+    maps = np.zeros((1, 6, 6))
+    maps[0, 1:4, 1:4] = 1.0
+    if isinstance(evaluator, LocalizationEvaluator):
+        evaluator.accumulate(np.array([[1]]), np.array([[[1, 1, 4, 4]]]), [np.array([1])], [np.array([[1, 1, 4, 4]])])
+    elif isinstance(evaluator, PxAP):
+        evaluator.accumulate(maps, maps > 0.5)
+    else:
+        evaluator.accumulate(maps, [np.array([[1, 1, 4, 4.0]])])
+
+
+@pytest.mark.parametrize("name", ["LocalizationEvaluator", "MaxBoxAcc", "MaxBoxAccV2", "PxAP"])
+def test_every_evaluator_has_accumulate_compute_reset(name):
+    import camlib.metrics as metrics
+
+    evaluator = getattr(metrics, name)()
+    with pytest.raises(CamlibError):
+        evaluator.compute()  # nothing yet
+    _feed(evaluator)
+    first = evaluator.compute()
+    _feed(evaluator)
+    evaluator.reset()
+    with pytest.raises(CamlibError):
+        evaluator.compute()
+    _feed(evaluator)
+    again = evaluator.compute()
+    value = (lambda r: r.top1_error) if name == "LocalizationEvaluator" else (lambda r: r.value)
+    assert value(again) == value(first)
+    for method in ("accumulate", "compute", "reset"):
+        assert getattr(type(evaluator), method).__doc__

@@ -69,9 +69,10 @@ def find_gap_head(model: nn.Module, target_layer: str | None = None, classifier:
             raise NoGapHeadError(
                 f"{type(model).__name__} has no global pooling layer (AdaptiveAvgPool2d(1) or AdaptiveMaxPool2d(1)); "
                 f"pooling layers found: {_describe(modules, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.AvgPool2d, nn.MaxPool2d))}. "
-                "If forward pools with a function call (torchvision's DenseNet calls F.adaptive_avg_pool2d), pass "
-                "target_layer= the module whose output is pooled (after any function such as F.relu: wrap that in a module) "
-                "and classifier= the linear layer. Otherwise convert the model (camlib.models.gap)."
+                "If forward pools with a function call, pass target_layer= the module whose output is pooled, "
+                "ending with any function forward applies first (torchvision's DenseNet: "
+                "model.features.add_module('relu', nn.ReLU()), then target_layer='features'). "
+                "Otherwise convert the model (camlib.models.gap)."
             )
         feature_name, pooling = pools[-1]
         capture = "input"
