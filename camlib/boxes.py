@@ -13,7 +13,7 @@ import torch
 
 from .components import Runs, largest_components, row_runs
 from .errors import CamlibError
-from .metrics.boxes import box_intersection
+from .metrics.boxes import box_area, box_intersection
 
 #: Thresholds of the released code's ``dt_box`` on the 0..255 scale (paper.md, "Boxes from a CAM").
 RELEASED_THRESHOLDS = (20, 100, 110)
@@ -155,7 +155,7 @@ def _suppress_contained(boxes: np.ndarray, overlap: float) -> np.ndarray:
     ``overlap`` of the larger's area."""
     if len(boxes) == 0:
         return boxes.reshape(0, 4)
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    areas = box_area(boxes)
     order = np.argsort(-areas, kind="stable")
     boxes, areas = boxes[order], areas[order]
     kept: list[int] = []

@@ -9,7 +9,6 @@ numbers of them) and is read with ``torch.load(weights_only=True)``, which canno
 """
 from __future__ import annotations
 
-import glob
 import hashlib
 import io
 import json
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 
 from .errors import CamlibError, CorruptFileError
+from .outputs import remove_stale_temporaries
 
 
 def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -52,31 +52,11 @@ def _checksum_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def _is_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists (POSIX)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Delete temporary files of ``path`` whose writer process was killed (``.<name>.<pid>.*.tmp``)."""
-    if os.name != "posix":  # os.kill(pid, 0) terminates the process on Windows
-        return
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        pid = tmp.name[len(path.name) + 2:].split(".")[0]
-        if pid.isdigit() and not _is_running(int(pid)):
-            tmp.unlink(missing_ok=True)
-
-
 def _replace_atomically(path: Path, data: bytes) -> None:
     if path.is_dir():
         raise CamlibError(f"{path} is a directory; give a file path to write to")
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(path)
+    remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -2,16 +2,38 @@
 
 A file is written to a temporary name in the target folder and then hard-linked to its final
 name, which fails if that name exists in any form (file, folder, symbolic link): nothing is
-overwritten, nothing is written through a link, and a killed writer leaves at most a temporary
-file, never a truncated output. Two writers racing for one name get different names.
+overwritten, nothing is written through a link, and a killed writer leaves at most a hidden
+temporary file (removed by the next write of that name), never a truncated output. Two writers
+racing for one name get different names.
 """
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from pathlib import Path
 
 from .errors import CamlibError
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists (POSIX)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete temporary files of ``path`` whose writer process was killed (``.<name>.<pid>.*.tmp``)."""
+    if os.name != "posix":  # os.kill(pid, 0) terminates the process on Windows
+        return
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2:].split(".")[0]
+        if pid.isdigit() and not _is_running(int(pid)):
+            tmp.unlink(missing_ok=True)
 
 
 def check_output_folder(folder: Path) -> Path:
@@ -36,7 +58,9 @@ def check_output_folder(folder: Path) -> Path:
 def write_new_file(folder: Path, stem: str, suffix: str, data: bytes, avoid: set[Path] = frozenset()) -> Path:
     """Write ``data`` to ``folder/<stem><suffix>``, or ``<stem>_2<suffix>``, ... the first name that
     does not exist and is not in ``avoid`` (resolved paths, e.g. the inputs); returns the path."""
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=".tmp")
+    first = folder / f"{stem}{suffix}"
+    remove_stale_temporaries(first)  # left by a killed writer
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{first.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

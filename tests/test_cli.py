@@ -225,3 +225,13 @@ def test_closed_pipe_exits_quietly(photos):
     status = subprocess.run(f"set -o pipefail; {sys.executable} -m camlib cam {' '.join([str(photos[0])] * 40)} --batch-size 1 | head -1 >/dev/null; echo ${{PIPESTATUS[0]}}",
                             shell=True, capture_output=True, text=True, executable="/bin/bash")
     assert status.stdout.strip() == "141"
+
+
+def test_temporaries_of_a_killed_writer_go_with_the_next_write(tmp_path):
+    from camlib.outputs import write_new_file
+
+    stale = tmp_path / ".photo_cam.png.999999999.x1.tmp"  # a SIGKILLed writer's partial file (no such pid)
+    stale.write_bytes(b"half")
+    path = write_new_file(tmp_path, "photo", "_cam.png", b"whole")
+    assert path.read_bytes() == b"whole" and not stale.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo_cam.png"]
