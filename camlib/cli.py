@@ -65,6 +65,9 @@ class Reporter:
         self._add({"image": name, "error": message})
 
     def done(self, entry: dict[str, Any]) -> None:
+        if "error" in entry:  # results, but not everything asked for (an overlay)
+            self.failures += 1
+            print(f"camlib: error: {entry['error']}", file=sys.stderr, flush=True)
         self._add(entry)
         if self.mode == "text":
             print(f"{entry['image']} ({entry['width']}x{entry['height']})")
@@ -129,7 +132,10 @@ def run_cam(args: argparse.Namespace, report: Reporter) -> None:
                 outcome[i] = {"image": name, "width": image.width, "height": image.height,
                               "predictions": [asdict(p) for p in loc.predictions]}
                 if out is not None:
-                    outcome[i]["overlay"] = str(_save_overlay(loc, name, out, inputs))
+                    try:
+                        outcome[i]["overlay"] = str(_save_overlay(loc, name, out, inputs))
+                    except OSError as err:  # disk full, folder removed, ...: keep the results, report the file
+                        outcome[i]["error"] = f"{name}: overlay not written to {out} ({err.strerror or err})"
             for name, result in zip(chunk, outcome):  # in input order
                 if isinstance(result, CamlibError):
                     report.failed(name, result)

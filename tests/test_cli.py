@@ -235,3 +235,17 @@ def test_temporaries_of_a_killed_writer_go_with_the_next_write(tmp_path):
     path = write_new_file(tmp_path, "photo", "_cam.png", b"whole")
     assert path.read_bytes() == b"whole" and not stale.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["photo_cam.png"]
+
+
+def test_overlay_that_cannot_be_written_keeps_the_results(photos, monkeypatch, tmp_path, capsys):
+    import camlib.outputs as outputs
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(outputs, "write_new_file", disk_full)
+    assert main(["cam", str(photos[0]), "--topk", "1", "--json", "--out", str(tmp_path / "out")]) == 1
+    captured = capsys.readouterr()
+    (entry,) = json.loads(captured.out)
+    assert entry["predictions"][0]["label"] == "espresso" and "No space left on device" in entry["error"]
+    assert "overlay not written" in captured.err and "Traceback" not in captured.err
