@@ -55,10 +55,6 @@ def test_module_entry_point(photos):
 
 
 # -- issue 13: start-up, --out, overlays, interrupts, batches ----------------------------------------
-def run_camlib(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "camlib", *args], capture_output=True, text=True, **kwargs)
-
-
 def test_help_version_and_argument_errors_do_not_import_torch():
     code = ("import sys\nfrom camlib.cli import main\n"
             "for argv in (['--help'], ['--version'], ['cam'], ['cam', 'x.jpg', '--topk', 'many']):\n"
