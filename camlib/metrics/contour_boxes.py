@@ -43,7 +43,7 @@ def boxes_above(map8: np.ndarray, cutoff: int, multi_contour: bool) -> np.ndarra
 
     Only the largest contour by ``cv2.contourArea`` unless ``multi_contour``.
     """
-    mask = np.where(map8 > cutoff, np.uint8(255), np.uint8(0))
+    _, mask = cv2.threshold(map8, cutoff, 255, cv2.THRESH_BINARY)  # 255 where map8 > cutoff
     contours, _ = cv2.findContours(mask, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return NO_BOX
@@ -70,9 +70,10 @@ def contour_iou_curve(
         distinct, back = np.unique(levels, return_inverse=True)
     else:
         distinct, back = levels, np.arange(len(levels))
-    best = np.array([box_iou(boxes_above(map8, int(c), multi_contour)[:, None, :], gt_boxes[None, :, :],
-                             inclusive=True).max() for c in distinct])
-    return best[back]
+    found = [boxes_above(map8, int(c), multi_contour) for c in distinct]
+    starts = np.cumsum([0] + [len(b) for b in found[:-1]])
+    ious = box_iou(np.concatenate(found)[:, None, :], gt_boxes[None, :, :], inclusive=True).max(axis=1)
+    return np.maximum.reduceat(ious, starts)[back]  # the best box of each cut-off
 
 
 def contour_iou_curves(
