@@ -13,6 +13,7 @@ import torch
 
 from .components import Runs, largest_components, row_runs
 from .errors import CamlibError
+from .metrics.boxes import box_area, box_intersection
 
 #: Thresholds of the released code's ``dt_box`` on the 0..255 scale (paper.md, "Boxes from a CAM").
 RELEASED_THRESHOLDS = (20, 100, 110)
@@ -154,17 +155,13 @@ def _suppress_contained(boxes: np.ndarray, overlap: float) -> np.ndarray:
     ``overlap`` of the larger's area."""
     if len(boxes) == 0:
         return boxes.reshape(0, 4)
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    areas = box_area(boxes)
     order = np.argsort(-areas, kind="stable")
     boxes, areas = boxes[order], areas[order]
     kept: list[int] = []
     for i in range(len(boxes)):
-        if kept:
-            big = boxes[kept]
-            iw = np.clip(np.minimum(big[:, 2], boxes[i, 2]) - np.maximum(big[:, 0], boxes[i, 0]), 0, None)
-            ih = np.clip(np.minimum(big[:, 3], boxes[i, 3]) - np.maximum(big[:, 1], boxes[i, 1]), 0, None)
-            if np.any(iw * ih > overlap * areas[kept]):
-                continue
+        if kept and np.any(box_intersection(boxes[kept], boxes[i]) > overlap * areas[kept]):
+            continue
         kept.append(i)
     return boxes[kept]
 

@@ -2,10 +2,13 @@
 
 Every file written here gets a sidecar ``<name>.sha256``; readers verify it and raise
 :class:`~camlib.errors.CorruptFileError` (or rebuild, with :func:`cached`) on a mismatch.
+
+The checksum only detects damage: anyone who can write a cache can write its sidecar too. So a
+cache holds data only (tensors, numpy arrays of numbers, and dicts, lists, tuples, strings and
+numbers of them) and is read with ``torch.load(weights_only=True)``, which cannot run code.
 """
 from __future__ import annotations
 
-import glob
 import hashlib
 import io
 import json
@@ -18,6 +21,7 @@ import numpy as np
 import torch
 
 from .errors import CamlibError, CorruptFileError
+from .outputs import remove_stale_temporaries
 
 
 def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -48,31 +52,11 @@ def _checksum_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def _is_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists (POSIX)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Delete temporary files of ``path`` whose writer process was killed (``.<name>.<pid>.*.tmp``)."""
-    if os.name != "posix":  # os.kill(pid, 0) terminates the process on Windows
-        return
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        pid = tmp.name[len(path.name) + 2:].split(".")[0]
-        if pid.isdigit() and not _is_running(int(pid)):
-            tmp.unlink(missing_ok=True)
-
-
 def _replace_atomically(path: Path, data: bytes) -> None:
     if path.is_dir():
         raise CamlibError(f"{path} is a directory; give a file path to write to")
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(path)
+    remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -107,27 +91,67 @@ def read_verified_bytes(path: str | Path) -> bytes:
     if not sidecar.is_file():
         raise CorruptFileError(f"{path}: no checksum file {sidecar.name}; delete it and rebuild")
     data = path.read_bytes()
-    expected = sidecar.read_text().split()[0] if sidecar.read_text().strip() else ""
+    words = sidecar.read_bytes().split()
+    expected = words[0].decode("ascii", errors="replace") if words else ""  # any bytes, even non-UTF-8: a mismatch
     if hashlib.sha256(data).hexdigest() != expected:
         raise CorruptFileError(f"{path}: checksum mismatch (truncated or modified); delete it and rebuild")
     return data
 
 
+_NDARRAY = "__camlib_ndarray__"  # marks a numpy array stored as a tensor
+
+
+def _to_storable(obj: Any, where: str = "obj") -> Any:
+    """``obj`` with numpy arrays as tagged tensors; raises ``CamlibError`` on anything but data."""
+    if obj is None or isinstance(obj, (bool, int, float, str, torch.Tensor)):
+        return obj
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind not in "biuf":
+            raise CamlibError(f"{where}: numpy arrays of dtype {obj.dtype} cannot be cached; store numbers or str lists")
+        return {_NDARRAY: torch.from_numpy(np.ascontiguousarray(obj).copy())}
+    if isinstance(obj, dict):
+        return {key: _to_storable(value, f"{where}[{key!r}]") for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        items = [_to_storable(value, f"{where}[{i}]") for i, value in enumerate(obj)]
+        return items if isinstance(obj, list) else tuple(items)
+    raise CamlibError(f"{where}: a {type(obj).__name__} cannot be cached (only tensors, numpy arrays, dicts, lists, "
+                      "tuples, str and numbers load without running code); store its fields instead")
+
+
+def _from_storable(obj: Any) -> Any:
+    """Undo :func:`_to_storable`."""
+    if isinstance(obj, dict):
+        if set(obj) == {_NDARRAY}:
+            return obj[_NDARRAY].numpy()
+        return {key: _from_storable(value) for key, value in obj.items()}
+    if isinstance(obj, list):
+        return [_from_storable(value) for value in obj]
+    if isinstance(obj, tuple):
+        return tuple(_from_storable(value) for value in obj)
+    return obj
+
+
 def save_torch(obj: Any, path: str | Path) -> str:
-    """``torch.save`` through :func:`atomic_write_bytes` (checkpoints, tensors, dicts)."""
+    """``torch.save`` of data through :func:`atomic_write_bytes` (checkpoints, tensors, numpy arrays, dicts).
+
+    Raises ``CamlibError`` for objects that would need code to load (classes, dataclasses, ...).
+    """
     buffer = io.BytesIO()
-    torch.save(obj, buffer)
+    torch.save(_to_storable(obj), buffer)
     return atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_torch(path: str | Path) -> Any:
-    """Load what :func:`save_torch` wrote, after verifying its checksum."""
+    """Load what :func:`save_torch` wrote, after verifying its checksum, without running any code
+    (``weights_only=True``); a file that needs more is :class:`CorruptFileError`."""
     data = read_verified_bytes(path)
     try:
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
-    except Exception as err:  # intact bytes torch cannot unpickle: another format, a renamed class, ...
+        return _from_storable(torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
+    except Exception as err:  # intact bytes torch will not load: a pickled object, another format, ...
         reason = (str(err).strip().splitlines() or [""])[0][:120]
-        raise CorruptFileError(f"{path}: checksum matches but torch cannot load it ({type(err).__name__}: {reason}); delete it and rebuild") from err
+        raise CorruptFileError(f"{path}: checksum matches but it does not load as plain data ({type(err).__name__}: {reason}); delete it and rebuild") from err
 
 
 def cached(path: str | Path, build: Callable[[], Any], *, quiet: bool = False) -> Any:

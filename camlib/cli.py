@@ -1,112 +1,185 @@
-"""Command line: ``camlib cam IMAGE... [--model efficientnet-lite0] [--topk 5] [--threshold 0.2] [--out DIR] [--json]``."""
+"""Command line: ``camlib cam IMAGE... [--model M] [--topk 5] [--threshold 0.2] [--batch-size 8] [--out DIR] [--json | --jsonl]``.
+
+Arguments are parsed and checked before torch is imported, so ``--help``, ``--version`` and argument
+errors answer at once; ``--out`` is checked before any image is read. Results are printed as each
+batch finishes; Ctrl-C (exit 130) or a closed pipe (exit 141) stop quietly, and what finished is
+still printed (with ``--json``, as a valid JSON list).
+"""
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import signal
 import sys
-from dataclasses import asdict
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Iterator, Sequence
 
-from .errors import BadImageError, CamlibError
+from . import __version__
+from .errors import CamlibError
 
-#: Longest side over shortest side beyond which an image is refused: ``localize`` resizes the shorter
-#: side to the network's input size, so a 1x10000 strip would become a 224x2,240,000 input.
-MAX_ASPECT = 20
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as shells report a Ctrl-C
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # 141, as shells report a closed pipe
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="camlib", description="Class Activation Mapping on your own images.")
+    parser.add_argument("--version", action="version", version=f"camlib {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     cam = sub.add_parser("cam", help="top-k classes, CAMs and boxes for image files")
-    cam.add_argument("images", nargs="+", help="image files (JPEG, PNG, ...)")
+    cam.add_argument("images", nargs="+", help="image files (JPEG, PNG, ...); a name starting with '-' goes after '--'")
     cam.add_argument("--model", default="efficientnet-lite0", help="pretrained classifier (default: efficientnet-lite0)")
     cam.add_argument("--topk", type=int, default=5, help="number of classes per image (default: 5)")
     cam.add_argument("--threshold", type=float, default=0.2, help="box threshold as a fraction of the CAM maximum (default: 0.2)")
-    cam.add_argument("--out", type=Path, default=None, help="write CAM overlays with boxes to this folder")
-    cam.add_argument("--json", action="store_true", help="print results as JSON to stdout")
+    cam.add_argument("--batch-size", type=int, default=8, help="images per forward pass (default: 8)")
+    cam.add_argument("--out", type=Path, default=None, help="write CAM overlays with boxes to this folder (never overwriting a file)")
+    output = cam.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the results as one JSON list to stdout")
+    output.add_argument("--jsonl", action="store_true", help="print one JSON object per image to stdout as it finishes")
     return parser
 
 
-def _save_overlay(loc, path: Path, threshold: float) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .localize import boxes_in_input
-    from .plots import show_cams
-
-    titles = [f"{p.label} {p.prob:.2f}" for p in loc.predictions]
-    fig = show_cams(loc.input_image, loc.cams, titles, boxes=boxes_in_input(loc, threshold)[:, None, :])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def check_aspect(path: str | Path, width: int, height: int) -> None:
-    """Refuse images more than :data:`MAX_ASPECT` times longer than wide (or the reverse)."""
-    if max(width, height) > MAX_ASPECT * min(width, height):
-        raise BadImageError(path, f"image is {width}x{height}, more elongated than {MAX_ASPECT}:1; crop it to the object first")
-
-
-def _overlay_path(out: Path, name: str, taken: set[Path]) -> Path:
-    """``out/<stem>_cam.png``, numbered when two inputs share a file name so none is overwritten."""
-    stem, number = Path(name).stem, 1
-    path = out / f"{stem}_cam.png"
-    while path in taken:
-        number += 1
-        path = out / f"{stem}_{number}_cam.png"
-    taken.add(path)
-    return path
-
-
-def run_cam(args: argparse.Namespace) -> int:
-    """Run CAM on each image; a bad image is reported on stderr and the others still run."""
-    from .box_rules import check_threshold
-    from .images import load_image
-    from .localize import localize
-    from .models.pretrained import load_pretrained
-
-    check_threshold(args.threshold)
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse bad numeric options before any work (the model check needs the model and comes later)."""
     if args.topk < 1:
         raise CamlibError(f"--topk must be at least 1, got {args.topk}")
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise CamlibError(f"--out {args.out} is a file; give a folder for the overlays")
+    if args.batch_size < 1:
+        raise CamlibError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if not (math.isfinite(args.threshold) and 0.0 < args.threshold < 1.0):
+        raise CamlibError(f"--threshold must be a fraction in (0, 1) of the CAM's maximum, got {args.threshold}")
+
+
+class Reporter:
+    """Prints each image's result (text, JSON lines or, at the end, one JSON list) and remembers failures."""
+
+    def __init__(self, mode: str):
+        self.mode = mode
+        self.entries: list[dict[str, Any]] = []
+        self.failures = 0
+
+    def failed(self, name: str, err: CamlibError) -> None:
+        self.failures += 1
+        message = str(err)
+        print(f"camlib: error: {message}", file=sys.stderr, flush=True)
+        self._add({"image": name, "error": message})
+
+    def done(self, entry: dict[str, Any]) -> None:
+        if "error" in entry:  # results, but not everything asked for (an overlay)
+            self.failures += 1
+            print(f"camlib: error: {entry['error']}", file=sys.stderr, flush=True)
+        self._add(entry)
+        if self.mode == "text":
+            print(f"{entry['image']} ({entry['width']}x{entry['height']})")
+            for p in entry["predictions"]:
+                print(f"  {p['prob']:6.3f}  {p['label']:<30s} box={p['box']}")
+            if "overlay" in entry:
+                print(f"  overlay: {entry['overlay']}")
+            sys.stdout.flush()
+
+    def _add(self, entry: dict[str, Any]) -> None:
+        self.entries.append(entry)
+        if self.mode == "jsonl":
+            print(json.dumps(entry), flush=True)
+
+    def finish(self) -> None:
+        if self.mode == "json":
+            print(json.dumps(self.entries, indent=2), flush=True)
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def run_cam(args: argparse.Namespace, report: Reporter) -> None:
+    """Run CAM on every image, a batch at a time; a bad image is reported and the others still run."""
+    check_options(args)
+    out = None
+    if args.out is not None:
+        from .outputs import check_output_folder
+
+        out = check_output_folder(args.out)
+
+    from dataclasses import asdict
+
+    from .localize import as_rgb_image, localize_batch
+    from .models.pretrained import load_pretrained
+    from .progress import progress
+
     classifier = load_pretrained(args.model)
     if args.topk > len(classifier.class_names):
         raise CamlibError(f"--topk {args.topk} exceeds the model's {len(classifier.class_names)} classes")
-    results, failures, overlays = [], 0, set()
-    for name in args.images:
-        try:
-            image = load_image(name)
-            check_aspect(name, image.width, image.height)
-            loc = localize(classifier, image, topk=args.topk, threshold=args.threshold)
-        except CamlibError as err:
-            print(f"camlib: error: {err}", file=sys.stderr)
-            failures += 1
-            continue
-        if args.out is not None:
-            _save_overlay(loc, _overlay_path(args.out, name, overlays), args.threshold)
-        results.append({"image": str(name), "width": image.width, "height": image.height,
-                        "predictions": [asdict(p) for p in loc.predictions]})
-        if not args.json:
-            print(f"{name} ({image.width}x{image.height})")
-            for p in loc.predictions:
-                print(f"  {p.prob:6.3f}  {p.label:<30s} box={p.box}")
-    if args.json:
-        print(json.dumps(results, indent=2))
-    return 1 if failures else 0
+    inputs = {Path(name).resolve() for name in args.images}
+    with progress(total=len(args.images), desc="camlib cam", unit="image", disable=None) as bar:
+        for chunk in _chunks(args.images, args.batch_size):
+            outcome: list[dict[str, Any] | CamlibError] = []
+            loaded = []
+            for name in chunk:
+                try:
+                    loaded.append((len(outcome), name, as_rgb_image(Path(name))))
+                    outcome.append({})
+                except CamlibError as err:
+                    outcome.append(err)
+            try:
+                found = localize_batch(classifier, [image for _, _, image in loaded], args.topk, args.threshold)
+            except CamlibError as err:
+                found = [err] * len(loaded)
+            for (i, name, image), loc in zip(loaded, found):
+                if isinstance(loc, CamlibError):
+                    outcome[i] = loc
+                    continue
+                outcome[i] = {"image": name, "width": image.width, "height": image.height,
+                              "predictions": [asdict(p) for p in loc.predictions]}
+                if out is not None:
+                    try:
+                        outcome[i]["overlay"] = str(_save_overlay(loc, name, out, inputs))
+                    except OSError as err:  # disk full, folder removed, ...: keep the results, report the file
+                        outcome[i]["error"] = f"{name}: overlay not written to {out} ({err.strerror or err})"
+            for name, result in zip(chunk, outcome):  # in input order
+                if isinstance(result, CamlibError):
+                    report.failed(name, result)
+                else:
+                    report.done(result)
+            bar.update(len(chunk))
+
+
+def _save_overlay(loc, name: str, out: Path, inputs: set[Path]) -> Path:
+    from .outputs import write_new_file
+    from .overlays import overlay_png
+
+    return write_new_file(out, Path(name).stem, "_cam.png", overlay_png(loc, Path(name).name), avoid=inputs)
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: send what is left for stdout to /dev/null, so exiting prints no error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (captured in tests)
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``camlib`` command."""
     args = _parser().parse_args(argv)
+    report = Reporter("json" if args.json else "jsonl" if args.jsonl else "text")
     try:
-        return run_cam(args)
-    except CamlibError as err:
-        print(f"camlib: error: {err}", file=sys.stderr)
-        return 2
+        try:
+            run_cam(args, report)
+        except KeyboardInterrupt:
+            report.finish()
+            print("camlib: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except CamlibError as err:
+            report.finish()
+            print(f"camlib: error: {err}", file=sys.stderr)
+            return 2
+        report.finish()
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    return 1 if report.failures else 0
 
 
 if __name__ == "__main__":

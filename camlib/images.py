@@ -1,34 +1,44 @@
 """Loading images safely: every failure becomes a one-line :class:`BadImageError` naming the file."""
 from __future__ import annotations
 
+import os
+import stat
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import BadImageError
+from .errors import BadImageError, CamlibError
 
 #: Images larger than this many pixels are refused rather than exhausting memory.
 MAX_PIXELS = 200_000_000
+#: Longest side over shortest side beyond which an image is refused: ``localize`` resizes the shorter
+#: side to the network's input size, so a 1x10000 strip would become a 224x2,240,000 input.
+MAX_ASPECT = 20
+
+
+def check_aspect(path: str | Path, width: int, height: int) -> None:
+    """Refuse images more than :data:`MAX_ASPECT` times longer than wide (or the reverse)."""
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise BadImageError(path, f"image is {width}x{height}, more elongated than {MAX_ASPECT}:1; crop it to the object first")
 
 
 def load_image(path: str | Path) -> Image.Image:
     """Open an image file as 8-bit RGB, honouring EXIF orientation.
 
     Grayscale, RGBA (composited on white), palette, 16-bit and CMYK images are converted.
-    Raises :class:`BadImageError` for missing, empty, truncated or non-image files.
+    Raises :class:`BadImageError` for missing, unreadable, empty, truncated or non-image files
+    (and ``CamlibError`` when ``path`` is not a path at all). Decoder warnings are not shown.
     """
+    if not isinstance(path, (str, Path)):
+        raise CamlibError(f"load_image needs a file path (str or pathlib.Path), got {type(path).__name__}; "
+                          "for image bytes use PIL.Image.open(io.BytesIO(data))")
     path = Path(path)
-    if not path.exists():
-        raise BadImageError(path, "file not found; check the path")
-    if path.is_dir():
-        raise BadImageError(path, "is a directory, expected an image file")
-    if path.stat().st_size == 0:
-        raise BadImageError(path, "file is empty (0 bytes); re-download or re-export it")
+    _check_file(path)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # MAX_PIXELS is the limit here
+            warnings.simplefilter("ignore")  # PIL's EXIF/TIFF and numpy's NaN warnings: the result is checked here
             with Image.open(path) as img:
                 if img.width * img.height > MAX_PIXELS:
                     raise BadImageError(path, f"image is {img.width}x{img.height}, more than {MAX_PIXELS} pixels; downscale it first")
@@ -39,10 +49,33 @@ def load_image(path: str | Path) -> Image.Image:
         raise
     except UnidentifiedImageError:
         raise BadImageError(path, "not an image file PIL can read (JPEG, PNG, ...); is the extension wrong?") from None
+    except PermissionError:
+        raise BadImageError(path, "permission denied: camlib cannot read this file; check its permissions") from None
     except (OSError, SyntaxError, ValueError) as err:
         raise BadImageError(path, f"cannot decode image ({err}); the file is probably truncated or corrupt") from None
     except Image.DecompressionBombError as err:
         raise BadImageError(path, f"image too large to decode safely ({err}); downscale it first") from None
+
+
+def _check_file(path: Path) -> None:
+    """Raise :class:`BadImageError` unless ``path`` is a readable, non-empty regular file."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        reason = "a symbolic link to a missing file" if path.is_symlink() else "file not found; check the path"
+        raise BadImageError(path, reason) from None
+    except PermissionError:
+        raise BadImageError(path, "permission denied on a folder of this path; check its permissions") from None
+    except OSError as err:  # ELOOP, ENAMETOOLONG, ...
+        raise BadImageError(path, f"cannot open it ({os.strerror(err.errno) if err.errno else err}); is it a symbolic link loop?") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise BadImageError(path, "is a directory, expected an image file")
+    if not stat.S_ISREG(info.st_mode):
+        raise BadImageError(path, "is not a regular file (a pipe or device?); save the image to a file first")
+    if info.st_size == 0:
+        raise BadImageError(path, "file is empty (0 bytes); re-download or re-export it")
+    if not os.access(path, os.R_OK):
+        raise BadImageError(path, "permission denied: camlib cannot read this file; check its permissions")
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -50,15 +83,16 @@ def to_rgb(img: Image.Image) -> Image.Image:
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         arr = np.asarray(img, dtype=np.float64)
         peak = 65535.0 if arr.max(initial=0) > 255 else 255.0
-        img = Image.fromarray(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+        img = Image.fromarray(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8))
     elif img.mode == "F":
         arr = np.asarray(img, dtype=np.float64)
-        lo, hi = np.nanmin(arr), np.nanmax(arr)
-        scaled = (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
-        img = Image.fromarray((scaled * 255).astype(np.uint8), mode="L")
+        finite = np.isfinite(arr)
+        lo, hi = (arr[finite].min(), arr[finite].max()) if finite.any() else (0.0, 0.0)
+        scaled = np.where(finite, (arr - lo) / (hi - lo), 0.0) if hi > lo else np.zeros_like(arr)
+        img = Image.fromarray((scaled * 255).astype(np.uint8))
     if img.mode == "P":
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA"):
         background = Image.new("RGBA", img.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, img.convert("RGBA"))
-    return img.convert("RGB")
+    return img if img.mode == "RGB" else img.convert("RGB")

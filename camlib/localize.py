@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -10,6 +12,8 @@ from torchvision.transforms import functional as TF
 
 from .box_rules import boxes_from_cams, check_threshold
 from .cam import CAM
+from .errors import CamlibError
+from .images import check_aspect, load_image, to_rgb
 from .preprocess import Geometry, resize_crop
 from .models.pretrained import PretrainedClassifier
 
@@ -32,34 +36,73 @@ class Localization:
     cams: torch.Tensor = field(repr=False)  # (k, H', W') at the network input's size
     geometry: Geometry = field(repr=False)
     input_image: Image.Image = field(repr=False)  # the resized image the CAMs align with
+    image: Image.Image | None = field(default=None, repr=False)  # the original RGB image
+
+
+def as_rgb_image(image: Image.Image | np.ndarray | str | Path) -> Image.Image:
+    """An 8-bit RGB PIL image from a PIL image of any mode, a file path, or a uint8 array
+    ``(H, W)``/``(H, W, 3)``/``(H, W, 4)``; refuses elongated images (:func:`~camlib.images.check_aspect`)."""
+    name = str(image) if isinstance(image, (str, Path)) else "image"
+    if isinstance(image, (str, Path)):
+        image = load_image(image)
+    elif isinstance(image, np.ndarray):
+        if image.dtype != np.uint8 or not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4))):
+            raise CamlibError(f"an image array must be uint8 (H, W), (H, W, 3) or (H, W, 4), got {image.dtype} {image.shape}; "
+                              "or pass a file path or a PIL image")
+        image = Image.fromarray(image)
+    elif not isinstance(image, Image.Image):
+        raise CamlibError(f"image must be a PIL image, a file path or a uint8 array, got {type(image).__name__}")
+    rgb = to_rgb(image)
+    check_aspect(name, rgb.width, rgb.height)
+    return rgb
 
 
 def localize(
     classifier: PretrainedClassifier,
-    image: Image.Image,
+    image: Image.Image | np.ndarray | str | Path,
     topk: int = 5,
     threshold: float = 0.2,
 ) -> Localization:
     """Top-k classes of ``image`` with one CAM box each (the paper's threshold rule).
 
     The whole image is used (shorter side resized to the network's crop size, no cropping), so a
-    box can fall anywhere in the photo.
+    box can fall anywhere in the photo. ``image`` as :func:`as_rgb_image` takes it.
     """
+    return localize_batch(classifier, [image], topk, threshold)[0]
+
+
+def localize_batch(
+    classifier: PretrainedClassifier,
+    images: Sequence[Image.Image | np.ndarray | str | Path],
+    topk: int = 5,
+    threshold: float = 0.2,
+) -> list[Localization]:
+    """:func:`localize` of several images, in order; images whose resized inputs have the same
+    size go through the network in one batch."""
     check_threshold(threshold)
-    resized, geometry = resize_crop(image, resize=classifier.crop, crop=None)
-    tensor = TF.normalize(TF.to_tensor(resized), classifier.mean, classifier.std)
+    rgb = [as_rgb_image(image) for image in images]
+    inputs = [resize_crop(image, resize=classifier.crop, crop=None) for image in rgb]
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, (resized, _) in enumerate(inputs):
+        groups.setdefault(resized.size, []).append(i)
     device = next(classifier.model.parameters()).device
+    out: list[Localization | None] = [None] * len(rgb)
     with CAM(classifier.model) as cam:
-        result = cam(tensor.unsqueeze(0).to(device), topk=topk)
-    maps = result.upsampled()[0]  # (k, H', W')
-    boxes = geometry.to_original(boxes_from_cams(maps, threshold))
-    probs = result.probs[0].cpu().numpy()
-    classes = result.classes[0].cpu().numpy()
-    predictions = [
-        Prediction(int(c), classifier.class_names[int(c)], float(p), [round(float(v), 1) for v in box])
-        for c, p, box in zip(classes, probs, boxes)
-    ]
-    return Localization(predictions, maps.cpu(), geometry, resized)
+        for members in groups.values():
+            batch = torch.stack([TF.normalize(TF.to_tensor(inputs[i][0]), classifier.mean, classifier.std) for i in members])
+            result = cam(batch.to(device), topk=topk)
+            maps = result.upsampled().cpu()  # (b, k, H', W')
+            probs, classes = result.probs.cpu().numpy(), result.classes.cpu().numpy()
+            for row, i in enumerate(members):
+                resized, geometry = inputs[i]
+                boxes = geometry.to_original(boxes_from_cams(maps[row], threshold))
+                predictions = [
+                    Prediction(int(c), classifier.class_names[int(c)], float(p), [round(float(v), 1) for v in box])
+                    for c, p, box in zip(classes[row], probs[row], boxes)
+                ]
+                out[i] = Localization(predictions, maps[row], geometry, resized, rgb[i])
+    return out  # type: ignore[return-value]
+
 
 
 def boxes_in_input(loc: Localization, threshold: float = 0.2) -> np.ndarray:

@@ -26,7 +26,8 @@ from camlib import CAM, BadImageError, CamlibError, CorruptFileError, DatasetNot
 from camlib import NotLinearClassifierError, boxes_from_cams, load_image, localize, released_code_boxes
 from camlib.box_rules import check_threshold
 from camlib.cache import atomic_write_bytes, cached, load_torch, save_torch
-from camlib.cli import check_aspect, main
+from camlib.cli import main
+from camlib.images import check_aspect
 from camlib.data import CUB200, BoxImageDataset, BoxRecord, ImageNetLocalization
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -163,7 +164,10 @@ def test_cli_batch_reports_each_bad_file_and_runs_the_others(tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 1
     results = json.loads(captured.out)
+    failed = {r["image"]: r["error"] for r in results if "error" in r}
+    results = [r for r in results if "error" not in r]
     assert [r["image"] for r in results] == [str(p) for p in (good, twin_a, tiny, twin_b, cmyk)]
+    assert list(failed) == [str(p) for p in (folder, empty, cut, strip)]
     for entry in results:
         assert len(entry["predictions"]) == 2
         for p in entry["predictions"]:
@@ -464,7 +468,7 @@ def test_one_bad_file_in_a_dataset_is_named_and_the_others_load(tmp_path):
 def test_intact_file_torch_cannot_load_is_corrupt_and_rebuilt(tmp_path, capsys):
     path = tmp_path / "features.pt"
     atomic_write_bytes(path, b"written by something else")  # checksum matches, content is not torch's
-    with pytest.raises(CorruptFileError, match="checksum matches but torch cannot load it") as err:
+    with pytest.raises(CorruptFileError, match="checksum matches but it does not load as plain data") as err:
         load_torch(path)
     one_line(err)
     assert torch.equal(cached(path, lambda: torch.arange(3)), torch.arange(3))
@@ -506,3 +510,250 @@ def test_tampered_training_checkpoint_is_retrained_not_used(tmp_path, capsys):
     with pytest.raises(CamlibError, match="holds weights of another network") as err:
         train(ConvClassifier(), data, config, checkpoint, show_progress=False)
     one_line(err)
+
+
+# -- issue 13: every kind of bad input in one table -------------------------------------------------
+CORRUPT_EXIF = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00\xff\xff"
+
+
+def saved(name: str, make) -> "callable":
+    """A case that writes ``make()`` (a PIL image) to ``name`` and loads it."""
+    def case(tmp: Path, lite0):
+        path = tmp / name
+        make().save(path)
+        return load_image(path)
+    return case
+
+
+def file_case(name: str, content):
+    """A case that writes ``content`` (bytes, ``None`` for a folder, or a function of the folder giving bytes)."""
+    def case(tmp: Path, lite0):
+        path = tmp / name
+        if content is None:
+            path.mkdir()
+        else:
+            path.write_bytes(content(tmp) if callable(content) else content)
+        return load_image(path)
+    return case
+
+
+def symlink_case(loop: bool):
+    def case(tmp: Path, lite0):
+        a = tmp / "a.jpg"
+        a.symlink_to(tmp / ("b.jpg" if loop else "gone.jpg"))
+        if loop:
+            (tmp / "b.jpg").symlink_to(a)
+        return load_image(a)
+    return case
+
+
+def unreadable(tmp: Path, lite0):
+    import os
+    from unittest import mock
+
+    path = photo_file(tmp)
+    with mock.patch.object(os, "access", lambda p, mode: False):  # chmod 000 cannot stop root, this can
+        return load_image(path)
+
+
+def bomb(width: int, height: int):
+    return lambda tmp, lite0: load_image(_jpeg_claiming_size(photo_file(tmp), tmp / "bomb.jpg", width, height))
+
+
+def float_tiff_with_nan() -> Image.Image:
+    arr = np.linspace(0, 1, 20, dtype=np.float32).reshape(4, 5)
+    arr[0, 0] = np.nan
+    return Image.fromarray(arr)
+
+
+def exif_case(exif) -> "callable":
+    def case(tmp: Path, lite0):
+        path = tmp / "exif.jpg"
+        Image.new("RGB", (30, 10), (90, 90, 90)).save(path, exif=exif)
+        return load_image(path)
+    return case
+
+
+def rotated_exif() -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return exif
+
+
+def localize_case(make):
+    return lambda tmp, lite0: localize(lite0, make(tmp), topk=1)
+
+
+def cam_case(images, model=None, **kwargs):
+    def case(tmp: Path, lite0):
+        with CAM(model() if model else TinyGap().eval()) as cam:
+            return cam(images() if callable(images) else images, **kwargs)
+    return case
+
+
+class SharedPool(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(3, 4, 3), nn.Conv2d(3, 2, 3)
+        self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(6, 3)
+
+    def forward(self, x):
+        return self.fc(torch.cat([self.pool(self.a(x)), self.pool(self.b(x))], 1).flatten(1))
+
+
+def densenet():
+    from torchvision.models import densenet121
+
+    return densenet121(weights=None).eval()
+
+
+def cli_case(*args: str, make=None):
+    def case(tmp: Path, lite0):
+        photo = photo_file(tmp)
+        (tmp / "notes.txt").write_text("")
+        argv = [str(tmp / "notes.txt") if a == "FILE" else str(tmp / "notes.txt" / "sub") if a == "FILE/SUB" else a for a in args]
+        if make is not None:
+            argv = make(tmp, photo)
+        code = main(["cam", str(photo), *argv] if make is None else argv)
+        if code != 0:
+            raise CamlibError(f"exit {code}")
+        return code
+    return case
+
+
+def dash_named(tmp: Path, photo: Path) -> list[str]:
+    dashed = tmp / "-photo.jpg"
+    photo.rename(dashed)
+    return ["cam", "--topk", "1", "--", "-photo.jpg"]
+
+
+def maps_case(maps):
+    def case(tmp: Path, lite0):
+        from camlib.metrics import MaxBoxAccV2
+
+        ev = MaxBoxAccV2()
+        ev.accumulate(maps, [np.array([[0, 0, 2, 2.0]])] * len(maps))
+        return ev.compute()
+    return case
+
+
+def upsample_case(maps, size):
+    def case(tmp: Path, lite0):
+        from camlib import upsample
+
+        return upsample(maps, size)
+    return case
+
+
+def cache_case(sidecar: bytes | None):
+    def case(tmp: Path, lite0):
+        import io
+
+        path = tmp / "c.pt"
+        if sidecar is None:  # a pickle that would run code, with a recomputed checksum
+            buffer = io.BytesIO()
+            torch.save({"x": Path.touch}, buffer)
+            atomic_write_bytes(path, buffer.getvalue())
+        else:
+            save_torch(torch.ones(1), path)
+            path.with_name("c.pt.sha256").write_bytes(sidecar)
+        return load_torch(path)
+    return case
+
+
+OK = None
+#: id -> (case, expected): ``OK`` or (error type, text in its one-line message).
+TABLE = {
+    # image files
+    "missing file": (lambda tmp, lite0: load_image(tmp / "nope.jpg"), (BadImageError, "file not found")),
+    "directory": (file_case("dir.jpg", None), (BadImageError, "is a directory")),
+    "empty file": (file_case("empty.jpg", b""), (BadImageError, "empty (0 bytes)")),
+    "text named .jpg": (file_case("notes.jpg", b"hello"), (BadImageError, "not an image file")),
+    "truncated JPEG": (file_case("cut.jpg", lambda tmp: photo_file(tmp).read_bytes()[:10]), (BadImageError, "truncated or corrupt")),
+    "wrong extension": (file_case("x.png", lambda tmp: photo_file(tmp).read_bytes()), OK),
+    "grayscale": (saved("l.png", lambda: Image.new("L", (5, 4), 7)), OK),
+    "RGBA": (saved("rgba.png", lambda: Image.new("RGBA", (5, 4), (1, 2, 3, 0))), OK),
+    "palette": (saved("p.png", lambda: Image.new("P", (5, 4), 3)), OK),
+    "16-bit": (lambda tmp, lite0: load_image(_save_16bit(tmp / "g16.png", np.full((4, 5), 40000, np.uint16))), OK),
+    "CMYK": (saved("cmyk.jpg", lambda: Image.new("CMYK", (5, 4), (0, 50, 100, 0))), OK),
+    "1-bit": (saved("bw.png", lambda: Image.new("1", (5, 4), 1)), OK),
+    "LA": (saved("la.png", lambda: Image.new("LA", (5, 4), (9, 200))), OK),
+    "float TIFF with NaN": (saved("nan.tif", float_tiff_with_nan), OK),
+    "1x1": (saved("one.png", lambda: Image.new("RGB", (1, 1))), OK),
+    "3x5": (saved("three.png", lambda: Image.new("RGB", (3, 5))), OK),
+    "decompression bomb": (bomb(30000, 30000), (BadImageError, "too large to decode safely")),
+    "huge (203 Mpixel)": (bomb(14500, 14000), (BadImageError, "downscale it first")),
+    "EXIF orientation": (exif_case(rotated_exif()), OK),
+    "corrupt EXIF": (exif_case(CORRUPT_EXIF), OK),
+    "GIF": (saved("a.gif", lambda: Image.new("P", (5, 4), 2)), OK),
+    "TIFF": (saved("a.tif", lambda: Image.new("RGB", (5, 4))), OK),
+    "WebP": (saved("a.webp", lambda: Image.new("RGB", (5, 4))), OK),
+    "SVG": (file_case("a.svg", b"<svg xmlns='http://www.w3.org/2000/svg' width='4' height='4'/>"), (BadImageError, "not an image file")),
+    "dangling symlink": (symlink_case(loop=False), (BadImageError, "symbolic link to a missing file")),
+    "symlink loop": (symlink_case(loop=True), (BadImageError, "symbolic link loop")),
+    "unreadable file": (unreadable, (BadImageError, "permission denied")),
+    "odd file name": (saved("a b\u00e9\u6f22\n;$(x).png", lambda: Image.new("RGB", (5, 4))), OK),
+    "int path": (lambda tmp, lite0: load_image(3), (CamlibError, "needs a file path (str or pathlib.Path), got int")),
+    "None path": (lambda tmp, lite0: load_image(None), (CamlibError, "got NoneType")),
+    "bytes path": (lambda tmp, lite0: load_image(b"photo.jpg"), (CamlibError, "got bytes; for image bytes use PIL")),
+    # localize
+    "localize grayscale PIL": (localize_case(lambda tmp: Image.new("L", (40, 30), 9)), OK),
+    "localize RGBA PIL": (localize_case(lambda tmp: Image.new("RGBA", (40, 30))), OK),
+    "localize CMYK PIL": (localize_case(lambda tmp: Image.new("CMYK", (40, 30))), OK),
+    "localize 16-bit PIL": (localize_case(lambda tmp: Image.fromarray(np.full((30, 40), 900, np.uint16))), OK),
+    "localize str path": (localize_case(lambda tmp: str(photo_file(tmp))), OK),
+    "localize ndarray": (localize_case(lambda tmp: np.zeros((30, 40, 3), np.uint8)), OK),
+    "localize float ndarray": (localize_case(lambda tmp: np.zeros((30, 40, 3))), (CamlibError, "must be uint8")),
+    "localize 1000x1": (localize_case(lambda tmp: Image.new("RGB", (1000, 1))), (BadImageError, "more elongated than 20:1")),
+    "localize 4000x1": (localize_case(lambda tmp: Image.new("RGB", (4000, 1))), (BadImageError, "more elongated than 20:1")),
+    # CAM
+    "train mode": (cam_case(torch.randn(1, 3, 8, 8), model=TinyGap), (CamlibError, "training mode")),
+    "NaN input": (cam_case(torch.full((1, 3, 8, 8), float("nan"))), (CamlibError, "NaN or infinite")),
+    "inf input": (cam_case(torch.full((1, 3, 8, 8), float("inf"))), (CamlibError, "NaN or infinite")),
+    "uint8 input": (cam_case(torch.zeros(1, 3, 8, 8, dtype=torch.uint8)), (CamlibError, "must be a float tensor")),
+    "half input": (cam_case(torch.zeros(1, 3, 8, 8, dtype=torch.half)), (CamlibError, "failed on images (1, 3, 8, 8) torch.float16")),
+    "empty batch": (cam_case(torch.zeros(0, 3, 8, 8)), (CamlibError, "non-empty batch")),
+    "classes and topk": (cam_case(torch.randn(1, 3, 8, 8), classes=[1], topk=2), (CamlibError, "not both")),
+    "classes=[]": (cam_case(torch.randn(1, 3, 8, 8), classes=[]), (CamlibError, "classes is empty")),
+    "shared pooling module": (cam_case(torch.randn(1, 3, 8, 8), model=lambda: SharedPool().eval()), (NoGapHeadError, "runs 2 times")),
+    "non-GAP head": (cam_case(torch.randn(1, 3, 8, 8), model=lambda: ConvClassifier().eval()), (NoGapHeadError, "")),
+    "functional pooling": (cam_case(torch.randn(1, 3, 32, 32), model=densenet), (NoGapHeadError, "pools with a function call")),
+    "upsample 2-D maps": (upsample_case(torch.ones(4, 4), (8, 8)), (CamlibError, "(B, C, h, w)")),
+    "upsample to (0, 0)": (upsample_case(torch.ones(1, 1, 4, 4), (0, 0)), (CamlibError, "at least (1, 1)")),
+    # maps
+    "NaN maps": (maps_case(np.full((1, 4, 4), np.nan)), (CamlibError, "maps contain NaN")),
+    "odd map shape": (maps_case(np.zeros((4, 4))), (CamlibError, "(N, H, W)")),
+    "NaN CAM for boxes": (lambda tmp, lite0: boxes_from_cams(np.full((1, 4, 4), np.nan)), (CamlibError, "NaN or infinite")),
+    # command line
+    "--topk 0": (cli_case("--topk", "0"), (CamlibError, "exit 2")),
+    "--threshold 1.5": (cli_case("--threshold", "1.5"), (CamlibError, "exit 2")),
+    "--model unknown": (cli_case("--model", "resnet50"), (CamlibError, "exit 2")),
+    "--out naming a file": (cli_case("--out", "FILE"), (CamlibError, "exit 2")),
+    "--out file/sub": (cli_case("--out", "FILE/SUB"), (CamlibError, "exit 2")),
+    "dash-named file": (cli_case(make=dash_named), OK),
+    # caches
+    "cache that runs code": (cache_case(None), (CorruptFileError, "does not load as plain data")),
+    "non-UTF-8 checksum": (cache_case(b"\xff\xfe\x80\n"), (CorruptFileError, "checksum mismatch")),
+}
+
+
+@pytest.mark.parametrize("name", list(TABLE))
+def test_every_kind_of_bad_input(name, tmp_path, monkeypatch, lite0, capsys):
+    import warnings
+
+    monkeypatch.chdir(tmp_path)
+    case, expected = TABLE[name]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if expected is OK:
+            case(tmp_path, lite0)
+        else:
+            kind, text = expected
+            with pytest.raises(kind) as err:
+                case(tmp_path, lite0)
+            assert text in one_line(err)
+    leaked = [w for w in caught if w.category is not ResourceWarning and "torchvision" not in str(w.filename)]
+    assert not leaked, [str(w.message) for w in leaked]
+    if name.startswith("--"):  # the CLI's own message: one line on stderr
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("camlib: error:") and "\n" not in err

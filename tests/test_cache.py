@@ -74,3 +74,78 @@ def test_array_fingerprint_hashes_the_bytes_in_order():
     assert array_fingerprint(a[:, ::2]) == array_fingerprint(a[:, ::2].copy())  # strides do not matter, values do
     assert array_fingerprint(a.T) != array_fingerprint(a)
 
+
+
+class _RunsCode:
+    """Pickles into a call of ``Path.touch``: what a crafted cache would do."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (type(self.marker).touch, (self.marker,))
+
+
+def test_crafted_cache_with_recomputed_checksum_does_not_run_code(tmp_path, capsys):
+    import io
+
+    from camlib.cache import atomic_write_bytes
+
+    marker, path = tmp_path / "ran", tmp_path / "evil.pt"
+    buffer = io.BytesIO()
+    torch.save({"w": _RunsCode(marker)}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())  # a valid sha256 sidecar: the checksum is no authentication
+    with pytest.raises(CorruptFileError, match="plain data"):
+        load_torch(path)
+    assert torch.equal(cached(path, lambda: torch.ones(1), quiet=True), torch.ones(1))
+    assert not marker.exists()
+
+
+def test_numpy_arrays_nested_containers_and_scalars_round_trip(tmp_path):
+    import numpy as np
+
+    obj = {"a": np.arange(6, dtype=np.uint8).reshape(2, 3), "b": [np.float32(1.5), ("x", None, True)],
+           "c": {"m": np.zeros((2, 2), dtype=bool), "t": torch.ones(2)}}
+    save_torch(obj, tmp_path / "n.pt")
+    back = load_torch(tmp_path / "n.pt")
+    assert isinstance(back["a"], np.ndarray) and back["a"].dtype == np.uint8
+    np.testing.assert_array_equal(back["a"], obj["a"])
+    assert back["b"] == [1.5, ("x", None, True)] and back["c"]["m"].dtype == bool
+    assert torch.equal(back["c"]["t"], torch.ones(2))
+
+
+@pytest.mark.parametrize("obj, message", [({"p": _RunsCode(None)}, r"obj\['p'\]: a _RunsCode cannot be cached"),
+                                          ([object()], "cannot be cached"),
+                                          ({"s": __import__("numpy").array(["a"])}, "dtype <U1 cannot be cached")])
+def test_objects_that_need_code_to_load_are_refused_when_saving(tmp_path, obj, message):
+    from camlib import CamlibError
+
+    with pytest.raises(CamlibError, match=message):
+        save_torch(obj, tmp_path / "o.pt")
+    assert not (tmp_path / "o.pt").exists()
+
+
+def test_non_utf8_checksum_file_is_corrupt_and_rebuilt(tmp_path, capsys):
+    path = tmp_path / "x.pt"
+    save_torch(torch.ones(2), path)
+    path.with_name("x.pt.sha256").write_bytes(b"\xff\xfe\x80 garbage\n")
+    with pytest.raises(CorruptFileError, match="checksum mismatch"):
+        load_torch(path)
+    assert torch.equal(cached(path, lambda: torch.zeros(2)), torch.zeros(2))
+    assert "rebuilding" in capsys.readouterr().out
+
+
+def test_lite0_weights_load_without_unpickling_code(monkeypatch):
+    import camlib.models.pretrained as pretrained
+
+    calls = []
+    real_load = torch.load
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("weights_only"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", spy)
+    model = pretrained.efficientnet_lite0().model
+    assert calls == [True]
+    assert model._fc.weight.shape == (1000, 1280) and not model.training

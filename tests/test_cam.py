@@ -127,3 +127,93 @@ def test_lite0_identity_on_a_real_photo(lite0, photo):
     assert result.classes.shape == (1, 1000)
     # the coffee photo is an espresso (ImageNet class 967) for this network
     assert int(result.logits.argmax()) == 967
+
+
+# -- issue 13: hooks go with their CAM; ambiguous calls and heads are refused -------------------------
+def _hook_count(model) -> int:
+    return sum(len(m._forward_pre_hooks) + len(m._forward_hooks) for m in model.modules())
+
+
+def _tiny_gap() -> torch.nn.Module:
+    from torch import nn
+
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3)).eval()
+
+
+def test_hooks_are_removed_when_the_cam_object_goes():
+    from camlib import CAM
+
+    model, x = _tiny_gap(), torch.randn(1, 3, 8, 8)
+    for _ in range(1000):
+        cam = CAM(model).attach()
+        cam(x)
+        del cam
+    assert _hook_count(model) == 0
+
+
+def test_a_forgotten_cam_does_not_keep_features_alive_through_its_hook():
+    import weakref
+
+    from camlib import CAM
+
+    model = _tiny_gap()
+    cam = CAM(model).attach()
+    ref = weakref.ref(cam)
+    del cam
+    assert ref() is None and _hook_count(model) == 0
+    model(torch.randn(1, 3, 8, 8))  # no hook left to call
+
+
+@pytest.mark.parametrize("kwargs, message", [({"classes": [1], "topk": 2}, "not both"),
+                                             ({"classes": []}, "classes is empty")])
+def test_classes_and_topk_are_not_silently_ignored(kwargs, message):
+    from camlib import CAM, CamlibError
+
+    with CAM(_tiny_gap()) as cam, pytest.raises(CamlibError, match=message):
+        cam(torch.randn(1, 3, 8, 8), **kwargs)
+
+
+def test_one_pooling_module_shared_by_two_branches_is_named():
+    from torch import nn
+
+    from camlib import CAM, NoGapHeadError
+
+    class TwoBranches(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Conv2d(3, 4, 3), nn.Conv2d(3, 2, 3)
+            self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(6, 3)
+
+        def forward(self, x):
+            return self.fc(torch.cat([self.pool(self.a(x)), self.pool(self.b(x))], 1).flatten(1))
+
+    with CAM(TwoBranches().eval()) as cam, pytest.raises(NoGapHeadError, match="runs 2 times"):
+        cam(torch.randn(1, 3, 8, 8))
+
+
+@pytest.mark.parametrize("maps, size, message", [(torch.ones(4, 4), (8, 8), r"\(B, C, h, w\)"),
+                                                 (torch.ones(1, 1, 4, 4), (0, 0), "at least"),
+                                                 (torch.ones(1, 1, 4, 4), "big", "must be")])
+def test_upsample_bad_shapes(maps, size, message):
+    from camlib import CamlibError, upsample
+
+    with pytest.raises(CamlibError, match=message):
+        upsample(maps, size)
+
+
+def test_functional_pooling_error_says_how_to_name_the_layers():
+    from torchvision.models import densenet121
+
+    from camlib import CAM, NoGapHeadError
+
+    model = densenet121(weights=None).eval()
+    with pytest.raises(NoGapHeadError, match="pooled") as err:
+        CAM(model)
+    assert "model.features.add_module('relu', nn.ReLU()), then target_layer='features'" in str(err.value)
+    model.features.add_module("relu", nn.ReLU())  # what the message says; F.relu in forward is then a no-op
+    x = torch.randn(2, 3, 64, 64)
+    with CAM(model, target_layer="features") as cam:
+        result = cam(x, topk=2)
+    assert result.maps.shape == (2, 2, 2, 2)
+    expected = result.maps.mean(dim=(2, 3)) + result.bias  # CAM's defining identity under GAP
+    torch.testing.assert_close(expected, result.scores, rtol=1e-4, atol=1e-4)

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 from PIL import Image
+from pathlib import Path
+
 from skimage import data
 
 from camlib.cli import main
@@ -27,7 +29,8 @@ def test_json_output_and_bad_file(photos, tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 1
     results = json.loads(captured.out)
-    assert len(results) == 1
+    assert len(results) == 3 and [r["image"] for r in results[1:]] == [str(bad), str(tmp_path / "missing.png")]
+    assert "not an image file" in results[1]["error"] and "not found" in results[2]["error"]
     entry = results[0]
     assert entry["image"] == str(coffee) and (entry["width"], entry["height"]) == (600, 400)
     preds = entry["predictions"]
@@ -37,7 +40,7 @@ def test_json_output_and_bad_file(photos, tmp_path, capsys):
     assert 0 <= x0 < x1 <= 600 and 0 <= y0 < y1 <= 400
     errors = captured.err.strip().splitlines()
     assert len(errors) == 2 and "notes.jpg" in errors[0] and "missing.png" in errors[1]
-    assert (tmp_path / "out" / "coffee_cam.png").is_file()
+    assert (tmp_path / "out" / "coffee_cam.png").is_file() and entry["overlay"] == str((tmp_path / "out" / "coffee_cam.png").resolve())
 
 
 def test_bad_threshold_is_one_line_error(photos, capsys):
@@ -49,3 +52,196 @@ def test_bad_threshold_is_one_line_error(photos, capsys):
 def test_module_entry_point(photos):
     out = subprocess.run([sys.executable, "-m", "camlib", "cam", str(photos[0]), "--topk", "1"], capture_output=True, text=True, check=True)
     assert "espresso" in out.stdout
+
+
+# -- issue 13: start-up, --out, overlays, interrupts, batches ----------------------------------------
+def test_help_version_and_argument_errors_do_not_import_torch():
+    code = ("import sys\nfrom camlib.cli import main\n"
+            "for argv in (['--help'], ['--version'], ['cam'], ['cam', 'x.jpg', '--topk', 'many']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "assert 'torch' not in sys.modules and 'numpy' not in sys.modules, 'heavy imports before parsing'\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "usage: camlib" in out.stdout and "camlib 0.1.0" in out.stdout
+
+
+@pytest.mark.parametrize("option, value, message", [("--topk", "0", "--topk must be at least 1"),
+                                                    ("--batch-size", "0", "--batch-size must be at least 1"),
+                                                    ("--threshold", "inf", "--threshold must be a fraction")])
+def test_bad_numbers_are_refused_before_the_model_loads(monkeypatch, capsys, option, value, message):
+    import camlib.models.pretrained as pretrained
+
+    monkeypatch.setattr(pretrained, "load_pretrained", lambda name: pytest.fail("the model was loaded"))
+    assert main(["cam", "x.jpg", option, value]) == 2
+    assert message in capsys.readouterr().err
+
+
+def file_then_sub(tmp: Path) -> Path:
+    (tmp / "f.txt").write_text("")
+    return tmp / "f.txt" / "sub"
+
+
+def read_only(tmp: Path) -> Path:
+    (tmp / "ro").mkdir(mode=0o555)
+    return tmp / "ro"
+
+
+@pytest.mark.parametrize("make_out, message", [(file_then_sub, "a part of this path is a file"),
+                                               (read_only, "cannot write there")])
+def test_unusable_out_is_refused_before_any_work(monkeypatch, tmp_path, capsys, make_out, message):
+    import os
+
+    import camlib.models.pretrained as pretrained
+
+    if message == "cannot write there" and os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    monkeypatch.setattr(pretrained, "load_pretrained", lambda name: pytest.fail("the model was loaded"))
+    assert main(["cam", "x.jpg", "--json", "--out", str(make_out(tmp_path))]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and json.loads(captured.out) == []
+
+
+def test_out_that_cannot_be_written_is_caught_by_a_write_probe(monkeypatch, tmp_path):
+    import tempfile
+
+    from camlib import CamlibError
+    from camlib.outputs import check_output_folder
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)  # what a read-only folder does, even for root
+    with pytest.raises(CamlibError, match="cannot write there"):
+        check_output_folder(tmp_path / "out")
+
+
+def test_overlays_never_replace_an_input_a_link_or_an_earlier_run(photos, tmp_path, capsys):
+    coffee = photos[0]
+    out = tmp_path / "out"
+    out.mkdir()
+    inside = out / "coffee_cam.png"  # an input already named like coffee.jpg's overlay
+    Image.open(coffee).save(inside)
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(b"keep")
+    (out / "coffee_cam_cam.png").symlink_to(outside)  # a link where inside.png's overlay would go
+    before = inside.read_bytes()
+    for _ in range(3):
+        assert main(["cam", str(coffee), str(inside), "--topk", "1", "--out", str(out), "--json"]) == 0
+    runs = json.loads("[" + capsys.readouterr().out.replace("]\n[", "],\n[") + "]")
+    overlays = [Path(entry["overlay"]) for run in runs for entry in run]
+    assert len(set(overlays)) == 6 and all(p.parent == out.resolve() for p in overlays)
+    assert inside.read_bytes() == before and outside.read_bytes() == b"keep"
+    assert (out / "coffee_cam_cam.png").is_symlink()
+    for path in overlays:
+        assert Image.open(path).size[0] > 300  # a whole PNG
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_a_writer_killed_mid_write_leaves_no_truncated_overlay(tmp_path, monkeypatch):
+    import os
+
+    from camlib.outputs import write_new_file
+
+    def killed(src, dst):
+        raise KeyboardInterrupt  # stands for a kill between writing the data and naming the file
+
+    monkeypatch.setattr(os, "link", killed)
+    with pytest.raises(KeyboardInterrupt):
+        write_new_file(tmp_path, "photo", "_cam.png", b"x" * 1000)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_overlay_is_drawn_on_the_original_photo(lite0, tmp_path):
+    import numpy as np
+
+    from camlib.localize import localize
+    from camlib.overlays import overlay_figure
+
+    wide = Image.fromarray(data.coffee()).resize((1200, 400))
+    loc = localize(lite0, wide, topk=2)
+    fig = overlay_figure(loc, "coffee.jpg")
+    ax = fig.axes[0]
+    assert ax.images[0].get_extent() == [-0.5, 1199.5, 399.5, -0.5]  # original pixels, not 224 px
+    assert fig._suptitle.get_text() == "coffee.jpg" and loc.predictions[0].label in ax.get_title()
+    assert len(fig.axes) == 3  # two panels and the colour bar
+    x0, y0, x1, y1 = loc.predictions[0].box
+    patch = ax.patches[0]
+    assert (patch.get_x(), patch.get_width()) == pytest.approx((x0 - 0.5, x1 - x0))
+    assert np.asarray(loc.image).shape == (400, 1200, 3)
+
+
+def test_jsonl_batches_and_failed_inputs(photos, tmp_path, capsys):
+    coffee, bad = photos
+    small = tmp_path / "small.png"
+    Image.fromarray(data.coffee()).resize((300, 200)).save(small)
+    names = [str(coffee), str(bad), str(small), str(coffee)]
+    assert main(["cam", *names, "--topk", "1", "--jsonl", "--batch-size", "3"]) == 1
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["image"] for line in lines] == names
+    assert "error" in lines[1] and all(line["predictions"][0]["label"] == "espresso" for line in lines if "error" not in line)
+
+
+def test_batched_results_equal_one_at_a_time(lite0):
+    import numpy as np
+
+    from camlib.localize import localize, localize_batch
+
+    images = [Image.fromarray(data.coffee()), Image.fromarray(data.astronaut()), Image.fromarray(data.coffee())]
+    batched = localize_batch(lite0, images, topk=3)
+    for image, loc in zip(images, batched):
+        alone = localize(lite0, image, topk=3)
+        assert [p.class_index for p in alone.predictions] == [p.class_index for p in loc.predictions]
+        np.testing.assert_allclose([p.prob for p in alone.predictions], [p.prob for p in loc.predictions], rtol=1e-4)
+        np.testing.assert_allclose([p.box for p in alone.predictions], [p.box for p in loc.predictions], atol=1.0)
+
+
+def test_ctrl_c_exits_130_quietly_with_valid_json(photos, tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "camlib", "cam", *[str(photos[0])] * 200, "--topk", "1", "--batch-size", "1",
+                             "--json", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out.is_dir() and any(out.glob("*.png"))) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    results = json.loads(stdout)
+    assert 1 <= len(results) < 200 and all(r["predictions"][0]["label"] == "espresso" for r in results)
+
+
+def test_closed_pipe_exits_quietly(photos):
+    proc = subprocess.run(f"{sys.executable} -m camlib cam {' '.join([str(photos[0])] * 40)} --topk 5 --batch-size 1 | head -1",
+                          shell=True, capture_output=True, text=True, executable="/bin/bash")
+    assert proc.stdout.startswith(str(photos[0])) and len(proc.stdout.splitlines()) == 1
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    status = subprocess.run(f"set -o pipefail; {sys.executable} -m camlib cam {' '.join([str(photos[0])] * 40)} --batch-size 1 | head -1 >/dev/null; echo ${{PIPESTATUS[0]}}",
+                            shell=True, capture_output=True, text=True, executable="/bin/bash")
+    assert status.stdout.strip() == "141"
+
+
+def test_temporaries_of_a_killed_writer_go_with_the_next_write(tmp_path):
+    from camlib.outputs import write_new_file
+
+    stale = tmp_path / ".photo_cam.png.999999999.x1.tmp"  # a SIGKILLed writer's partial file (no such pid)
+    stale.write_bytes(b"half")
+    path = write_new_file(tmp_path, "photo", "_cam.png", b"whole")
+    assert path.read_bytes() == b"whole" and not stale.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo_cam.png"]
+
+
+def test_overlay_that_cannot_be_written_keeps_the_results(photos, monkeypatch, tmp_path, capsys):
+    import camlib.outputs as outputs
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(outputs, "write_new_file", disk_full)
+    assert main(["cam", str(photos[0]), "--topk", "1", "--json", "--out", str(tmp_path / "out")]) == 1
+    captured = capsys.readouterr()
+    (entry,) = json.loads(captured.out)
+    assert entry["predictions"][0]["label"] == "espresso" and "No space left on device" in entry["error"]
+    assert "overlay not written" in captured.err and "Traceback" not in captured.err

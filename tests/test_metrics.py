@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from camlib import CamlibError
-from camlib.metrics import LocalizationError, iou, topk_error
+from camlib.metrics import LocalizationEvaluator, iou, topk_error
 
 
 def test_iou_by_hand():
@@ -32,7 +32,7 @@ def test_topk_error():
 
 
 def test_localization_rule_class_and_box_must_both_be_right():
-    ev = LocalizationError()
+    ev = LocalizationEvaluator()
     gt_boxes = [np.array([[0, 0, 10, 10]]), np.array([[0, 0, 10, 10], [20, 20, 30, 30]]), np.array([[0, 0, 10, 10]])]
     gt_labels = [np.array([3]), np.array([5, 5]), np.array([1])]
     good, bad = [0, 0, 10, 10], [50, 50, 60, 60]
@@ -56,10 +56,45 @@ def test_localization_rule_class_and_box_must_both_be_right():
 
 
 def test_localization_strict_inputs():
-    ev = LocalizationError()
+    ev = LocalizationEvaluator()
     with pytest.raises(CamlibError, match="nothing accumulated"):
         ev.compute()
     with pytest.raises(CamlibError, match="pred_boxes"):
         ev.accumulate(np.zeros((1, 5)), np.zeros((1, 4, 4)), [np.array([0])], [np.zeros((1, 4))])
     with pytest.raises(CamlibError, match="batch sizes"):
         ev.accumulate(np.zeros((2, 1)), np.zeros((2, 1, 4)), [np.array([0])], [np.zeros((1, 4))])
+
+
+def _feed(evaluator) -> None:
+    """One batch of the right kind for each evaluator."""
+    from camlib.metrics import PxAP
+
+    maps = np.zeros((1, 6, 6))
+    maps[0, 1:4, 1:4] = 1.0
+    if isinstance(evaluator, LocalizationEvaluator):
+        evaluator.accumulate(np.array([[1]]), np.array([[[1, 1, 4, 4]]]), [np.array([1])], [np.array([[1, 1, 4, 4]])])
+    elif isinstance(evaluator, PxAP):
+        evaluator.accumulate(maps, maps > 0.5)
+    else:
+        evaluator.accumulate(maps, [np.array([[1, 1, 4, 4.0]])])
+
+
+@pytest.mark.parametrize("name", ["LocalizationEvaluator", "MaxBoxAcc", "MaxBoxAccV2", "PxAP"])
+def test_every_evaluator_has_accumulate_compute_reset(name):
+    import camlib.metrics as metrics
+
+    evaluator = getattr(metrics, name)()
+    with pytest.raises(CamlibError):
+        evaluator.compute()  # nothing yet
+    _feed(evaluator)
+    first = evaluator.compute()
+    _feed(evaluator)
+    evaluator.reset()
+    with pytest.raises(CamlibError):
+        evaluator.compute()
+    _feed(evaluator)
+    again = evaluator.compute()
+    value = (lambda r: r.top1_error) if name == "LocalizationEvaluator" else (lambda r: r.value)
+    assert value(again) == value(first)
+    for method in ("accumulate", "compute", "reset"):
+        assert getattr(type(evaluator), method).__doc__

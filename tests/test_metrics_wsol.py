@@ -1,4 +1,5 @@
-"""MaxBoxAcc, MaxBoxAccV2 and PxAP on hand-computed cases; the tree and loop sweeps agree exactly."""
+"""MaxBoxAcc, MaxBoxAccV2 and PxAP on hand-computed cases under camlib's own rules (``rules="camlib"``);
+its sweep (merge tree) and loop agree exactly. The reference rules are tested in test_metrics_reference.py."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,13 +8,13 @@ from scipy.ndimage import gaussian_filter
 from skimage.measure import label, regionprops
 from sklearn.metrics import average_precision_score
 
-import camlib.metrics.contours as contours
+import camlib.metrics.threshold_components as components
 from camlib.errors import CamlibError
-from camlib.metrics.boxes import iou
-from camlib.metrics.contours import component_boxes
-from camlib.metrics.wsol import MaxBoxAcc, MaxBoxAccV2, PxAP, _box_iou
+from camlib.metrics.boxes import box_iou, iou
+from camlib.metrics.threshold_components import component_boxes
+from camlib.metrics.wsol import MaxBoxAcc, MaxBoxAccV2, PxAP
 
-METHODS = ("tree", "loop")
+METHODS = ("sweep", "loop")
 
 
 def two_blobs() -> np.ndarray:
@@ -42,17 +43,17 @@ def random_boxes(seed: int, n: int, h: int, w: int) -> list[np.ndarray]:
     return out
 
 
-def rows(c: contours.ComponentBoxes) -> np.ndarray:
+def rows(c: components.ComponentBoxes) -> np.ndarray:
     """Components as sorted integer rows (image, threshold, x0, y0, x1, y1, area)."""
     table = np.column_stack([c.image, c.threshold, c.boxes.astype(np.int64), c.areas])
     return table[np.lexsort(table.T[::-1])]
 
 
 def test_box_iou_by_hand():
-    assert _box_iou(np.array([0, 0, 2, 2.0]), np.array([1, 1, 3, 3.0])) == pytest.approx(1 / 7)
-    assert _box_iou(np.array([0, 0, 2, 2.0]), np.array([2, 0, 4, 2.0])) == 0.0  # touching, exclusive ends
+    assert box_iou(np.array([0, 0, 2, 2.0]), np.array([1, 1, 3, 3.0])) == pytest.approx(1 / 7)
+    assert box_iou(np.array([0, 0, 2, 2.0]), np.array([2, 0, 4, 2.0])) == 0.0  # touching, exclusive ends
     a, b = random_boxes(seed=11, n=2, h=30, w=40)  # same convention as the pairwise camlib.metrics.boxes.iou
-    np.testing.assert_allclose(_box_iou(a[:, None, :], b[None, :, :]), iou(a, b))
+    np.testing.assert_allclose(box_iou(a[:, None, :], b[None, :, :]), iou(a, b))
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -61,7 +62,7 @@ def test_two_blobs_largest_component(method):
     # Images 1, 2: GT is blob B's box [5,5,9,9]. At tau=0 the box is the whole 10x10 image.
     maps = np.stack([two_blobs()] * 3)
     gts = [np.array([[1, 1, 6, 4.0]]), np.array([[5, 5, 9, 9.0]]), np.array([[5, 5, 9, 9.0]])]
-    ev = MaxBoxAcc(thresholds=[0.0, 0.5, 0.8], method=method)
+    ev = MaxBoxAcc(thresholds=[0.0, 0.5, 0.8], rules="camlib", method=method)
     ev.accumulate(maps, gts)
     res = ev.compute()
     # IoU curves: image 0 -> [0.15, 0 (B is the largest), 0.8]; images 1, 2 -> [0.16, 1, 0 (only A left)].
@@ -75,7 +76,7 @@ def test_two_blobs_largest_component(method):
 def test_two_blobs_all_components(method):
     maps = np.stack([two_blobs(), two_blobs()])
     gts = [np.array([[1, 1, 6, 4.0]]), np.array([[5, 5, 9, 9.0]])]
-    ev = MaxBoxAccV2(thresholds=[0.0, 0.5, 0.8], iou_thresholds=(0.1, 0.5, 0.9), method=method)
+    ev = MaxBoxAccV2(thresholds=[0.0, 0.5, 0.8], iou_thresholds=(0.1, 0.5, 0.9), rules="camlib", method=method)
     ev.accumulate(maps, gts)
     res = ev.compute()
     # Best IoU over components: image 0 -> [0.15, 0.8, 0.8]; image 1 -> [0.16, 1.0, 0.0].
@@ -88,7 +89,7 @@ def test_two_blobs_all_components(method):
 @pytest.mark.parametrize("method", METHODS)
 def test_constant_map(method):
     maps = np.full((1, 4, 6), 0.5)
-    ev = MaxBoxAcc(thresholds=[0.25, 0.5, 0.75], method=method)
+    ev = MaxBoxAcc(thresholds=[0.25, 0.5, 0.75], rules="camlib", method=method)
     ev.accumulate(maps, [np.array([[0, 0, 6, 4.0]])])
     res = ev.compute()
     np.testing.assert_array_equal(res.box_acc, [[100, 100, 0]])  # 0.5 >= 0.5 keeps every pixel; 0.75 none
@@ -101,7 +102,7 @@ def test_one_hot_map_and_iou_exactly_at_threshold(method):
     maps[:, 2, 3] = 1.0
     # The pixel's box is [3,2,4,3]; GT of image 1 is two pixels wide: IoU exactly 0.5 counts.
     gts = [np.array([[3, 2, 4, 3.0]]), np.array([[2, 2, 4, 3.0]])]
-    ev = MaxBoxAcc(thresholds=[0.0, 0.5], method=method)
+    ev = MaxBoxAcc(thresholds=[0.0, 0.5], rules="camlib", method=method)
     ev.accumulate(maps, gts)
     np.testing.assert_array_equal(ev.compute().box_acc, [[0, 100]])  # tau=0: the 7x5 image, IoU 1/35 and 2/35
 
@@ -121,7 +122,7 @@ def test_equal_areas_pick_the_topmost_component(method):
     maps[:, 5:7, 0:2] = 1.0  # lower-left 2x2
     maps[:, 0:2, 5:7] = 1.0  # upper-right 2x2, same area
     gts = [np.array([[5, 0, 7, 2.0]]), np.array([[5, 0, 7, 2.0]])]  # the upper one
-    ev = MaxBoxAcc(thresholds=[0.5], method=method)
+    ev = MaxBoxAcc(thresholds=[0.5], rules="camlib", method=method)
     ev.accumulate(maps, gts)
     np.testing.assert_array_equal(ev.compute().box_acc, [[100]])
 
@@ -129,14 +130,14 @@ def test_equal_areas_pick_the_topmost_component(method):
 @pytest.mark.parametrize("method", METHODS)
 def test_any_ground_truth_box_counts(method):
     maps = two_blobs()[None]
-    ev = MaxBoxAcc(thresholds=[0.8], method=method)
+    ev = MaxBoxAcc(thresholds=[0.8], rules="camlib", method=method)
     ev.accumulate(maps, [np.array([[5, 5, 9, 9.0], [1, 1, 5, 4.0]])])  # the second GT is blob A's box
     assert ev.compute().value == 100.0
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_map_below_every_threshold_scores_zero(method):
-    ev = MaxBoxAccV2(thresholds=[0.5, 0.9], method=method)
+    ev = MaxBoxAccV2(thresholds=[0.5, 0.9], rules="camlib", method=method)
     ev.accumulate(np.full((1, 3, 4), 0.2), [np.array([[0, 0, 4, 3.0]])])
     assert ev.compute().value == 0.0
 
@@ -167,13 +168,13 @@ def test_components_match_skimage_labelling():
     ],
 )
 def test_tree_and_loop_agree_exactly(maps, thresholds):
-    tree = component_boxes(maps, thresholds, "tree")
+    tree = component_boxes(maps, thresholds, "sweep")
     np.testing.assert_array_equal(rows(tree), rows(component_boxes(maps, thresholds, "loop")))
     gts = random_boxes(seed=7, n=len(maps), h=maps.shape[1], w=maps.shape[2])
     for make in (MaxBoxAcc, MaxBoxAccV2):
         results = []
         for method in METHODS:
-            ev = make(thresholds=thresholds, method=method)
+            ev = make(thresholds=thresholds, rules="camlib", method=method)
             ev.accumulate(maps, gts)
             results.append(ev.compute())
         np.testing.assert_array_equal(results[0].box_acc, results[1].box_acc)
@@ -183,8 +184,8 @@ def test_tree_and_loop_agree_exactly(maps, thresholds):
 def test_tree_batches_maps_without_mixing_them(monkeypatch):
     maps = smooth_maps(seed=6, n=7, h=12, w=10, sigma=1.5)
     thresholds = np.linspace(0, 0.95, 20)
-    monkeypatch.setattr(contours, "_CHUNK_PIXELS", 250)  # two maps per batch
-    tree, loop = component_boxes(maps, thresholds, "tree"), component_boxes(maps, thresholds, "loop")
+    monkeypatch.setattr(components, "_CHUNK_PIXELS", 250)  # two maps per batch
+    tree, loop = component_boxes(maps, thresholds, "sweep"), component_boxes(maps, thresholds, "loop")
     np.testing.assert_array_equal(rows(tree), rows(loop))
 
 

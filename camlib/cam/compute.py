@@ -20,6 +20,8 @@ def select_classes(
     ``None``, the ``topk`` highest-scoring classes of each image are taken (highest first).
     """
     batch, num_classes = logits.shape
+    if classes is not None and topk is not None:
+        raise CamlibError(f"give classes=... or topk=..., not both (got classes={classes!r} and topk={topk!r})"[:200])
     if classes is None:
         k = 1 if topk is None else int(topk)
         if not 1 <= k <= num_classes:
@@ -32,6 +34,8 @@ def select_classes(
     if idx.numel() and (idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool):
         raise CamlibError(f"classes must be integer class indices, got {idx.dtype} values such as {idx.flatten()[0].item()}")
     idx = idx.long()
+    if idx.numel() == 0:
+        raise CamlibError("classes is empty: give at least one class index, or topk=... for the best-scoring classes")
     if idx.ndim == 0:
         idx = idx.view(1, 1).expand(batch, 1)
     elif idx.ndim == 1:
@@ -67,7 +71,16 @@ def class_activation_maps(features: torch.Tensor, weight: torch.Tensor, classes:
 
 def upsample(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Bilinearly resize ``(B, C, h, w)`` maps to ``(B, C, H, W)`` (pixel-centre aligned)."""
-    return F.interpolate(maps, size=tuple(size), mode="bilinear", align_corners=False)
+    if not isinstance(maps, torch.Tensor) or maps.ndim != 4 or 0 in maps.shape:
+        got = f"shape {tuple(maps.shape)}" if isinstance(maps, torch.Tensor) else type(maps).__name__
+        raise CamlibError(f"maps must be a non-empty (B, C, h, w) tensor, got {got}; a single (h, w) map is maps[None, None]")
+    try:
+        height, width = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise CamlibError(f"size must be (H, W), got {size!r}") from None
+    if height < 1 or width < 1:
+        raise CamlibError(f"size must be at least (1, 1), got {(height, width)}")
+    return F.interpolate(maps, size=(height, width), mode="bilinear", align_corners=False)
 
 
 def normalize_maps(maps: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:

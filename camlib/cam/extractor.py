@@ -1,6 +1,7 @@
 """``CAM``: class activation maps from a single forward pass, with hooks that are always removed."""
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -8,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import CamlibError
+from ..errors import CamlibError, NoGapHeadError
 from .compute import cam_boxes, class_activation_maps, select_classes, upsample
 from .head import GapHead, check_head_trace, check_logits, find_gap_head
 
@@ -51,6 +52,20 @@ class CAMResult:
         return cam_boxes(self.maps, size or self.input_size, threshold)
 
 
+@dataclass
+class _HookHandle:
+    """Removes the feature hook once, when called or when its ``CAM`` is garbage-collected."""
+
+    finalizer: weakref.finalize
+
+
+def _store(cam: "weakref.ref[CAM]", features: torch.Tensor) -> None:
+    """The hook's body: keep ``features`` on the CAM object if it still exists."""
+    target = cam()
+    if target is not None:
+        target._features = features
+
+
 class CAM:
     """Class Activation Mapping for a model whose head is last conv -> global pooling -> linear.
 
@@ -67,7 +82,7 @@ class CAM:
     """
 
     def __init__(self, model: nn.Module, target_layer: str | None = None, classifier: str | None = None):
-        self._handle = None
+        self._handle: _HookHandle | None = None
         self._features: torch.Tensor | None = None
         self._verified = False
         if not isinstance(model, nn.Module):
@@ -76,26 +91,22 @@ class CAM:
         self.head: GapHead = find_gap_head(model, target_layer, classifier)
 
     # -- hook management -------------------------------------------------------------------
-    def _capture_input(self, module: nn.Module, args: tuple) -> None:
-        self._features = args[0]
-
-    def _capture_output(self, module: nn.Module, args: tuple, output: torch.Tensor) -> None:
-        self._features = output
-
     def attach(self) -> "CAM":
-        """Register the feature hook (done by ``with``)."""
+        """Register the feature hook (done by ``with``). The hook holds only a weak reference to
+        this object, and is removed when it is garbage-collected, if :meth:`remove` was not called."""
         if self._handle is None:
-            module = self.head.feature_module
+            module, me = self.head.feature_module, weakref.ref(self)
             if self.head.capture == "input":
-                self._handle = module.register_forward_pre_hook(self._capture_input)
+                handle = module.register_forward_pre_hook(lambda mod, args: _store(me, args[0]))
             else:
-                self._handle = module.register_forward_hook(self._capture_output)
+                handle = module.register_forward_hook(lambda mod, args, output: _store(me, output))
+            self._handle = _HookHandle(weakref.finalize(self, handle.remove))
         return self
 
     def remove(self) -> None:
         """Remove the hook and drop the stored features."""
         if self._handle is not None:
-            self._handle.remove()
+            self._handle.finalizer()
             self._handle = None
         self._features = None
 
@@ -103,9 +114,6 @@ class CAM:
         return self.attach()
 
     def __exit__(self, *exc) -> None:
-        self.remove()
-
-    def __del__(self) -> None:
         self.remove()
 
     # -- computing ---------------------------------------------------------------------------
@@ -153,7 +161,11 @@ class CAM:
                 if not torch.isfinite(logits).all():
                     raise CamlibError("the model returned NaN or infinite logits; check its weights (a diverged training run?)")
                 if not self._verified:
-                    check_logits(self.head, features, logits, type(self.model).__name__)
+                    try:
+                        check_logits(self.head, features, logits, type(self.model).__name__)
+                    except RuntimeError as err:  # the features do not even fit the classifier
+                        raise NoGapHeadError(f"{type(self.model).__name__}: features {tuple(features.shape)} of {self.head.feature_name!r} "
+                                             f"do not fit the classifier {self.head.classifier_name!r}; pass target_layer=/classifier=") from err
                     self._verified = True
         finally:
             self._features = None

@@ -69,7 +69,10 @@ def find_gap_head(model: nn.Module, target_layer: str | None = None, classifier:
             raise NoGapHeadError(
                 f"{type(model).__name__} has no global pooling layer (AdaptiveAvgPool2d(1) or AdaptiveMaxPool2d(1)); "
                 f"pooling layers found: {_describe(modules, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.AvgPool2d, nn.MaxPool2d))}. "
-                "CAM needs last conv -> global pooling -> linear: convert the model (camlib.models.gap) or pass target_layer=..."
+                "If forward pools with a function call, pass target_layer= the module whose output is pooled, "
+                "ending with any function forward applies first (torchvision's DenseNet: "
+                "model.features.add_module('relu', nn.ReLU()), then target_layer='features'). "
+                "Otherwise convert the model (camlib.models.gap)."
             )
         feature_name, pooling = pools[-1]
         capture = "input"
@@ -98,6 +101,10 @@ def check_head_trace(head: GapHead, executed: list[tuple[str, nn.Module]], model
               if name == head.feature_name or name.startswith(head.feature_name + ".")]
     if not inside:
         raise NoGapHeadError(f"{head.feature_name!r} never ran in {model_name}.forward; pass target_layer=...")
+    runs = sum(name == head.feature_name for name, _ in executed)
+    if runs > 1:
+        raise NoGapHeadError(f"{head.feature_name!r} runs {runs} times in {model_name}.forward (one module shared by several "
+                             "branches), so its features are ambiguous; give each branch its own module or pass target_layer=...")
     if head.classifier_name not in (name for name, _ in executed):
         raise NoGapHeadError(f"classifier {head.classifier_name!r} never ran in {model_name}.forward; pass classifier=...")
     tail = executed[inside[-1] + 1:]

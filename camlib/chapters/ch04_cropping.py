@@ -227,10 +227,11 @@ def full_image_stage(classifier: PretrainedClassifier, train: BoxedImages, test:
         predictions = probe.predict(test_feats.pooled)
         rows = torch.stack([probe.rows(predictions), probe.rows(test.labels)], dim=1)
         test_cams = probe.cams(test_feats.maps, rows)
-        return {"probe": probe, "C": chosen, "train_pooled": train_pooled, "test_pooled": test_feats.pooled, "train_cams": train_cams,
+        return {"probe": dataclasses.asdict(probe), "C": chosen, "train_pooled": train_pooled, "test_pooled": test_feats.pooled, "train_cams": train_cams,
                 "test_cams": test_cams[:, 0], "test_known_cams": test_cams[:, 1], "test_predictions": predictions}
 
-    return cached(cache_dir() / "features" / f"{key}.pt", build)
+    stored = cached(cache_dir() / "features" / f"{key}.pt", build)  # caches hold data: the probe as its fields
+    return {**stored, "probe": LinearProbe(**stored["probe"])}
 
 
 def run_cropping(

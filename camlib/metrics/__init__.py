@@ -1,10 +1,27 @@
-"""Metrics: box IoU, classification error, ILSVRC localization error, and the WSOL metrics of Choe et al. 2020."""
-from .boxes import iou
+"""Metrics: box IoU, classification error, ILSVRC localization error, and the WSOL metrics of Choe et al. 2020.
+
+Every evaluator (:class:`LocalizationEvaluator`, :class:`MaxBoxAcc`, :class:`MaxBoxAccV2`,
+:class:`PxAP`) has the same protocol: ``accumulate(...)`` per batch, ``compute()`` for the result
+over every batch so far (it can be called again after more batches), ``reset()`` to start over.
+"""
+from .boxes import box_intersection, box_iou, iou
 from .classification import topk_error
-from .localization import LocalizationError, LocalizationResult
-from .wsol import DEFAULT_THRESHOLDS, PXAP_THRESHOLDS, BoxAccResult, MaxBoxAcc, MaxBoxAccV2, PxAP, PxAPResult
+from .localization import LocalizationEvaluator, LocalizationResult
+from .wsol import (
+    DEFAULT_THRESHOLDS,
+    IOU_THRESHOLDS,
+    PXAP_THRESHOLDS,
+    BoxAccResult,
+    MaxBoxAcc,
+    MaxBoxAccV2,
+    PxAP,
+    PxAPResult,
+    cam_thresholds,
+    reference_scoremaps,
+)
 
 __all__ = [
-    "iou", "topk_error", "LocalizationError", "LocalizationResult",
+    "iou", "box_iou", "box_intersection", "topk_error", "LocalizationEvaluator", "LocalizationResult",
     "MaxBoxAcc", "MaxBoxAccV2", "PxAP", "BoxAccResult", "PxAPResult", "DEFAULT_THRESHOLDS", "PXAP_THRESHOLDS",
+    "IOU_THRESHOLDS", "cam_thresholds", "reference_scoremaps",
 ]

@@ -1,17 +1,46 @@
-"""Box overlap: pairwise IoU, each box against its own ground truth, and hit rates."""
+"""Box overlap, in one place: intersection and IoU of ``[x0, y0, x1, y1]`` boxes.
+
+Two conventions for where a box ends:
+
+- exclusive (camlib's default): ``x1``/``y1`` lie just past the box, its area is ``(x1 - x0)(y1 - y0)``;
+- inclusive (``inclusive=True``, the rule of clovaai/wsolevaluation): ``x1``/``y1`` are the last
+  pixel inside, its area is ``(x1 - x0 + 1)(y1 - y0 + 1)``, so touching boxes overlap by a line.
+"""
 from __future__ import annotations
 
 import numpy as np
-import torch
-from torchvision.ops import box_iou
 
 from ..errors import CamlibError
 
 
-def iou(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of boxes ``(N, 4)`` and ``(M, 4)`` -> ``(N, M)`` (``[x0, y0, x1, y1]``, x1/y1 exclusive).
+def _extent(low: np.ndarray, high: np.ndarray, inclusive: bool) -> np.ndarray:
+    return np.clip(high - low + (1.0 if inclusive else 0.0), 0, None)
 
-    A single box ``(4,)`` on either side is treated as ``(1, 4)``.
+
+def box_intersection(a: np.ndarray, b: np.ndarray, inclusive: bool = False) -> np.ndarray:
+    """Elementwise intersection area of boxes ``(..., 4)`` and ``(..., 4)`` (broadcast)."""
+    width = _extent(np.maximum(a[..., 0], b[..., 0]), np.minimum(a[..., 2], b[..., 2]), inclusive)
+    height = _extent(np.maximum(a[..., 1], b[..., 1]), np.minimum(a[..., 3], b[..., 3]), inclusive)
+    return width * height
+
+
+def box_area(boxes: np.ndarray, inclusive: bool = False) -> np.ndarray:
+    """Areas ``(...)`` of boxes ``(..., 4)``."""
+    return _extent(boxes[..., 0], boxes[..., 2], inclusive) * _extent(boxes[..., 1], boxes[..., 3], inclusive)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray, inclusive: bool = False) -> np.ndarray:
+    """Elementwise IoU of boxes ``(..., 4)`` and ``(..., 4)`` (broadcast); 0 where both are empty."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    inter = box_intersection(a, b, inclusive)
+    union = box_area(a, inclusive) + box_area(b, inclusive) - inter
+    return np.divide(inter, union, out=np.zeros(np.broadcast(inter, union).shape), where=union > 0)
+
+
+def iou(boxes_a: np.ndarray, boxes_b: np.ndarray, inclusive: bool = False) -> np.ndarray:
+    """Pairwise IoU of boxes ``(N, 4)`` and ``(M, 4)`` -> ``(N, M)`` (``[x0, y0, x1, y1]``).
+
+    A single box ``(4,)`` on either side is treated as ``(1, 4)``; ``inclusive`` as in the module.
     """
     a = np.atleast_2d(np.asarray(boxes_a, dtype=np.float64))
     b = np.atleast_2d(np.asarray(boxes_b, dtype=np.float64))
@@ -20,9 +49,7 @@ def iou(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
             raise CamlibError(f"{name} must be (N, 4) boxes [x0, y0, x1, y1], got shape {boxes.shape}")
         if boxes.size and (np.any(boxes[:, 2] < boxes[:, 0]) or np.any(boxes[:, 3] < boxes[:, 1])):
             raise CamlibError(f"{name} has a box with x1 < x0 or y1 < y0; boxes are [x0, y0, x1, y1]")
-    if a.shape[0] == 0 or b.shape[0] == 0:
-        return np.zeros((a.shape[0], b.shape[0]))
-    return box_iou(torch.from_numpy(a), torch.from_numpy(b)).nan_to_num(0.0).numpy()
+    return box_iou(a[:, None, :], b[None, :, :], inclusive)
 
 
 def paired_iou(boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -32,7 +59,7 @@ def paired_iou(boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
     boxes = boxes[:, None] if single else boxes
     if boxes.ndim != 3 or boxes.shape[-1] != 4 or len(boxes) != len(gt):
         raise CamlibError(f"need boxes (N, 4) or (N, D, 4) and gt (N, 4); got {np.shape(boxes)} and {np.shape(gt)}")
-    out = np.stack([iou(b, g)[:, 0] for b, g in zip(boxes, gt)]) if len(gt) else np.zeros(boxes.shape[:2])
+    out = box_iou(boxes, np.asarray(gt, dtype=np.float64)[:, None, :])
     return out[:, 0] if single else out
 
 

@@ -1,7 +1,7 @@
 """ILSVRC localization error (Tables 2 and 3) and GT-known localization accuracy, as an evaluator."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -20,18 +20,24 @@ class LocalizationResult:
     count: int
 
 
-@dataclass
-class LocalizationError:
+class LocalizationEvaluator:
     """The ILSVRC rule: a guess (class, box) is right if the class is a ground-truth label of the
     image AND the box has IoU >= ``iou_threshold`` with any ground-truth box of that class.
     Top-k error takes the best of the first k guesses.
 
-    Call :meth:`accumulate` per batch, then :meth:`compute`.
+    Call :meth:`accumulate` per batch, then :meth:`compute`; :meth:`reset` starts over.
     """
 
-    iou_threshold: float = 0.5
-    _hits: list[np.ndarray] = field(default_factory=list, repr=False)
-    _known: list[np.ndarray] = field(default_factory=list, repr=False)
+    def __init__(self, iou_threshold: float = 0.5):
+        if not 0 < iou_threshold <= 1:
+            raise CamlibError(f"iou_threshold must lie in (0, 1], got {iou_threshold}")
+        self.iou_threshold = iou_threshold
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything accumulated."""
+        self._hits: list[np.ndarray] = []
+        self._known: list[np.ndarray] = []
 
     def accumulate(
         self,

@@ -1,31 +1,73 @@
 """Localization metrics of Choe et al., "Evaluating Weakly Supervised Object Localization
 Methods Right" (CVPR 2020): MaxBoxAcc, MaxBoxAccV2 and PxAP, as accumulate-then-compute evaluators.
 
-- BoxAcc(tau, delta): % of images where a box from ``{map >= tau}`` has IoU >= delta with some
-  ground-truth box. The box is that of the largest 8-connected component (``multi_contour=False``)
-  or the best of all components' boxes (``multi_contour=True``).
-- MaxBoxAcc = max over tau of BoxAcc(tau, 0.5), largest component.
-- MaxBoxAccV2 = mean over delta in {0.3, 0.5, 0.7} of max over tau, all components.
+- BoxAcc(tau, delta): % of images where a box estimated at CAM threshold tau has IoU >= delta
+  with some ground-truth box: the box of the largest region (``multi_contour=False``) or the best
+  of all regions' boxes (``multi_contour=True``).
+- MaxBoxAcc = max over tau of BoxAcc(tau, 0.5), largest region.
+- MaxBoxAccV2 = mean over delta in {0.3, 0.5, 0.7} of max over tau, all regions.
 - PxAP = area under the pixel precision-recall curve, sum over thresholds of precision x recall gain.
 
-Differences from clovaai/wsolevaluation, on purpose: maps are thresholded as floats with ``>=``
-(there: 8-bit maps with ``>``), a component is an 8-connected pixel set sized by its pixel count
-(there: OpenCV contours sized by polygon area) and boxes end exclusively (there: inclusive ends).
+Published numbers come from the reference's released code (clovaai/wsolevaluation), so its rules
+are the default (``rules="reference"``, see :mod:`camlib.metrics.contour_boxes`): maps made 8-bit,
+thresholds relative to the map's peak with ``>``, OpenCV contours (holes too) sized by polygon area,
+clipped boxes with inclusive ends. Feed them maps prepared as the reference does
+(:func:`reference_scoremaps`). ``rules="camlib"`` keeps camlib's earlier rules: float maps with
+``map >= tau`` (absolute thresholds), 8-connected components sized by pixel count, exclusive ends
+(:mod:`camlib.metrics.threshold_components`).
+
+Every evaluator here and in :mod:`camlib.metrics.localization` has the same protocol:
+``accumulate(...)`` per batch, ``compute()`` for the result over all batches so far, ``reset()``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Literal, Sequence
 
+import cv2
 import numpy as np
 
 from ..errors import CamlibError
-from .contours import ComponentBoxes, Method, check_maps, check_thresholds, component_boxes
+from .boxes import box_iou
+from .contour_boxes import contour_iou_curves
+from .threshold_components import ComponentBoxes, check_maps, check_thresholds, component_boxes
+
+Rules = Literal["reference", "camlib"]
+Method = Literal["sweep", "loop"]
 
 DEFAULT_THRESHOLDS = np.arange(0, 1, 0.01)
-"""CAM thresholds of the box metrics: 0, 0.01, ..., 0.99 (wsolevaluation's ``cam_curve_interval=0.01``)."""
+"""CAM thresholds of the box metrics: 0, 0.01, ..., 0.99 (the reference's command-line default interval)."""
 PXAP_THRESHOLDS = np.append(np.arange(0, 1, 0.01), 1.0)
-"""PxAP thresholds: 0, 0.01, ..., 0.99, 1, the cut points that wsolevaluation's histogram bins give."""
+"""PxAP thresholds: 0, 0.01, ..., 0.99, 1, the cut points of the reference's histogram bins on [0, 1]
+(its right edges 1, 2, 3 after 0.99; no score in [0, 1] reaches the bin from 2 to 3)."""
+IOU_THRESHOLDS = (0.3, 0.5, 0.7)
+"""MaxBoxAccV2's IoU thresholds."""
+
+
+def cam_thresholds(interval: float = 0.01) -> np.ndarray:
+    """The reference's CAM thresholds ``arange(0, 1, interval)`` (0.001 in its evaluation function)."""
+    if not 0 < interval < 1:
+        raise CamlibError(f"interval must lie in (0, 1), got {interval}")
+    return np.arange(0, 1, interval)
+
+
+def reference_scoremaps(maps: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+    """The reference's inference step on CAMs ``(N, h, w)``: bicubic resize to ``size`` ``(H, W)``
+    (if given), then min-max normalisation to [0, 1] per map; a constant map, or one holding a
+    NaN, becomes all zeros. Returns float32 ``(N, H, W)``."""
+    arr = np.asarray(maps, dtype=np.float32)
+    if arr.ndim != 3 or 0 in arr.shape:
+        raise CamlibError(f"maps must be a non-empty (N, h, w) array, got shape {arr.shape}")
+    out = []
+    for scoremap in arr:
+        if size is not None:
+            scoremap = cv2.resize(scoremap, (int(size[1]), int(size[0])), interpolation=cv2.INTER_CUBIC)
+        if np.isnan(scoremap).any() or scoremap.min() == scoremap.max():
+            out.append(np.zeros_like(scoremap))
+            continue
+        scoremap = scoremap - scoremap.min()
+        out.append(scoremap / scoremap.max())
+    return np.stack(out)
 
 
 @dataclass(frozen=True)
@@ -68,19 +110,6 @@ class PxAPResult:
     recall: np.ndarray
 
 
-def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Elementwise IoU of boxes ``(..., 4)`` and ``(..., 4)`` (broadcast), ``[x0, y0, x1, y1]``, exclusive ends.
-
-    ``camlib.metrics.boxes.iou`` gives all pairs; here each component meets only its own map's boxes.
-    """
-    inter_w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    inter_h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = inter_w * inter_h
-    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    return inter / (area_a + area_b - inter)
-
-
 class _BoxAccuracy:
     """Counts, per IoU threshold and CAM threshold, the images whose estimated box is correct."""
 
@@ -89,23 +118,41 @@ class _BoxAccuracy:
         thresholds: Sequence[float] | np.ndarray | None,
         iou_thresholds: Sequence[float],
         multi_contour: bool,
+        rules: Rules,
         method: Method,
     ):
         self.thresholds = check_thresholds(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
         self.iou_thresholds = _check_iou_thresholds(iou_thresholds)
-        if method not in ("tree", "loop"):
-            raise CamlibError(f"method must be 'tree' or 'loop', got {method!r}")
+        if rules not in ("reference", "camlib"):
+            raise CamlibError(f"rules must be 'reference' or 'camlib', got {rules!r}")
+        if method not in ("sweep", "loop"):
+            raise CamlibError(f"method must be 'sweep' or 'loop', got {method!r}")
         self.multi_contour = bool(multi_contour)
-        self.method = method
+        self.rules: Rules = rules
+        self.method: Method = method
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything accumulated."""
         self._correct = np.zeros((len(self.iou_thresholds), len(self.thresholds)), dtype=np.int64)
         self._num_images = 0
 
     def accumulate(self, maps: np.ndarray, gt_boxes: Sequence[np.ndarray]) -> None:
-        """Add a batch: ``maps`` ``(N, H, W)`` in [0, 1]; ``gt_boxes`` N arrays ``(M_i, 4)`` (any box counts)."""
+        """Add a batch.
+
+        Args:
+            maps: ``(N, H, W)`` float maps in [0, 1] (for the reference rules, min-max normalised as
+                :func:`reference_scoremaps` does).
+            gt_boxes: N arrays ``(M_i, 4)`` ``[x0, y0, x1, y1]`` in map pixels, the numbers of the
+                reference's metadata files (any box of an image counts).
+        """
         maps = check_maps(maps)
         boxes = _check_gt_boxes(gt_boxes, *maps.shape)
-        components = component_boxes(maps, self.thresholds, self.method)
-        ious = iou_curves(components, boxes, len(self.thresholds), self.multi_contour)  # (N, K)
+        if self.rules == "reference":
+            ious = contour_iou_curves(maps, boxes, self.thresholds, self.multi_contour, self.method)  # (N, K)
+        else:
+            components = component_boxes(maps, self.thresholds, self.method)
+            ious = component_iou_curves(components, boxes, len(self.thresholds), self.multi_contour)
         self._correct += (ious[None] >= self.iou_thresholds[:, None, None]).sum(axis=1)
         self._num_images += len(maps)
 
@@ -128,10 +175,12 @@ class _BoxAccuracy:
 
 
 class MaxBoxAcc(_BoxAccuracy):
-    """MaxBoxAcc: the largest component's box, correct at IoU >= ``iou_threshold``, best CAM threshold.
+    """MaxBoxAcc: the largest region's box, correct at IoU >= ``iou_threshold``, best CAM threshold.
 
-    ``method="tree"`` reads all thresholds off one merge tree per map; ``"loop"`` labels every
-    thresholded mask with OpenCV. Both give identical results.
+    ``rules``: ``"reference"`` (wsolevaluation's, the default) or ``"camlib"`` (module docstring).
+    ``method``: ``"sweep"`` finds the regions of all thresholds in one pass per map (reference
+    rules: once per distinct 8-bit cut-off; camlib rules: one merge tree), ``"loop"`` once per
+    threshold; both give identical results.
     """
 
     def __init__(
@@ -139,43 +188,61 @@ class MaxBoxAcc(_BoxAccuracy):
         thresholds: Sequence[float] | np.ndarray | None = None,
         iou_threshold: float = 0.5,
         multi_contour: bool = False,
-        method: Method = "tree",
+        rules: Rules = "reference",
+        method: Method = "sweep",
     ):
-        super().__init__(thresholds, (iou_threshold,), multi_contour, method)
+        super().__init__(thresholds, (iou_threshold,), multi_contour, rules, method)
 
 
 class MaxBoxAccV2(_BoxAccuracy):
-    """MaxBoxAccV2: the best box over all components, MaxBoxAcc averaged over ``iou_thresholds``."""
+    """MaxBoxAccV2: the best box over all regions, MaxBoxAcc averaged over ``iou_thresholds``.
+
+    ``rules`` and ``method`` as in :class:`MaxBoxAcc`.
+    """
 
     def __init__(
         self,
         thresholds: Sequence[float] | np.ndarray | None = None,
-        iou_thresholds: Sequence[float] = (0.3, 0.5, 0.7),
+        iou_thresholds: Sequence[float] = IOU_THRESHOLDS,
         multi_contour: bool = True,
-        method: Method = "tree",
+        rules: Rules = "reference",
+        method: Method = "sweep",
     ):
-        super().__init__(thresholds, iou_thresholds, multi_contour, method)
+        super().__init__(thresholds, iou_thresholds, multi_contour, rules, method)
 
 
 class PxAP:
-    """Pixel average precision: pixel counts per threshold summed over every accumulated map."""
+    """Pixel average precision: pixel counts per threshold summed over every accumulated map.
+
+    Binned as the reference does: a score counts at every threshold ``<=`` it.
+    """
 
     def __init__(self, thresholds: Sequence[float] | np.ndarray | None = None):
         self.thresholds = check_thresholds(PXAP_THRESHOLDS if thresholds is None else thresholds)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything accumulated."""
         self._positives = np.zeros(len(self.thresholds) + 1, dtype=np.int64)  # by number of thresholds <= value
         self._negatives = np.zeros_like(self._positives)
         self._num_images = 0
 
     def accumulate(self, maps: np.ndarray, gt_masks: np.ndarray, ignore_masks: np.ndarray | None = None) -> None:
-        """Add a batch: ``maps`` ``(N, H, W)`` in [0, 1], boolean ``gt_masks`` ``(N, H, W)``, and
-        optionally boolean ``ignore_masks`` ``(N, H, W)`` of pixels to leave out (OpenImages' ignore regions)."""
+        """Add a batch.
+
+        Args:
+            maps: ``(N, H, W)`` float maps in [0, 1].
+            gt_masks: boolean ``(N, H, W)``, True on the foreground.
+            ignore_masks: optional boolean ``(N, H, W)``, True in ignore boxes (OpenImages); their
+                background pixels are left out, their foreground pixels still count as positives.
+        """
         maps = check_maps(maps)
         positive = _check_mask(gt_masks, maps.shape, "gt_masks")
         keep = np.ones_like(positive)
         if ignore_masks is not None:
-            keep = ~_check_mask(ignore_masks, maps.shape, "ignore_masks")
+            keep = ~(_check_mask(ignore_masks, maps.shape, "ignore_masks") & ~positive)
         level = np.searchsorted(self.thresholds, maps, side="right")
-        self._positives += np.bincount(level[positive & keep], minlength=len(self._positives))
+        self._positives += np.bincount(level[positive], minlength=len(self._positives))
         self._negatives += np.bincount(level[~positive & keep], minlength=len(self._negatives))
         self._num_images += len(maps)
 
@@ -196,7 +263,7 @@ class PxAP:
         return PxAPResult(value=value, thresholds=self.thresholds, precision=precision, recall=recall)
 
 
-def iou_curves(
+def component_iou_curves(
     components: ComponentBoxes, gt_boxes: Sequence[np.ndarray], num_thresholds: int, multi_contour: bool
 ) -> np.ndarray:
     """Per map and threshold, the IoU ``(N, K)`` of the estimated box with its best ground-truth box.
@@ -209,7 +276,7 @@ def iou_curves(
     for i, boxes in enumerate(gt_boxes):
         padded[i, : len(boxes)] = boxes
     image, threshold, boxes = components.image, components.threshold, components.boxes
-    iou = _box_iou(boxes[:, None, :], padded[image]).max(axis=1)
+    iou = box_iou(boxes[:, None, :], padded[image]).max(axis=1)
     curves = np.zeros((n, num_thresholds))
     if multi_contour:
         np.maximum.at(curves, (image, threshold), iou)

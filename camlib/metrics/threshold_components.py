@@ -1,9 +1,10 @@
-"""Boxes of the 8-connected components of ``{map >= tau}`` for every threshold of a grid.
+"""Connected components at many thresholds: boxes and pixel counts of the 8-connected components
+of ``{map >= tau}`` for every threshold of a grid (camlib's own WSOL rules).
 
 Two methods, with identical results (the same components, so the same boxes and areas):
 
 - ``"loop"``: one OpenCV labelling per image and threshold, ``K`` passes over every image.
-- ``"tree"``: one pass for all thresholds. A map is first quantised to integer levels
+- ``"sweep"``: one pass for all thresholds. A map is first quantised to integer levels
   (``level >= k + 1`` exactly when ``map >= thresholds[k]``). Every pixel points to its
   8-neighbour of highest (level, lowest raster index); the chains end at local maxima and split
   the image into *basins*, each of which stays connected above any level (a chain only climbs).
@@ -26,8 +27,8 @@ from scipy.sparse.csgraph import minimum_spanning_tree
 
 from ..errors import CamlibError
 
-Method = Literal["tree", "loop"]
-_CHUNK_PIXELS = 1 << 20  # pixels per batch of the tree method (bounds its memory to ~100 MB)
+Method = Literal["sweep", "loop"]
+_CHUNK_PIXELS = 1 << 20  # pixels per batch of the sweep (merge tree) method (bounds its memory to ~100 MB)
 
 
 @dataclass(frozen=True)
@@ -48,15 +49,17 @@ class ComponentBoxes:
 
 
 def check_maps(maps: np.ndarray) -> np.ndarray:
-    """``(N, H, W)`` float maps in [0, 1] as float64; raises ``CamlibError`` otherwise."""
+    """``(N, H, W)`` float maps in [0, 1], float32 or float64 as given (float16 becomes float32);
+    raises ``CamlibError`` otherwise."""
     arr = np.asarray(maps)
     if arr.ndim != 3 or 0 in arr.shape:
         raise CamlibError(f"maps must be a non-empty (N, H, W) array, got shape {arr.shape}")
     if not np.issubdtype(arr.dtype, np.floating):
         raise CamlibError(f"maps must be floating point, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float32)
     if np.isnan(arr).any():
-        raise CamlibError("maps contain NaN")
+        raise CamlibError("maps contain NaN; normalise them as the reference does (camlib.metrics.reference_scoremaps: NaN maps become zeros)")
     if arr.min() < 0 or arr.max() > 1:
         raise CamlibError(f"maps must be normalised to [0, 1], got values in [{arr.min():.4g}, {arr.max():.4g}]")
     return arr
@@ -74,24 +77,24 @@ def check_thresholds(thresholds: np.ndarray) -> np.ndarray:
     return arr
 
 
-def component_boxes(maps: np.ndarray, thresholds: np.ndarray, method: Method = "tree") -> ComponentBoxes:
+def component_boxes(maps: np.ndarray, thresholds: np.ndarray, method: Method = "sweep") -> ComponentBoxes:
     """Boxes and areas of the 8-connected components of ``maps[i] >= thresholds[k]`` for all i, k.
 
     Args:
         maps: ``(N, H, W)`` float maps in [0, 1].
         thresholds: ``(K,)`` strictly increasing thresholds in [0, 1].
-        method: ``"tree"`` (one pass for all thresholds) or ``"loop"`` (one OpenCV pass per threshold).
+        method: ``"sweep"`` (one pass for all thresholds) or ``"loop"`` (one OpenCV pass per threshold).
     """
     maps = check_maps(maps)
     thresholds = check_thresholds(thresholds)
     if method == "loop":
         return _loop_components(maps, thresholds)
-    if method == "tree":
+    if method == "sweep":
         levels = np.searchsorted(thresholds, maps, side="right")  # level >= k + 1  <=>  map >= thresholds[k]
         per_image = max(1, _CHUNK_PIXELS // (maps.shape[1] * maps.shape[2]))
         parts = [_tree_components(levels[s : s + per_image], s) for s in range(0, len(maps), per_image)]
         return ComponentBoxes(*(np.concatenate(field) for field in zip(*(_fields(p) for p in parts))))
-    raise CamlibError(f"method must be 'tree' or 'loop', got {method!r}")
+    raise CamlibError(f"method must be 'sweep' or 'loop', got {method!r}")
 
 
 def _fields(c: ComponentBoxes) -> tuple[np.ndarray, ...]:
