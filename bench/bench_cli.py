@@ -26,7 +26,7 @@ from PIL import Image
 from skimage import data
 
 from camlib.cli import main as camlib_main
-from camlib.imagenet import preprocess
+from camlib.preprocess import preprocess
 from camlib.models.pretrained import load_pretrained
 
 SAMPLES = (data.coffee, data.astronaut, data.chelsea, data.rocket)
