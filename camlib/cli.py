@@ -1,4 +1,4 @@
-"""Command line: ``camlib cam IMAGE... [--model efficientnet-lite0] [--topk 5] [--threshold 0.2] [--out DIR] [--json]``."""
+"""Command line: ``camlib cam IMAGE... [--model efficientnet-lite0|efficientnet-lite1|efficientnet-lite2|squeezenet1_1] [--topk 5] [--threshold 0.2] [--out DIR] [--json]``."""
 from __future__ import annotations
 
 import argparse
@@ -20,7 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     cam = sub.add_parser("cam", help="top-k classes, CAMs and boxes for image files")
     cam.add_argument("images", nargs="+", help="image files (JPEG, PNG, ...)")
-    cam.add_argument("--model", default="efficientnet-lite0", help="pretrained classifier (default: efficientnet-lite0)")
+    cam.add_argument("--model", default="efficientnet-lite0", help="pretrained classifier: efficientnet-lite0 (default), efficientnet-lite1, efficientnet-lite2 or squeezenet1_1")
     cam.add_argument("--topk", type=int, default=5, help="number of classes per image (default: 5)")
     cam.add_argument("--threshold", type=float, default=0.2, help="box threshold as a fraction of the CAM maximum (default: 0.2)")
     cam.add_argument("--out", type=Path, default=None, help="write CAM overlays with boxes to this folder")

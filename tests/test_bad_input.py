@@ -192,7 +192,8 @@ def test_elongated_images_are_refused_before_resizing():
     [
         (["--topk", "0"], "--topk must be at least 1, got 0"),
         (["--topk", "1001"], "--topk 1001 exceeds the model's 1000 classes"),
-        (["--model", "resnet50"], "unknown model 'resnet50'; available offline: efficientnet-lite0"),
+        (["--model", "resnet50"], "unknown model 'resnet50'; available offline: efficientnet-lite0, efficientnet-lite1, "
+                                   "efficientnet-lite2, squeezenet1_1"),
         (["--threshold", "nan"], "threshold must be a fraction in (0, 1)"),
         (["--out", "FILE"], "is a file; give a folder for the overlays"),
     ],
