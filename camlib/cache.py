@@ -154,6 +154,39 @@ def load_torch(path: str | Path) -> Any:
         raise CorruptFileError(f"{path}: checksum matches but it does not load as plain data ({type(err).__name__}: {reason}); delete it and rebuild") from err
 
 
+def save_tensors(state: dict[str, torch.Tensor], path: str | Path) -> str:
+    """Save a dict of tensors (a ``state_dict``) atomically with its checksum; read it with :func:`load_tensors`."""
+    return save_torch({name: tensor.detach().cpu().contiguous() for name, tensor in state.items()}, path)
+
+
+def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """Load what :func:`save_tensors` wrote, after verifying its checksum, with ``weights_only=True``
+    (tensors and plain containers only: the file cannot run code)."""
+    data = read_verified_bytes(path)
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as err:
+        reason = (str(err).strip().splitlines() or [""])[0][:120]
+        raise CorruptFileError(f"{path}: checksum matches but it is not a plain dict of tensors ({type(err).__name__}: {reason}); delete it and rebuild") from err
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CorruptFileError(f"{path}: not a dict of tensors; delete it and rebuild")
+    return state
+
+
+def cached_tensors(path: str | Path, build: Callable[[], dict[str, torch.Tensor]], *, quiet: bool = False) -> dict[str, torch.Tensor]:
+    """:func:`cached` for dicts of tensors, read with ``weights_only=True`` (:func:`load_tensors`)."""
+    path = Path(path)
+    if path.is_file():
+        try:
+            return load_tensors(path)
+        except CorruptFileError as err:
+            if not quiet:
+                print(f"camlib: {err}; rebuilding")
+    state = build()
+    save_tensors(state, path)
+    return state
+
+
 def cached(path: str | Path, build: Callable[[], Any], *, quiet: bool = False) -> Any:
     """Return the object cached at ``path``; build and save it if missing or corrupt.
 

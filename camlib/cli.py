@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     cam = sub.add_parser("cam", help="top-k classes, CAMs and boxes for image files")
     cam.add_argument("images", nargs="+", help="image files (JPEG, PNG, ...); a name starting with '-' goes after '--'")
-    cam.add_argument("--model", default="efficientnet-lite0", help="pretrained classifier (default: efficientnet-lite0)")
+    cam.add_argument("--model", default="efficientnet-lite0", help="pretrained classifier: efficientnet-lite0 (default), efficientnet-lite1, efficientnet-lite2 or squeezenet1_1")
     cam.add_argument("--topk", type=int, default=5, help="number of classes per image (default: 5)")
     cam.add_argument("--threshold", type=float, default=0.2, help="box threshold as a fraction of the CAM maximum (default: 0.2)")
     cam.add_argument("--batch-size", type=int, default=8, help="images per forward pass (default: 8)")

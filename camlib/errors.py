@@ -37,3 +37,7 @@ class DatasetNotFoundError(CamlibError, FileNotFoundError):
 
 class CorruptFileError(CamlibError, OSError):
     """A cache or checkpoint whose checksum does not match what was written."""
+
+
+class UnsafeFileError(CorruptFileError):
+    """A file that would run code or build objects other than plain arrays when loaded."""

@@ -82,3 +82,18 @@ def draw_cam_and_boxes(ax, image: np.ndarray, cam: torch.Tensor, gt_box: np.ndar
     ax.set_title(f"{true}\n(SVM: {predicted})", fontsize=8, color="black" if predicted == true else "firebrick")
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def real_photo_sheet(photos: Sequence, columns: int = 6, tile: float = 2.6) -> plt.Figure:
+    """A contact sheet of annotated photos (:func:`camlib.data.real_photos.real_photos`): each photo
+    with every box and its class name, so anyone can check the annotations by eye."""
+    rows = max(1, -(-len(photos) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * tile, rows * tile))
+    for ax in np.atleast_1d(axes).ravel():
+        ax.axis("off")
+    for ax, photo in zip(np.atleast_1d(axes).ravel(), photos):
+        ax.imshow(Image.open(photo.path).convert("RGB"))
+        draw_boxes(ax, photo.boxes, labels=list(photo.class_names), colors="magenta", linewidth=1.5)
+        ax.set_title(photo.file.split("/")[-1], fontsize=7)
+    fig.tight_layout()
+    return fig

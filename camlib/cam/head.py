@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..errors import NoGapHeadError, NotLinearClassifierError
+from .class_conv import ClassMapReadout, class_conv_before
 
 #: Modules allowed between the global pooling and the classifier (they do not mix channels).
 PASSTHROUGH = (nn.Flatten, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout, nn.Identity)
@@ -49,6 +50,8 @@ def find_gap_head(model: nn.Module, target_layer: str | None = None, classifier:
     Automatic: the last ``AdaptiveAvgPool2d(1)``/``AdaptiveMaxPool2d(1)`` (features = its input) and
     the last ``nn.Linear`` registered after it. With ``target_layer`` the features are that
     module's output instead. Raises :class:`NoGapHeadError` naming what was found otherwise.
+    A pooling layer fed by a class convolution and no linear layer (NIN, SqueezeNet) gives a head
+    whose CAMs are the pooled class maps (:mod:`camlib.cam.class_conv`).
     """
     modules = dict(model.named_modules())
     names = list(modules)
@@ -80,6 +83,10 @@ def find_gap_head(model: nn.Module, target_layer: str | None = None, classifier:
     if classifier is None:
         after = names[names.index(feature_name) + 1:]
         linears = [n for n in after if isinstance(modules[n], nn.Linear)]
+        class_conv = None if linears or capture != "input" else class_conv_before(modules, feature_name)
+        if class_conv is not None:  # NIN/SqueezeNet: the pooled class maps are the CAMs (camlib.cam.class_conv)
+            readout = ClassMapReadout(class_conv.out_channels).to(class_conv.weight.device)
+            return GapHead(feature_name, modules[feature_name], capture, pooling, feature_name, readout)
         if not linears:
             raise NoGapHeadError(
                 f"no nn.Linear classifier after {feature_name!r} in {type(model).__name__}; "

