@@ -173,18 +173,23 @@ def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def cached_tensors(path: str | Path, build: Callable[[], dict[str, torch.Tensor]], *, quiet: bool = False) -> dict[str, torch.Tensor]:
-    """:func:`cached` for dicts of tensors, read with ``weights_only=True`` (:func:`load_tensors`)."""
+def _cached(path: str | Path, build: Callable[[], Any], load: Callable[[Path], Any], save: Callable[[Any, Path], None],
+            quiet: bool) -> Any:
     path = Path(path)
     if path.is_file():
         try:
-            return load_tensors(path)
+            return load(path)
         except CorruptFileError as err:
             if not quiet:
                 print(f"camlib: {err}; rebuilding")
-    state = build()
-    save_tensors(state, path)
-    return state
+    obj = build()
+    save(obj, path)
+    return obj
+
+
+def cached_tensors(path: str | Path, build: Callable[[], dict[str, torch.Tensor]], *, quiet: bool = False) -> dict[str, torch.Tensor]:
+    """:func:`cached` for dicts of tensors, read with ``weights_only=True`` (:func:`load_tensors`)."""
+    return _cached(path, build, load_tensors, save_tensors, quiet)
 
 
 def cached(path: str | Path, build: Callable[[], Any], *, quiet: bool = False) -> Any:
@@ -192,13 +197,4 @@ def cached(path: str | Path, build: Callable[[], Any], *, quiet: bool = False) -
 
     A corrupt cache is never used: it is reported (unless ``quiet``) and rebuilt.
     """
-    path = Path(path)
-    if path.is_file():
-        try:
-            return load_torch(path)
-        except CorruptFileError as err:
-            if not quiet:
-                print(f"camlib: {err}; rebuilding")
-    obj = build()
-    save_torch(obj, path)
-    return obj
+    return _cached(path, build, load_torch, save_torch, quiet)

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 
 import pandas as pd
 import yaml
 
 from .errors import CamlibError
+from .shipped import shipped_text
 
 
 @lru_cache(maxsize=1)
 def _all_tables() -> dict:
-    text = resources.files("camlib").joinpath("resources/paper_numbers.yaml").read_text()
+    text = shipped_text("paper_numbers.yaml")
     return yaml.safe_load(text)
 
 

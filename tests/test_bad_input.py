@@ -265,6 +265,18 @@ def cam_error(model: nn.Module, images: torch.Tensor, **kwargs) -> pytest.Except
     return err
 
 
+class FlattenClassifier(nn.Module):
+    """An fc head on the flattened map (AlexNet-style): no global pooling, so no CAM."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.fc = nn.Linear(4 * 6 * 6, 3)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1))
+
+
 class ConvClassifier(nn.Module):
     """SqueezeNet-style: a 1x1 conv classifies, then global pooling."""
 
@@ -720,7 +732,7 @@ TABLE = {
     "classes and topk": (cam_case(torch.randn(1, 3, 8, 8), classes=[1], topk=2), (CamlibError, "not both")),
     "classes=[]": (cam_case(torch.randn(1, 3, 8, 8), classes=[]), (CamlibError, "classes is empty")),
     "shared pooling module": (cam_case(torch.randn(1, 3, 8, 8), model=lambda: SharedPool().eval()), (NoGapHeadError, "runs 2 times")),
-    "non-GAP head": (cam_case(torch.randn(1, 3, 8, 8), model=lambda: ConvClassifier().eval()), (NoGapHeadError, "")),
+    "non-GAP head": (cam_case(torch.randn(1, 3, 8, 8), model=lambda: FlattenClassifier().eval()), (NoGapHeadError, "")),
     "functional pooling": (cam_case(torch.randn(1, 3, 32, 32), model=densenet), (NoGapHeadError, "pools with a function call")),
     "upsample 2-D maps": (upsample_case(torch.ones(4, 4), (8, 8)), (CamlibError, "(B, C, h, w)")),
     "upsample to (0, 0)": (upsample_case(torch.ones(1, 1, 4, 4), (0, 0)), (CamlibError, "at least (1, 1)")),

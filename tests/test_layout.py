@@ -94,9 +94,11 @@ def test_import_rules_catch_violations():
 
 def test_core_dependencies_are_imported_by_the_library():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    imported = set()
+    imported, strings = set(), set()
     for path in library_files():
         for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                strings.add(node.value)  # modules imported by name (importlib.import_module)
             if isinstance(node, ast.Import):
                 imported.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -107,6 +109,7 @@ def test_core_dependencies_are_imported_by_the_library():
     unused = []
     for requirement in project["dependencies"]:
         name = re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower()
-        if import_names.get(name, name.replace("-", "_")) not in imported:
+        module = import_names.get(name, name.replace("-", "_"))
+        if module not in imported and module not in strings:
             unused.append(name)
     assert not unused, f"core dependencies that no library module imports: {unused}; move them to an extra"

