@@ -8,13 +8,12 @@ from typing import Sequence
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.transforms import functional as TF
 
 from .box_rules import boxes_from_cams, check_threshold
 from .cam import CAM
 from .errors import CamlibError
 from .images import check_aspect, load_image, to_rgb
-from .preprocess import Geometry, resize_crop
+from .preprocess import Geometry, resize_crop, to_input
 from .models.pretrained import PretrainedClassifier
 
 
@@ -89,7 +88,7 @@ def localize_batch(
     out: list[Localization | None] = [None] * len(rgb)
     with CAM(classifier.model) as cam:
         for members in groups.values():
-            batch = torch.stack([TF.normalize(TF.to_tensor(inputs[i][0]), classifier.mean, classifier.std) for i in members])
+            batch = torch.stack([to_input(inputs[i][0], classifier.mean, classifier.std) for i in members])
             result = cam(batch.to(device), topk=topk)
             maps = result.upsampled().cpu()  # (b, k, H', W')
             probs, classes = result.probs.cpu().numpy(), result.classes.cpu().numpy()

@@ -63,6 +63,11 @@ def preprocess(
     resize: int = 256,
     crop: int | None = 224,
 ) -> tuple[torch.Tensor, Geometry]:
-    """:func:`resize_crop`, then normalise: returns the tensor ``(3, H', W')`` and the :class:`Geometry`."""
+    """:func:`resize_crop`, then :func:`to_input`: returns the tensor ``(3, H', W')`` and the :class:`Geometry`."""
     resized, geometry = resize_crop(image, resize, crop)
-    return TF.normalize(TF.to_tensor(resized), mean, std), geometry
+    return to_input(resized, mean, std), geometry
+
+
+def to_input(image: Image.Image, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """An RGB image as the network's normalised input ``(3, H, W)`` (pixels / 255, minus ``mean``, over ``std``)."""
+    return TF.normalize(TF.to_tensor(image), mean, std)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-import cv2
 import numpy as np
 from skimage import data as skdata
 
@@ -27,21 +26,22 @@ from ..errors import CamlibError
 from ..progress import progress
 from .backgrounds import background_photos
 from .fashion_mnist import load_fashion_mnist
+from .items import COLOURS as ITEM_COLOURS
+from .items import resize_longer_side, tight_crop, tinted
+from .paste import blend, mask_box
 from .text_scenes import random_crop
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 SPLITS = ("train", "test")
 #: The word a caption uses for each Fashion-MNIST class (in class order).
 OBJECT_WORDS = ("t-shirt", "trousers", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot")
 #: Named tints (RGB) of the objects.
-COLOURS = {"red": (230, 40, 40), "green": (40, 200, 70), "blue": (50, 100, 240), "yellow": (245, 215, 40)}
+COLOURS = {name: ITEM_COLOURS[name] for name in ("red", "green", "blue", "yellow")}
 COLOUR_NAMES = tuple(COLOURS)
 #: One bright colour per object category (in :data:`OBJECT_WORDS` order), for scenes whose objects keep their own look.
 CATEGORY_COLOURS = [(230, 40, 40), (255, 140, 0), (240, 220, 30), (120, 220, 40), (20, 150, 60),
                     (30, 200, 220), (40, 80, 230), (140, 60, 210), (230, 50, 200), (240, 240, 240)]
 GRID = 3
-#: Item intensity (0..255) at which a pasted pixel becomes fully opaque; mask pixels have alpha >= 0.5.
-OPAQUE_AT = 40.0
 
 
 def _rng(seed: int, split: str) -> np.random.Generator:
@@ -79,34 +79,20 @@ class ObjectScenes:
         return self.instances[image][None] == np.asarray(rows, dtype=np.int64).reshape(-1, 1, 1)
 
 
-def _tight(item: np.ndarray) -> np.ndarray:
-    on = item >= OPAQUE_AT / 2
-    ys, xs = np.nonzero(on)
-    return item[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
-
-
 def paste_object(canvas: np.ndarray, item: np.ndarray, colour: tuple[int, int, int], cell: int,
-                 side: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int]]:
-    """Blend a Fashion-MNIST ``item`` uint8 (28, 28), resized so its longer side is ``side``, tinted
-    with ``colour``, at a random spot inside grid ``cell`` of ``canvas`` float32 (S, S, 3) (in place).
+                 side: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A Fashion-MNIST ``item`` uint8 (28, 28), cropped, resized so its longer side is ``side`` and tinted
+    with ``colour``, pasted at a random spot inside grid ``cell`` of ``canvas`` uint8 (S, S, 3).
 
-    Returns the object's bool mask (h, w) (alpha >= 0.5) and its top-left corner ``(top, left)``.
+    Returns the new canvas and the object's mask (S, S).
     """
-    item = _tight(item)
-    scale = side / max(item.shape)
-    size = (max(1, round(item.shape[1] * scale)), max(1, round(item.shape[0] * scale)))
-    value = cv2.resize(item, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    value = resize_longer_side(tight_crop(item), side)
     h, w = value.shape
     cell_size = canvas.shape[0] // GRID
     row, col = divmod(cell, GRID)
     top = row * cell_size + int(rng.integers(0, max(cell_size - h, 0) + 1))
     left = col * cell_size + int(rng.integers(0, max(cell_size - w, 0) + 1))
-    alpha = np.clip(value / OPAQUE_AT, 0.0, 1.0)[..., None]
-    shade = (0.35 + 0.65 * value / 255.0)[..., None] * np.asarray(colour, dtype=np.float32)
-    region = canvas[top:top + h, left:left + w]
-    region *= 1 - alpha
-    region += alpha * shade
-    return alpha[..., 0] >= 0.5, (top, left)
+    return blend(canvas, tinted(value, colour), left, top)
 
 
 @dataclass(frozen=True)
@@ -131,22 +117,20 @@ def _render(layouts: list[_Layout], size: int, object_size: tuple[int, int], spl
     instances = np.full((n, size, size), -1, dtype=np.int16)
     table: dict[str, list] = {"image": [], "category": [], "colour": [], "cell": [], "box": []}
     for i in progress(range(n), desc=f"scenes ({split})"):
-        canvas = random_crop(photos[int(rng.integers(len(photos)))], size, rng)
+        canvas = np.rint(random_crop(photos[int(rng.integers(len(photos)))], size, rng)).astype(np.uint8)
         for category, colour, cell in zip(layouts[i].categories, layouts[i].colours, layouts[i].cells):
             item = items[rng.choice(by_class[category])]
             item = item[:, ::-1] if rng.random() < 0.5 else item
             side = int(rng.integers(object_size[0], object_size[1] + 1))
-            mask, (top, left) = paste_object(canvas, item, palette[colour], int(cell), side, rng)
+            canvas, mask = paste_object(canvas, item, palette[colour], int(cell), side, rng)
             row = len(table["image"])
-            window = instances[i, top:top + mask.shape[0], left:left + mask.shape[1]]
-            window[mask] = row
-            ys, xs = np.nonzero(mask)
+            instances[i][mask] = row
             table["image"].append(i)
             table["category"].append(int(category))
             table["colour"].append(int(colour))
             table["cell"].append(int(cell))
-            table["box"].append([left + xs.min(), top + ys.min(), left + xs.max() + 1, top + ys.max() + 1])
-        images[i] = np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
+            table["box"].append(mask_box(mask))
+        images[i] = canvas
     objects = {k: np.asarray(v, dtype=np.float32 if k == "box" else np.int64) for k, v in table.items()}
     objects["box"] = objects["box"].reshape(-1, 4)
     return images, instances, objects

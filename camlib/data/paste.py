@@ -75,6 +75,26 @@ def mask_box(mask: np.ndarray) -> np.ndarray:
     return np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], dtype=np.float32)
 
 
+def blend(background: np.ndarray, rgba: np.ndarray, x: int, y: int, scale: float = 1.0,
+          flip: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`paste` without the box: ``(image, mask)``, where the mask may be empty (a faint fragment)."""
+    _check(background, rgba)
+    obj = scale_rgba(rgba, scale, flip)
+    height, width = background.shape[:2]
+    h, w = obj.shape[:2]
+    x, y = int(x), int(y)
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, width), min(y + h, height)
+    image = background.copy()
+    mask = np.zeros((height, width), dtype=bool)
+    if x0 < x1 and y0 < y1:
+        part = obj[y0 - y:y1 - y, x0 - x:x1 - x]
+        alpha = part[..., 3:]
+        region = image[y0:y1, x0:x1].astype(np.float32)
+        image[y0:y1, x0:x1] = np.rint(alpha * part[..., :3] + (1.0 - alpha) * region).astype(np.uint8)
+        mask[y0:y1, x0:x1] = alpha[..., 0] > MASK_ALPHA
+    return image, mask
+
+
 def paste(background: np.ndarray, rgba: np.ndarray, x: int, y: int, scale: float = 1.0, flip: bool = False) -> Pasted:
     """Paste ``rgba`` onto ``background`` with the resized object's top-left corner at ``(x, y)``.
 
@@ -90,18 +110,5 @@ def paste(background: np.ndarray, rgba: np.ndarray, x: int, y: int, scale: float
         (rounded to uint8), the mask ``a > 0.5`` and its tight box. Raises
         :class:`~camlib.errors.CamlibError` when no pixel of the object's mask lands on the background.
     """
-    _check(background, rgba)
-    obj = scale_rgba(rgba, scale, flip)
-    height, width = background.shape[:2]
-    h, w = obj.shape[:2]
-    x, y = int(x), int(y)
-    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, width), min(y + h, height)
-    image = background.copy()
-    mask = np.zeros((height, width), dtype=bool)
-    if x0 < x1 and y0 < y1:
-        part = obj[y0 - y:y1 - y, x0 - x:x1 - x]
-        alpha = part[..., 3:]
-        region = image[y0:y1, x0:x1].astype(np.float32)
-        image[y0:y1, x0:x1] = np.rint(alpha * part[..., :3] + (1.0 - alpha) * region).astype(np.uint8)
-        mask[y0:y1, x0:x1] = alpha[..., 0] > MASK_ALPHA
+    image, mask = blend(background, rgba, x, y, scale, flip)
     return Pasted(image, mask, mask_box(mask))

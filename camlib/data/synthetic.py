@@ -24,16 +24,14 @@ from ..errors import CamlibError
 from ..progress import progress as tqdm
 from .backgrounds import background_photos
 from .fashion_mnist import FASHION_MNIST_CLASSES, load_fashion_mnist
+from .items import resize_longer_side, tight_box, tinted
 from .localization_split import LocalizationSplit
+from .paste import blend
 from .paths import cache_dir
 
 #: Bump when the generator changes, so old caches are not reused.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 SPLITS = ("train", "val", "test")
-#: Item intensity (0..255) from which a pasted pixel is fully opaque; mask pixels have alpha >= 0.5.
-ALPHA_FULL = 24.0
-#: Darkest shade of a tinted item, as a fraction of its tint colour.
-SHADE_MIN = 0.3
 #: Fraction of an item's height and width that a distractor fragment keeps.
 FRAGMENT_FRACTION = (0.5, 0.9)
 #: Photos are first shrunk so that their shorter side is at most this many canvas sides (speed).
@@ -91,26 +89,14 @@ FINE_GRAINED_SPEC = BenchmarkSpec(canvas_size=128, object_size=(24, 48), n_distr
 
 
 def _tight_boxes(items: np.ndarray) -> np.ndarray:
-    """Row/column ranges ``(y0, y1, x0, x1)`` int (M, 4) of each item's mask-level pixels (M, 28, 28)."""
-    on = items >= ALPHA_FULL / 2
-    rows, cols = on.any(axis=2), on.any(axis=1)
-    size_y, size_x = items.shape[1:]
-    return np.stack([rows.argmax(1), size_y - rows[:, ::-1].argmax(1),
-                     cols.argmax(1), size_x - cols[:, ::-1].argmax(1)], axis=1)
+    """Row/column ranges ``(y0, y1, x0, x1)`` int (M, 4) of each item (M, 28, 28) (:func:`camlib.data.items.tight_box`)."""
+    return np.array([tight_box(item) for item in items], dtype=np.int64).reshape(-1, 4)
 
 
 def _tints(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     """Random saturated, fairly bright RGB colours in [0, 1], float32 (*shape, 3)."""
     hsv = np.stack([rng.random(shape), rng.uniform(0.25, 1.0, shape), rng.uniform(0.55, 1.0, shape)], axis=-1)
     return hsv2rgb(hsv.reshape(-1, 1, 3)).reshape(*shape, 3).astype(np.float32)
-
-
-def _resize_longer_side(item: np.ndarray, side: int) -> np.ndarray:
-    """Resize a uint8 (h, w) item so that its longer side is ``side`` pixels."""
-    h, w = item.shape
-    scale = side / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(item, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
 
 
 def _shrink(photo: np.ndarray, side: int) -> np.ndarray:
@@ -123,30 +109,22 @@ def _shrink(photo: np.ndarray, side: int) -> np.ndarray:
 
 
 def _background(photo: np.ndarray, u: np.ndarray, flip: bool, size: int) -> np.ndarray:
-    """A square crop of ``photo`` (side between ``size`` and its shorter side), float32 (size, size, 3)."""
+    """A square crop of ``photo`` (side between ``size`` and its shorter side), uint8 (size, size, 3)."""
     h, w = photo.shape[:2]
     side = min(h, w) if min(h, w) <= size else int(size + u[0] * (min(h, w) - size))
     y, x = int(u[1] * (h - side + 1)), int(u[2] * (w - side + 1))
     crop = photo[y:y + side, x:x + side]
     out = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
-    return (out[:, ::-1] if flip else out).astype(np.float32)
+    return np.ascontiguousarray(out[:, ::-1] if flip else out)
 
 
-def _paste(canvas: np.ndarray, item: np.ndarray, tint: np.ndarray, u: np.ndarray) -> tuple[int, int, np.ndarray]:
-    """Blend a uint8 (h, w) item into ``canvas`` (S, S, 3) in place at a position drawn from ``u`` (2,).
-
-    Returns ``(top, left, alpha (h, w))``.
-    """
+def _paste(canvas: np.ndarray, item: np.ndarray, tint: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The grey ``item`` (h, w) tinted with ``tint`` (RGB in [0, 1]) pasted on ``canvas`` (S, S, 3) at a position
+    drawn from ``u`` (2,): returns the new canvas and the object's mask (S, S)."""
     h, w = item.shape
     top = int(u[0] * (canvas.shape[0] - h + 1))
     left = int(u[1] * (canvas.shape[1] - w + 1))
-    value = item.astype(np.float32)
-    alpha = np.clip(value / ALPHA_FULL, 0.0, 1.0)[:, :, None]
-    colour = (255.0 * tint) * (SHADE_MIN + (1.0 - SHADE_MIN) / 255.0 * value)[:, :, None]
-    region = canvas[top:top + h, left:left + w]
-    region *= 1.0 - alpha
-    region += alpha * colour
-    return top, left, alpha[:, :, 0]
+    return blend(canvas, tinted(item, 255.0 * tint), left, top)
 
 
 @dataclass(frozen=True)
@@ -211,14 +189,11 @@ def _make_split(spec: BenchmarkSpec, split: str, pool: _ItemPool, photos: list[n
             fh, fw = np.maximum(1, (d_frac[i, j] * (y1 - y0, x1 - x0)).astype(int))
             fy, fx = (d_offset[i, j] * (y1 - y0 - fh + 1, x1 - x0 - fw + 1)).astype(int)
             fragment = items[d_items[i, j], y0 + fy:y0 + fy + fh, x0 + fx:x0 + fx + fw]
-            _paste(canvas, _resize_longer_side(fragment, int(d_sides[i, j])), d_tints[i, j], d_positions[i, j])
+            canvas, _ = _paste(canvas, resize_longer_side(fragment, int(d_sides[i, j])), d_tints[i, j], d_positions[i, j])
         y0, y1, x0, x1 = tight[chosen[i]]
         item = items[chosen[i], y0:y1, x0:x1]
-        item = _resize_longer_side(item[:, ::-1] if flips[i, 0] else item, int(sides[i]))
-        top, left, alpha = _paste(canvas, item, tints[i], positions[i])
-        masks[i, top:top + alpha.shape[0], left:left + alpha.shape[1]] = alpha >= 0.5
-        np.rint(canvas, out=canvas)
-        images[i] = canvas
+        item = resize_longer_side(item[:, ::-1] if flips[i, 0] else item, int(sides[i]))
+        images[i], masks[i] = _paste(canvas, item, tints[i], positions[i])
     return LocalizationSplit(images=images, labels=to_label[item_labels[chosen]].astype(np.int64),
                              boxes=boxes_from_masks(masks), masks=masks, class_names=spec.classes)
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from ..errors import CamlibError
+from .items import COLOURS as ITEM_COLOURS
+from .items import resize_longer_side, tight_crop, tinted
+from .paste import blend
 
 #: Question word -> Fashion-MNIST class name of the object categories a scene can hold.
 CATEGORIES: dict[str, str] = {
@@ -21,12 +23,8 @@ CATEGORIES: dict[str, str] = {
 }
 #: Plural of each category word, for "how many" questions.
 PLURALS: dict[str, str] = {"trouser": "trousers", "pullover": "pullovers", "sneaker": "sneakers", "bag": "bags", "boot": "boots"}
-#: Colour word -> RGB tint (0..255).
-COLOURS: dict[str, tuple[int, int, int]] = {
-    "red": (225, 45, 40), "green": (40, 175, 60), "blue": (45, 95, 235), "yellow": (235, 215, 40), "white": (240, 240, 240),
-}
-#: Item intensity (0..255) at which a pasted pixel becomes fully opaque; object pixels have alpha >= 0.5.
-OPAQUE_AT = 40.0
+#: Colour word -> RGB tint (0..255): the one colour table of the generated scenes.
+COLOURS = ITEM_COLOURS
 #: Free pixels kept between any two objects' boxes.
 GAP = 4
 
@@ -43,20 +41,6 @@ class SceneObject:
 def _overlaps(box: tuple[int, int, int, int], others: list[tuple[int, int, int, int]]) -> bool:
     x0, y0, x1, y1 = box
     return any(x0 < b[2] + GAP and b[0] < x1 + GAP and y0 < b[3] + GAP and b[1] < y1 + GAP for b in others)
-
-
-def _crop_to_content(item: np.ndarray) -> np.ndarray:
-    """The tight crop of a uint8 (28, 28) item around its pixels of intensity >= ``OPAQUE_AT / 2``."""
-    on = item >= OPAQUE_AT / 2
-    rows, cols = np.flatnonzero(on.any(axis=1)), np.flatnonzero(on.any(axis=0))
-    return item[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-
-
-def _resize(item: np.ndarray, side: int) -> np.ndarray:
-    """Resize a uint8 (h, w) item so its longer side is ``side`` pixels."""
-    h, w = item.shape
-    scale = side / max(h, w)
-    return cv2.resize(item, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_LINEAR)
 
 
 def place_boxes(
@@ -107,20 +91,17 @@ def render_scene(
         pixels = []
         for category in chosen:
             pool = items[category]
-            item = _crop_to_content(pool[int(rng.integers(0, len(pool)))])
+            item = tight_crop(pool[int(rng.integers(0, len(pool)))])
             item = item[:, ::-1] if rng.random() < 0.5 else item
-            pixels.append(_resize(item, int(rng.integers(object_size[0], object_size[1] + 1))))
+            pixels.append(resize_longer_side(item, int(rng.integers(object_size[0], object_size[1] + 1))))
         boxes = place_boxes(rng, [p.shape for p in pixels], canvas)
         if boxes is not None:
             break
     shade = float(rng.uniform(20, 70))
-    image = np.clip(shade + rng.normal(0.0, 6.0, (canvas, canvas, 1)), 0, 255).repeat(3, axis=2).astype(np.float32)
+    image = np.rint(np.clip(shade + rng.normal(0.0, 6.0, (canvas, canvas, 1)), 0, 255)).repeat(3, axis=2).astype(np.uint8)
     instances = np.full((canvas, canvas), -1, dtype=np.int8)
-    for index, (item, tint, (x0, y0, x1, y1)) in enumerate(zip(pixels, tints, boxes)):
-        value = item.astype(np.float32)
-        alpha = np.clip(value / OPAQUE_AT, 0.0, 1.0)[:, :, None]
-        colour = np.asarray(COLOURS[tint], np.float32) * (0.35 + 0.65 * value / 255.0)[:, :, None]
-        image[y0:y1, x0:x1] = (1.0 - alpha) * image[y0:y1, x0:x1] + alpha * colour
-        instances[y0:y1, x0:x1][alpha[:, :, 0] >= 0.5] = index
+    for index, (item, tint, (x0, y0, _, _)) in enumerate(zip(pixels, tints, boxes)):
+        image, mask = blend(image, tinted(item, COLOURS[tint]), x0, y0)
+        instances[mask] = index
     objects = [SceneObject(c, t, b) for c, t, b in zip(chosen, tints, boxes)]
-    return np.rint(image).astype(np.uint8), instances, objects
+    return image, instances, objects

@@ -20,7 +20,7 @@ from camlib.progress import progress
 
 SPLITS = ("train", "val", "test")
 #: Bump when the generator's output changes (invalidates cached features).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 _VAL_EVERY = 5
 
 
