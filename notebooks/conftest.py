@@ -1,0 +1,19 @@
+"""``pytest --nbval notebooks/`` as a reader runs it, with the settings ``make nbval`` uses.
+
+Progress bars are switched off in the chapters' kernels (they inherit this environment), and timings and
+memory addresses are sanitized with ``tests/nbval_sanitize.cfg``, so a reader's strict run compares what
+the chapters compute, not how long it took.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("CAMLIB_STATIC_PROGRESS", "1")
+SANITIZE = Path(__file__).resolve().parents[1] / "tests" / "nbval_sanitize.cfg"
+
+
+def pytest_configure(config):
+    options = config.option
+    if getattr(options, "nbval_sanitize_with", None) is None and not getattr(options, "sanitize_with", None):
+        options.nbval_sanitize_with = str(SANITIZE)
