@@ -173,24 +173,6 @@ def test_classes_and_topk_are_not_silently_ignored(kwargs, message):
         cam(torch.randn(1, 3, 8, 8), **kwargs)
 
 
-def test_one_pooling_module_shared_by_two_branches_is_named():
-    from torch import nn
-
-    from camlib import CAM, NoGapHeadError
-
-    class TwoBranches(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.a, self.b = nn.Conv2d(3, 4, 3), nn.Conv2d(3, 2, 3)
-            self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(6, 3)
-
-        def forward(self, x):
-            return self.fc(torch.cat([self.pool(self.a(x)), self.pool(self.b(x))], 1).flatten(1))
-
-    with CAM(TwoBranches().eval()) as cam, pytest.raises(NoGapHeadError, match="runs 2 times"):
-        cam(torch.randn(1, 3, 8, 8))
-
-
 @pytest.mark.parametrize("maps, size, message", [(torch.ones(4, 4), (8, 8), r"\(B, C, h, w\)"),
                                                  (torch.ones(1, 1, 4, 4), (0, 0), "at least"),
                                                  (torch.ones(1, 1, 4, 4), "big", "must be")])

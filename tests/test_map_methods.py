@@ -7,29 +7,13 @@ from torch import nn
 from camlib.baselines import spectral_residual
 from camlib.errors import CamlibError
 from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps, SpectralResidualMaps
-
-
-class ChannelNet(nn.Module):
-    """Channels -> GAP -> linear with weight 10 x identity: the CAM of class c is 10 x channel c."""
-
-    def __init__(self):
-        super().__init__()
-        self.features = nn.Identity()
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.flatten = nn.Flatten(1)
-        self.fc = nn.Linear(3, 3)
-        with torch.no_grad():
-            self.fc.weight.copy_(10 * torch.eye(3))
-            self.fc.bias.zero_()
-
-    def forward(self, x):
-        return self.fc(self.flatten(self.pool(self.features(x))))
+from toy_models import ChannelOracle
 
 
 def test_cam_maps_by_hand_with_and_without_a_prediction_first():
     images = torch.rand(2, 3, 8, 8)
     classes = torch.tensor([[0, 2], [1, 1]])
-    with CAMMaps(ChannelNet().eval()) as method:
+    with CAMMaps(ChannelOracle().eval()) as method:
         logits = method.predict(images)
         after_predict = method(images, classes)
         fresh = method(images.clone(), classes)  # other images: a forward pass of their own
@@ -39,7 +23,7 @@ def test_cam_maps_by_hand_with_and_without_a_prediction_first():
 
 
 def test_cam_hooks_go_when_the_block_ends():
-    model = ChannelNet().eval()
+    model = ChannelOracle().eval()
     with CAMMaps(model) as method:
         method.predict(torch.rand(1, 3, 4, 4))
     assert not any(m._forward_hooks for m in model.modules())
@@ -78,7 +62,7 @@ def test_spectral_residual_undoes_the_normalisation():
 
 def test_bad_input_says_what_to_do():
     with pytest.raises(CamlibError, match="eval mode"):
-        CAMMaps(ChannelNet())
+        CAMMaps(ChannelOracle())
     with pytest.raises(CamlibError, match="images must be"):
         CentreMaps()(torch.rand(3, 8, 8), torch.tensor([[0]]))
     with pytest.raises(CamlibError, match="classes must be"):

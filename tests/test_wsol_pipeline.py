@@ -30,11 +30,11 @@ from camlib.chapters.ch03_localization import (
     threshold_summary,
 )
 from camlib.chapters.ch03_localization.batches import scale_boxes
-from camlib.preprocess import IMAGENET_MEAN, IMAGENET_STD
 from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps
 from camlib.metrics import LocalizationResult
 from camlib.models.small import small_network
 from camlib.paper import paper_table, side_by_side
+from toy_models import ChannelOracle
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -53,29 +53,6 @@ def rectangles(n: int = 12, size: int = 32, classes: int = 3, seed: int = 0) -> 
         masks[i, y0:y0 + h, x0:x0 + w] = True
         boxes[i] = [x0, y0, x0 + w, y0 + h]
     return LocalizationSplit(images, labels.astype(np.int64), boxes, masks, ("red", "green", "blue"))
-
-
-class ChannelOracle(nn.Module):
-    """features = the image's channels -> GAP -> linear: the CAM of class c is exactly channel c.
-
-    The bias cancels each channel's normalised black level, so the class channel wins; ``favour``
-    adds a large bias to one class, which then always wins while every CAM stays the same.
-    """
-
-    def __init__(self, favour: int | None = None):
-        super().__init__()
-        self.features = nn.Identity()
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.flatten = nn.Flatten(1)
-        self.fc = nn.Linear(3, 3)
-        with torch.no_grad():
-            self.fc.weight.copy_(10 * torch.eye(3))
-            self.fc.bias.copy_(self.fc.weight @ (torch.tensor(IMAGENET_MEAN) / torch.tensor(IMAGENET_STD)))
-            if favour is not None:
-                self.fc.bias[favour] += 1000.0
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.flatten(self.pool(self.features(x))))
 
 
 class ReluMeanOracle(nn.Module):
