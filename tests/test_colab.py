@@ -82,5 +82,7 @@ def test_setup_uses_the_gpu_when_present(monkeypatch, restore_global_state, cuda
     import camlib.notebook
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    for name in ("CAMLIB_THREADS", "OMP_NUM_THREADS"):  # the default thread count, whatever the shell sets
+        monkeypatch.delenv(name, raising=False)
     run = camlib.notebook.setup()
     assert run["device"] == device and run["scale"] == "default" and torch.get_num_threads() == 2
