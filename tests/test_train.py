@@ -162,13 +162,14 @@ def test_torchrun_two_processes_keep_one_model(tmp_path):
         result = train(model, top_or_bottom(), TrainConfig(epochs=2, batch_size=8), checkpoint={str(tmp_path / "ddp.pt")!r}, show_progress=False)
         ctx = init_distributed()
         torch.save(model.state_dict(), {str(tmp_path)!r} + f"/rank{{ctx.rank}}.pt")
-        print("world", ctx.world, "steps", len(result.history))
+        with open({str(tmp_path)!r} + f"/rank{{ctx.rank}}.txt", "w") as out:  # one file per rank: prints interleave
+            out.write(f"world {{ctx.world}} steps {{len(result.history)}}")
     """))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517", str(script)],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.count("world 2") == 2
+    assert [(tmp_path / f"rank{r}.txt").read_text() for r in (0, 1)] == ["world 2 steps 2"] * 2
     rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
     params = {name for name, _ in tiny_net().named_parameters()}  # BN running stats stay per process
     assert same({k: rank0[k] for k in params}, {k: rank1[k] for k in params})  # DDP keeps the replicas in sync
