@@ -45,7 +45,7 @@ unit: assets browser-deps
 	CAMLIB_REQUIRE_BROWSER=1 $(PY) -m pytest -p no:cacheprovider tests
 
 nbval: assets
-	$(PY) -m pytest --nbval notebooks/ --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+	$(PY) -m pytest --nbval notebooks/ --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 7200 -p no:cacheprovider
 
 test: unit nbval
 

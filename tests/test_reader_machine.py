@@ -70,7 +70,7 @@ def test_strict_nbval_passes_in_another_process_state(stem, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     env.update(OMP_NUM_THREADS="1", CAMLIB_THREADS="1", PYTHONHASHSEED="7", CAMLIB_STATIC_PROGRESS="1",
                CAMLIB_DATA=str(fresh_data_root(tmp_path)))
-    command = [sys.executable, "-m", "pytest", "--nbval", str(path), "-p", "no:cacheprovider", "-q",
+    command = [sys.executable, "-m", "pytest", "--nbval", str(path), "-p", "no:cacheprovider", "-q", "--nbval-cell-timeout", "7200",
                "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg")]
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=7200)
     assert done.returncode == 0, f"strict nbval of {stem} failed in another process state:\n{done.stdout[-6000:]}"
