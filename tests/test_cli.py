@@ -200,8 +200,11 @@ def test_ctrl_c_exits_130_quietly_with_valid_json(photos, tmp_path):
     import time
 
     out = tmp_path / "out"
+    # A terminal's Ctrl-C reaches a process whose SIGINT is not ignored; a shell starts background jobs
+    # (make test &, nohup) with SIGINT ignored and children inherit that, so the child gets the default back.
     proc = subprocess.Popen([sys.executable, "-m", "camlib", "cam", *[str(photos[0])] * 200, "--topk", "1", "--batch-size", "1",
-                             "--json", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--json", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (out.is_dir() and any(out.glob("*.png"))) and time.monotonic() < deadline:
         time.sleep(0.2)
