@@ -5,6 +5,8 @@ trials. A difference is real when it exceeds the noise margin, two standard erro
 difference of two independent binomial rates: ``2 * sqrt((a (100 - a) + b (100 - b)) / n)``
 percentage points. Verdicts are "yes" / "no" beyond the margin and "yes, within noise" /
 "no, within noise" inside it; "about equal" claims hold when the difference stays inside it.
+Where both rates come from the same images, a paired bootstrap interval of the difference is the
+sharper test (:func:`interval_verdict`).
 """
 from __future__ import annotations
 
@@ -64,3 +66,15 @@ def sign_claim(claim: str, values: Sequence[float], reference: Sequence[float], 
     p = binomtest(wins, len(values), 0.5, alternative="greater").pvalue
     return {"claim": claim, "measured": f"mean {values.mean():.1f}% vs {reference.mean():.1f}%; higher in {wins} of "
             f"{len(values)} (sign test p={p:.3f})", "holds?": "yes" if p < alpha else "no"}
+
+
+def interval_verdict(difference: float, low: float, high: float) -> str:
+    """Verdict on "the difference is above 0" from its value and 95% interval ``[low, high]`` (e.g. a
+    paired bootstrap over images): "yes" / "no" when the interval excludes 0, "... within noise" otherwise."""
+    if not low <= difference <= high:
+        raise CamlibError(f"the difference {difference} lies outside its interval [{low}, {high}]")
+    if low > 0:
+        return "yes"
+    if high < 0:
+        return "no"
+    return "yes, within noise" if difference > 0 else "no, within noise"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from . import __version__
+from .defaults import DEFAULT_FLIP, DEFAULT_MODEL, DEFAULT_THRESHOLD
 from .errors import CamlibError
 
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as shells report a Ctrl-C
@@ -29,9 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     cam = sub.add_parser("cam", help="top-k classes, CAMs and boxes for image files")
     cam.add_argument("images", nargs="+", help="image files (JPEG, PNG, ...); a name starting with '-' goes after '--'")
-    cam.add_argument("--model", default="efficientnet-lite0", help="pretrained classifier: efficientnet-lite0 (default), efficientnet-lite1, efficientnet-lite2 or squeezenet1_1")
+    cam.add_argument("--model", default=DEFAULT_MODEL, help=f"pretrained classifier: efficientnet-lite0, efficientnet-lite1, efficientnet-lite2 or squeezenet1_1 (default: {DEFAULT_MODEL}, chosen in chapter 3)")
     cam.add_argument("--topk", type=int, default=5, help="number of classes per image (default: 5)")
-    cam.add_argument("--threshold", type=float, default=0.2, help="box threshold as a fraction of the CAM maximum (default: 0.2)")
+    cam.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help=f"box threshold as a fraction of the CAM maximum (default: {DEFAULT_THRESHOLD:g}, chosen in chapter 3; the paper's is 0.2)")
+    cam.add_argument("--flip", action=argparse.BooleanOptionalAction, default=DEFAULT_FLIP, help=f"average the CAMs of the image and its mirror (default: {'on' if DEFAULT_FLIP else 'off'}, chosen in chapter 3)")
     cam.add_argument("--batch-size", type=int, default=8, help="images per forward pass (default: 8)")
     cam.add_argument("--out", type=Path, default=None, help="write CAM overlays with boxes to this folder (never overwriting a file)")
     output = cam.add_mutually_exclusive_group()
@@ -122,7 +124,7 @@ def run_cam(args: argparse.Namespace, report: Reporter) -> None:
                 except CamlibError as err:
                     outcome.append(err)
             try:
-                found = localize_batch(classifier, [image for _, _, image in loaded], args.topk, args.threshold)
+                found = localize_batch(classifier, [image for _, _, image in loaded], args.topk, args.threshold, args.flip)
             except CamlibError as err:
                 found = [err] * len(loaded)
             for (i, name, image), loc in zip(loaded, found):

@@ -10,11 +10,13 @@ import torch
 from PIL import Image
 
 from .box_rules import boxes_from_cams, check_threshold
-from .cam import CAM
+from .cam import select_classes
+from .defaults import DEFAULT_FLIP, DEFAULT_THRESHOLD
 from .errors import CamlibError
 from .images import check_aspect, load_image, to_rgb
-from .preprocess import Geometry, resize_crop, to_input
+from .map_methods import CAMMaps, FlipAveragedMaps
 from .models.pretrained import PretrainedClassifier
+from .preprocess import Geometry, resize_crop, to_input
 
 
 @dataclass
@@ -60,21 +62,24 @@ def localize(
     classifier: PretrainedClassifier,
     image: Image.Image | np.ndarray | str | Path,
     topk: int = 5,
-    threshold: float = 0.2,
+    threshold: float = DEFAULT_THRESHOLD,
+    flip: bool = DEFAULT_FLIP,
 ) -> Localization:
-    """Top-k classes of ``image`` with one CAM box each (the paper's threshold rule).
+    """Top-k classes of ``image`` with one CAM box each (the paper's rule: the largest region above
+    ``threshold`` x the map's maximum); ``flip`` averages the logits and CAMs of the image and its mirror.
 
     The whole image is used (shorter side resized to the network's crop size, no cropping), so a
     box can fall anywhere in the photo. ``image`` as :func:`as_rgb_image` takes it.
     """
-    return localize_batch(classifier, [image], topk, threshold)[0]
+    return localize_batch(classifier, [image], topk, threshold, flip)[0]
 
 
 def localize_batch(
     classifier: PretrainedClassifier,
     images: Sequence[Image.Image | np.ndarray | str | Path],
     topk: int = 5,
-    threshold: float = 0.2,
+    threshold: float = DEFAULT_THRESHOLD,
+    flip: bool = DEFAULT_FLIP,
 ) -> list[Localization]:
     """:func:`localize` of several images, in order; images whose resized inputs have the same
     size go through the network in one batch."""
@@ -86,12 +91,15 @@ def localize_batch(
         groups.setdefault(resized.size, []).append(i)
     device = next(classifier.model.parameters()).device
     out: list[Localization | None] = [None] * len(rgb)
-    with CAM(classifier.model) as cam:
+    cam = CAMMaps(classifier.model)
+    with FlipAveragedMaps(cam) if flip else cam as method, torch.no_grad():
         for members in groups.values():
-            batch = torch.stack([to_input(inputs[i][0], classifier.mean, classifier.std) for i in members])
-            result = cam(batch.to(device), topk=topk)
-            maps = result.upsampled().cpu()  # (b, k, H', W')
-            probs, classes = result.probs.cpu().numpy(), result.classes.cpu().numpy()
+            batch = torch.stack([to_input(inputs[i][0], classifier.mean, classifier.std) for i in members]).to(device)
+            logits = method.predict(batch)
+            chosen = select_classes(logits, topk=topk)  # (b, k), highest first
+            probs = torch.softmax(logits, dim=1).gather(1, chosen).cpu().numpy()
+            maps = method(batch, chosen).cpu()  # (b, k, H', W')
+            classes = chosen.cpu().numpy()
             for row, i in enumerate(members):
                 resized, geometry = inputs[i]
                 boxes = geometry.to_original(boxes_from_cams(maps[row], threshold))
@@ -101,7 +109,6 @@ def localize_batch(
                 ]
                 out[i] = Localization(predictions, maps[row], geometry, resized, rgb[i])
     return out  # type: ignore[return-value]
-
 
 
 def boxes_in_input(loc: Localization, threshold: float = 0.2) -> np.ndarray:

@@ -13,7 +13,8 @@ to a network is removed when the block ends::
 * :class:`CAMMaps`: class activation maps of a network with a global-pooling head;
 * :class:`BackpropMaps`: gradient saliency (Simonyan et al. 2014), for any classifier;
 * :class:`CentreMaps`: a centred Gaussian that ignores the image (Choe et al.'s centre baseline);
-* :class:`SpectralResidualMaps`: saliency of the image alone (Hou and Zhang 2007).
+* :class:`SpectralResidualMaps`: saliency of the image alone (Hou and Zhang 2007);
+* :class:`FlipAveragedMaps`: any of them averaged with its maps of the mirrored image.
 """
 from __future__ import annotations
 
@@ -85,26 +86,27 @@ class CAMMaps(_ModelMethod):
     def __init__(self, model: nn.Module) -> None:
         super().__init__(model)
         self._cam = CAM(model)
-        self._last: tuple[torch.Tensor, CAMResult] | None = None
+        self._recent: list[tuple[torch.Tensor, CAMResult]] = []  # the last two predicted batches (an image and its mirror)
 
     def __enter__(self) -> "CAMMaps":
         self._cam.attach()
         return self
 
     def close(self) -> None:
-        self._last = None
+        self._recent = []
         self._cam.remove()
 
     def predict(self, images: torch.Tensor) -> torch.Tensor:
         self._check(images)
         every_class = torch.arange(self._cam.head.classifier.out_features)
         result = self._cam(images, classes=every_class)
-        self._last = (images, result)
+        self._recent = [*self._recent[-1:], (images, result)]
         return result.logits
 
     def _maps(self, images: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-        if self._last is not None and self._last[0] is images:
-            result = self._last[1]
+        known = [result for batch, result in self._recent if batch is images]
+        if known:
+            result = known[0]
             maps = result.maps.gather(1, classes[:, :, None, None].expand(-1, -1, *result.maps.shape[-2:]))
         else:
             result = self._cam(images, classes=classes)
@@ -155,3 +157,39 @@ class SpectralResidualMaps(MapMethod):
         pixels = (rgb.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
         saliency = torch.from_numpy(spectral_residual(pixels)).float()  # (B, H, W)
         return saliency[:, None].expand(-1, classes.shape[1], -1, -1).to(images.device)
+
+
+class FlipAveragedMaps(MapMethod):
+    """Test-time flip averaging of another method: logits and maps are the means over the image and
+    its left-right mirror (the mirror's maps mirrored back), so a map ignores which way the object faces."""
+
+    def __init__(self, method: MapMethod) -> None:
+        self.method = method
+        self.name = f"{method.name} + flip"
+        self._mirror: tuple[torch.Tensor, torch.Tensor] | None = None  # (images, their mirror) last predicted
+
+    def __enter__(self) -> "FlipAveragedMaps":
+        self.method.__enter__()
+        return self
+
+    def close(self) -> None:
+        self._mirror = None
+        self.method.close()
+
+    def predict(self, images: torch.Tensor) -> torch.Tensor | None:
+        self._check(images)
+        logits = self.method.predict(images)
+        if logits is None:
+            return None
+        mirror = self._mirrored(images)
+        return (logits + self.method.predict(mirror)) / 2
+
+    def _maps(self, images: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        return (self.method(images, classes) + self.method(self._mirrored(images), classes).flip(-1)) / 2
+
+    def _mirrored(self, images: torch.Tensor) -> torch.Tensor:
+        """The mirror of ``images``, the same tensor object for the same batch (so a method's cache of the
+        batch it just predicted serves the maps too)."""
+        if self._mirror is None or self._mirror[0] is not images:
+            self._mirror = (images, images.flip(-1))
+        return self._mirror[1]

@@ -1,7 +1,7 @@
 """``pytest --nbval notebooks/`` as a reader runs it, with the settings ``make nbval`` uses.
 
 Progress bars are switched off in the chapters' kernels (they inherit this environment), and timings and
-memory addresses are sanitized with ``tests/nbval_sanitize.cfg``; a cell may run up to two hours (chapter 3
+memory addresses are sanitized with ``tests/nbval_sanitize.cfg``; a cell may run up to two hours (chapter 4
 trains five networks in one cell, 13 minutes on two quiet cores), so a reader's strict run compares what
 the chapters compute, not how long it took.
 """
@@ -18,5 +18,5 @@ def pytest_configure(config):
     options = config.option
     if getattr(options, "nbval_sanitize_with", None) is None and not getattr(options, "sanitize_with", None):
         options.nbval_sanitize_with = str(SANITIZE)
-    if str(getattr(options, "nbval_cell_timeout", "")) == "2000":  # nbval's default; chapter 3 trains for longer on a slow CPU
+    if str(getattr(options, "nbval_cell_timeout", "")) == "2000":  # nbval's default; chapter 4 trains for longer on a slow CPU
         options.nbval_cell_timeout = 7200

@@ -22,13 +22,24 @@ from PIL import Image, ImageDraw
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from camlib import CAM, BadImageError, CamlibError, CorruptFileError, DatasetNotFoundError, NoGapHeadError
-from camlib import NotLinearClassifierError, boxes_from_cams, load_image, localize, released_code_boxes
+from camlib import (
+    CAM,
+    BadImageError,
+    CamlibError,
+    CorruptFileError,
+    DatasetNotFoundError,
+    NoGapHeadError,
+    NotLinearClassifierError,
+    boxes_from_cams,
+    load_image,
+    localize,
+    released_code_boxes,
+)
 from camlib.box_rules import check_threshold
 from camlib.cache import atomic_write_bytes, cached, load_torch, save_torch
 from camlib.cli import main
-from camlib.images import check_aspect
 from camlib.data import CUB200, BoxImageDataset, BoxRecord, ImageNetLocalization
+from camlib.images import check_aspect
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

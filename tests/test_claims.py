@@ -45,3 +45,15 @@ def test_bad_rates_or_counts_say_what_is_wrong(args):
 def test_sign_claim_needs_paired_values():
     with pytest.raises(CamlibError, match="equally long"):
         sign_claim("c", [1.0, 2.0], [1.0])
+
+
+def test_interval_verdicts():
+    from camlib.claims import interval_verdict
+
+    assert interval_verdict(3.0, 1.0, 5.0) == "yes"
+    assert interval_verdict(-3.0, -5.0, -1.0) == "no"
+    assert interval_verdict(1.0, -1.0, 3.0) == "yes, within noise"
+    assert interval_verdict(-1.0, -3.0, 1.0) == "no, within noise"
+    assert interval_verdict(0.0, -1.0, 1.0) == "no, within noise"
+    with pytest.raises(CamlibError, match="outside its interval"):
+        interval_verdict(4.0, 0.0, 1.0)

@@ -4,11 +4,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image
-from pathlib import Path
-
 from skimage import data
 
 from camlib.cli import main

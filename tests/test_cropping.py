@@ -7,10 +7,10 @@ import torch
 
 from camlib.baselines import random_boxes
 from camlib.cam import cam_boxes
-from camlib.chapters.ch04_cropping import SETTINGS, BoxedImages, pixel_box, run_cropping
-from camlib.metrics.boxes import hit_rate, paired_iou
+from camlib.chapters.ch05_cropping import SETTINGS, BoxedImages, pixel_box, run_cropping
 from camlib.data.localization_split import LocalizationSplit
 from camlib.errors import CamlibError
+from camlib.metrics.boxes import hit_rate, paired_iou
 
 CUB_MINI = Path(__file__).parent / "fixtures" / "CUB_200_2011_mini"
 

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from toy_models import ChannelOracle
 
 from camlib.baselines import spectral_residual
 from camlib.errors import CamlibError
-from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps, SpectralResidualMaps
-from toy_models import ChannelOracle
+from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps, FlipAveragedMaps, MapMethod, SpectralResidualMaps
 
 
 def test_cam_maps_by_hand_with_and_without_a_prediction_first():
@@ -67,3 +67,37 @@ def test_bad_input_says_what_to_do():
         CentreMaps()(torch.rand(3, 8, 8), torch.tensor([[0]]))
     with pytest.raises(CamlibError, match="classes must be"):
         CentreMaps()(torch.rand(2, 3, 8, 8), torch.tensor([0, 1]))
+
+
+class _LeftBiased(MapMethod):
+    """Maps: the column index x whatever the image (a prior that favours the right); logits: each
+    channel's mean plus its column-0 value."""
+
+    def predict(self, images):
+        return images.mean(dim=(2, 3)) + images[:, :, 0, 0]
+
+    def _maps(self, images, classes):
+        ramp = torch.arange(images.shape[-1], dtype=torch.float32)
+        return ramp.expand(images.shape[0], classes.shape[1], images.shape[-2], -1)
+
+
+def test_flip_averaging_mirrors_the_maps_back_and_averages_logits():
+    ramp = torch.arange(4.0).expand(1, 3, 2, 4).clone()  # x = 0, 1, 2, 3 in every row and channel
+    with FlipAveragedMaps(_LeftBiased()) as method:
+        maps = method(ramp, torch.tensor([[0, 1]]))
+        logits = method.predict(ramp)
+    assert maps.shape == (1, 2, 2, 4)
+    assert torch.allclose(maps, torch.full_like(maps, 1.5))  # (x + (3 - x)) / 2: the prior is cancelled
+    assert torch.allclose(logits, torch.full((1, 3), 1.5 + 1.5))  # mean 1.5, column 0 holds 0 then 3
+    assert method.name == "map method + flip"
+
+
+def test_flip_averaged_cam_costs_two_forward_passes_per_batch():
+    model = ChannelOracle().eval()
+    calls = []
+    model.register_forward_hook(lambda *args: calls.append(1))
+    images = torch.rand(2, 3, 8, 8)
+    with FlipAveragedMaps(CAMMaps(model)) as method:
+        logits = method.predict(images)
+        maps = method(images, logits.topk(2).indices)
+    assert len(calls) == 2 and maps.shape == (2, 2, 8, 8)

@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from camlib.metrics import DEFAULT_THRESHOLDS, MaxBoxAcc, MaxBoxAccV2, PxAP, box_iou, cam_thresholds, reference_scoremaps
+from camlib.metrics import (
+    DEFAULT_THRESHOLDS,
+    MaxBoxAcc,
+    MaxBoxAccV2,
+    PxAP,
+    box_iou,
+    cam_thresholds,
+    reference_scoremaps,
+)
 
 
 def box_accuracy(make, maps, gts, **kwargs) -> tuple[float, float]:

@@ -5,7 +5,15 @@ import pytest
 import torch
 
 from camlib import CAM, CamlibError
-from camlib.models import alexnet_gap, alexnet_star_gap, count_parameters, gap_network, googlenet_gap, googlenet_gmp, vgg16_gap
+from camlib.models import (
+    alexnet_gap,
+    alexnet_star_gap,
+    count_parameters,
+    gap_network,
+    googlenet_gap,
+    googlenet_gmp,
+    vgg16_gap,
+)
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,16 @@ import pandas as pd
 import pytest
 import torch
 
-from camlib.chapters.ch06_text_detector import PhotoCAM, agreement, photo_cam, svt_scores
-from camlib.chapters.ch07_concepts import concept_scores
-from camlib.chapters.ch08_informative_objects import informative_objects, object_frequency, object_lists, paper_object_lists
-from camlib.probe import LinearProbe, choose_c
+from camlib.chapters.ch07_text_detector import PhotoCAM, agreement, photo_cam, svt_scores
+from camlib.chapters.ch08_concepts import concept_scores
+from camlib.chapters.ch09_informative_objects import (
+    informative_objects,
+    object_frequency,
+    object_lists,
+    paper_object_lists,
+)
 from camlib.data.object_scenes import OBJECT_WORDS, ObjectScenes
+from camlib.probe import LinearProbe, choose_c
 
 FIXTURE = Path(__file__).parent / "fixtures" / "svt_mini"
 BAG, SHIRT = OBJECT_WORDS.index("bag"), OBJECT_WORDS.index("shirt")

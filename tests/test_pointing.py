@@ -5,8 +5,16 @@ import torch
 
 from camlib.errors import CamlibError
 from camlib.pointing import (
-    chance_pointing, high_regions, localization_scores, near_boxes, overlap_fractions, peaks, pointing_hits, points_hit,
-    points_in_boxes, random_hit_rates,
+    chance_pointing,
+    high_regions,
+    localization_scores,
+    near_boxes,
+    overlap_fractions,
+    peaks,
+    pointing_hits,
+    points_hit,
+    points_in_boxes,
+    random_hit_rates,
 )
 
 

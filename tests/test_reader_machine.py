@@ -8,7 +8,7 @@ of two, another hash seed, other work done first in the kernel, and an empty cac
 trained again). A cell that prints a trained number without the tag fails here, as it would on a reader's
 machine, and so does a cell whose assertion margins are too tight.
 
-The chapters that train for minutes (3, and 10 which reuses chapter 3's networks) run only with
+The chapters that train for minutes (4, and 11 which reuses chapter 4's networks) run only with
 ``CAMLIB_CHECK_ALL_CHAPTERS=1``: the default set keeps ``make test`` within its budget.
 """
 from __future__ import annotations
@@ -22,8 +22,8 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAINING_CHAPTERS = ["01_global_average_pooling", "05_generic_deep_features", "09_vqa_interpretation"]
-LONG_TRAINING_CHAPTERS = ["03_weakly_supervised_localization", "10_class_specific_units"]
+TRAINING_CHAPTERS = ["01_global_average_pooling", "06_generic_deep_features", "10_vqa_interpretation"]
+LONG_TRAINING_CHAPTERS = ["04_trained_localization_networks", "11_class_specific_units"]
 OTHER_WORK_FIRST = """\
 # reader's-machine check: other work first, so that allocations and kernel choices differ
 import numpy as np

@@ -3,14 +3,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from camlib.errors import CamlibError
 from camlib.data.text_scenes import font_files
+from camlib.errors import CamlibError
 
 pytest.importorskip("rapidocr_onnxruntime")
 
 
 def test_detector_finds_a_printed_word():
-    from camlib.chapters.ch06_text_detector import SupervisedTextDetector
+    from camlib.chapters.ch07_text_detector import SupervisedTextDetector
 
     image = Image.new("RGB", (320, 160), "white")
     ImageDraw.Draw(image).text((60, 50), "HOTEL", font=ImageFont.truetype(str(font_files()[1]), 48), fill="black")

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from camlib.data.opencv_text import load_svt, parse_svt_xml
-from camlib.errors import CamlibError, DatasetNotFoundError
 from camlib.data.text_scenes import scenes_from_photos
+from camlib.errors import CamlibError, DatasetNotFoundError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "svt_mini"
 

@@ -2,12 +2,25 @@
 import numpy as np
 import pytest
 
-from camlib.errors import CamlibError
 from camlib.data.object_scenes import (
-    OBJECT_WORDS, CaptionSpec, ObjectScenes, SceneClassSpec, _Layout, caption_for, clause_tokens, concept_negatives,
-    concept_objects, make_captioned_scenes, make_scene_classes, mine_phrases, neighbours, phrase_in, side_word,
+    OBJECT_WORDS,
+    CaptionSpec,
+    ObjectScenes,
+    SceneClassSpec,
+    _Layout,
+    caption_for,
+    clause_tokens,
+    concept_negatives,
+    concept_objects,
+    make_captioned_scenes,
+    make_scene_classes,
+    mine_phrases,
+    neighbours,
+    phrase_in,
+    side_word,
     with_article,
 )
+from camlib.errors import CamlibError
 
 
 @pytest.fixture(scope="module")

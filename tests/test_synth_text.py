@@ -2,11 +2,18 @@
 import numpy as np
 import pytest
 
-from camlib.errors import CamlibError
 from camlib.data.text_scenes import (
-    TextSceneSpec, _luminance, box_masks, contrasting_colour, font_files, make_text_scenes, render_word,
-    split_photos, tight_box,
+    TextSceneSpec,
+    _luminance,
+    box_masks,
+    contrasting_colour,
+    font_files,
+    make_text_scenes,
+    render_word,
+    split_photos,
+    tight_box,
 )
+from camlib.errors import CamlibError
 
 SPEC = TextSceneSpec(size=96, n_train=8, n_test=6, font_size=(10, 24), seed=3)
 

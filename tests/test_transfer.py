@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
+from camlib.chapters.ch06_transfer import LabelledImages, balanced_indices, raw_pixels, to_rgb
 from camlib.errors import CamlibError
-from camlib.chapters.ch05_transfer import LabelledImages, balanced_indices, raw_pixels, to_rgb
 from camlib.features import classifier_inputs, final_linear
 
 
@@ -50,7 +50,7 @@ def test_labelled_images_validate_shapes():
 def test_table5_claims_verdicts_from_a_hand_made_table():
     import pandas as pd
 
-    from camlib.chapters.ch05_transfer import table5_claims
+    from camlib.chapters.ch06_transfer import table5_claims
 
     table = pd.DataFrame({"A": [50.0, 90.0, 80.0, 80.5], "B": [50.0, 60.0, 70.0, 90.0]},
                          index=["pixels", "deep", "gap", "fc"])
@@ -66,7 +66,7 @@ def test_table5_claims_verdicts_from_a_hand_made_table():
 
 
 def test_image_features_are_cached_by_pixels(tmp_path, monkeypatch):
-    from camlib.chapters.ch05_transfer import Extractor, image_features
+    from camlib.chapters.ch06_transfer import Extractor, image_features
 
     monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))
     calls = []
@@ -81,10 +81,10 @@ def test_image_features_are_cached_by_pixels(tmp_path, monkeypatch):
 
 
 def test_generic_localization_finds_a_bright_object(lite0):
+    from camlib.chapters.ch06_transfer import chance_hit_rates, generic_localization
     from camlib.data.localization_split import LocalizationSplit
     from camlib.features import extract
     from camlib.probe import fit_probe
-    from camlib.chapters.ch05_transfer import chance_hit_rates, generic_localization
 
     # Class 1: a white square on black in a random quadrant; class 0: all black. The SVM is trained
     # on whole images; its CAM must peak on the square of test images it never saw.

@@ -5,11 +5,17 @@ import pandas as pd
 import pytest
 import torch
 
-from camlib.errors import CamlibError
-from camlib.chapters.ch10_units import (
-    cam_explained, partial_cams, rank_units, show_unit_rows, top_activating, top_image_hits, unit_masks,
+from camlib.chapters.ch11_units import (
+    cam_explained,
+    partial_cams,
+    rank_units,
+    show_unit_rows,
+    top_activating,
+    top_image_hits,
+    unit_masks,
     unit_precision,
 )
+from camlib.errors import CamlibError
 
 
 def test_rank_units_by_weight_stable_ties():
@@ -100,7 +106,7 @@ def test_top_image_hits():
 
 
 def test_figures_build():
-    from camlib.chapters.ch10_units import plot_explained, show_cam_decomposition
+    from camlib.chapters.ch11_units import plot_explained, show_cam_decomposition
 
     fig = show_cam_decomposition(np.zeros((8, 8, 3), np.uint8), torch.rand(5, 2, 2), torch.rand(3, 5), 1, units=2)
     assert len(fig.axes) == 4  # image, CAM, two units
@@ -111,7 +117,7 @@ def test_figures_build():
 
 
 def test_class_table_and_units_needed():
-    from camlib.chapters.ch10_units import class_table, units_needed
+    from camlib.chapters.ch11_units import class_table, units_needed
 
     # unit 0 fires on the object (top-left) of class-0 images, unit 1 on the background of class-1 images
     features = torch.zeros(4, 2, 2, 2)
@@ -130,7 +136,7 @@ def test_class_table_and_units_needed():
 
 
 def test_magnitude_order_and_purity():
-    from camlib.chapters.ch10_units import top_image_purity
+    from camlib.chapters.ch11_units import top_image_purity
 
     features = torch.tensor([1.0, 2.0, 3.0]).view(1, 3, 1, 1)
     weight = torch.tensor([[3.0, -4.0, 2.0]])  # contributions [3, -8, 6]: by magnitude units 1, 2, 0

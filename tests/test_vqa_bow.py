@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
+from camlib.chapters.ch10_vqa.bow import AnswerVocabulary, BagOfWords, tokenize
 from camlib.errors import CamlibError
-from camlib.chapters.ch09_vqa.bow import AnswerVocabulary, BagOfWords, tokenize
 
 
 def test_tokenize():

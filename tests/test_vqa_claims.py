@@ -1,7 +1,7 @@
 """The VQA chapter's claims table and per-question-type image gain, judged by the book's noise rule."""
 import pandas as pd
 
-from camlib.chapters.ch09_vqa.verdicts import vqa_claims
+from camlib.chapters.ch10_vqa.verdicts import vqa_claims
 
 
 def test_claims_table():
@@ -15,7 +15,7 @@ def test_claims_table():
 
 
 def test_image_gain_per_type():
-    from camlib.chapters.ch09_vqa.verdicts import image_gain
+    from camlib.chapters.ch10_vqa.verdicts import image_gain
 
     accuracy = pd.DataFrame({"question+image": [70.0, 50.0], "question": [20.0, 55.0], "image": [10.0, 10.0],
                              "questions": [300, 300]}, index=["colour", "yes/no"])

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
+from camlib.chapters.ch10_vqa.dataset import VQASpec, generate_vqa
 from camlib.errors import CamlibError
-from camlib.chapters.ch09_vqa.dataset import VQASpec, generate_vqa
 
 SPEC = VQASpec(canvas=96, object_size=(24, 40), images=(8, 3, 4), questions_per_image=3, seed=1)
 

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
+from camlib.chapters.ch10_vqa.answer_cam import answer_cams
+from camlib.chapters.ch10_vqa.bow import AnswerVocabulary
+from camlib.chapters.ch10_vqa.model import select_l2, train_simple_baseline
 from camlib.errors import CamlibError
-from camlib.chapters.ch09_vqa.answer_cam import answer_cams
-from camlib.chapters.ch09_vqa.bow import AnswerVocabulary
-from camlib.chapters.ch09_vqa.model import select_l2, train_simple_baseline
 
 VOCAB = AnswerVocabulary(("a", "b", "c"))
 

@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from camlib.chapters.ch09_vqa.pointing_table import pointing_table
+from camlib.chapters.ch10_vqa.pointing_table import pointing_table
 
 
 def test_table_per_group():

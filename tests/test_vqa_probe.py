@@ -2,11 +2,11 @@
 import numpy as np
 import torch
 
-from camlib.features import Features
-from camlib.chapters.ch09_vqa.dataset import VQASplit
-from camlib.chapters.ch09_vqa.attribute_readout import scene_probes
+from camlib.chapters.ch10_vqa.attribute_readout import scene_probes
+from camlib.chapters.ch10_vqa.dataset import VQASplit
+from camlib.chapters.ch10_vqa.table import QuestionTable
 from camlib.data.vqa_scenes import COLOURS, SceneObject
-from camlib.chapters.ch09_vqa.table import QuestionTable
+from camlib.features import Features
 
 COLOUR_NAMES = list(COLOURS)
 

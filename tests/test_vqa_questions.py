@@ -2,9 +2,15 @@
 import numpy as np
 import pytest
 
-from camlib.errors import CamlibError
-from camlib.chapters.ch09_vqa.questions import _colour_questions, _count_questions, _exists_questions, _left_questions, ask
+from camlib.chapters.ch10_vqa.questions import (
+    _colour_questions,
+    _count_questions,
+    _exists_questions,
+    _left_questions,
+    ask,
+)
 from camlib.data.vqa_scenes import SceneObject
+from camlib.errors import CamlibError
 
 BAG = SceneObject("bag", "red", (0, 0, 10, 10))
 BOOT1 = SceneObject("boot", "blue", (20, 0, 30, 10))

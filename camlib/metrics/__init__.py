@@ -2,8 +2,11 @@
 
 Every evaluator (:class:`LocalizationEvaluator`, :class:`MaxBoxAcc`, :class:`MaxBoxAccV2`,
 :class:`PxAP`) has the same protocol: ``accumulate(...)`` per batch, ``compute()`` for the result
-over every batch so far (it can be called again after more batches), ``reset()`` to start over.
+over every batch so far (it can be called again after more batches), ``compute(rows)`` for the
+result on a selection of the accumulated images (a size bin, a bootstrap resample:
+:func:`bootstrap_intervals`), ``reset()`` to start over.
 """
+from .bootstrap import bootstrap_intervals
 from .boxes import box_intersection, box_iou, iou
 from .classification import topk_error
 from .localization import LocalizationEvaluator, LocalizationResult
@@ -23,5 +26,5 @@ from .wsol import (
 __all__ = [
     "iou", "box_iou", "box_intersection", "topk_error", "LocalizationEvaluator", "LocalizationResult",
     "MaxBoxAcc", "MaxBoxAccV2", "PxAP", "BoxAccResult", "PxAPResult", "DEFAULT_THRESHOLDS", "PXAP_THRESHOLDS",
-    "IOU_THRESHOLDS", "cam_thresholds", "reference_scoremaps",
+    "IOU_THRESHOLDS", "cam_thresholds", "reference_scoremaps", "bootstrap_intervals",
 ]

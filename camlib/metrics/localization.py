@@ -7,6 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import CamlibError
+from .bootstrap import select_rows
 from .boxes import iou
 
 
@@ -79,12 +80,15 @@ class LocalizationEvaluator:
         if gt_known_boxes is not None:
             self._known.append(known)
 
-    def compute(self) -> LocalizationResult:
-        """Top-1/top-5 localization error and GT-known accuracy over everything accumulated."""
+    def compute(self, rows: np.ndarray | None = None) -> LocalizationResult:
+        """Top-1/top-5 localization error and GT-known accuracy over everything accumulated, or over
+        the accumulated images ``rows`` (indices in accumulation order, repeats allowed: a bootstrap
+        resample or a subset)."""
         if not self._hits:
             raise CamlibError("nothing accumulated: call accumulate() with at least one batch first")
-        hits = np.concatenate(self._hits)
+        hits = select_rows(np.concatenate(self._hits), rows)
         top1 = 100.0 * (1.0 - hits[:, :1].any(axis=1).mean())
         top5 = 100.0 * (1.0 - hits[:, :5].any(axis=1).mean())
-        known = 100.0 * np.concatenate(self._known).mean() if self._known else None
+        known = 100.0 * select_rows(np.concatenate(self._known), rows).mean() if self._known else None
         return LocalizationResult(float(top1), float(top5), None if known is None else float(known), len(hits))
+

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from ..errors import CamlibError
+from .bootstrap import select_rows
 from .boxes import box_iou
 from .contour_boxes import contour_iou_curves
 from .threshold_components import ComponentBoxes, check_maps, check_thresholds, component_boxes
@@ -134,7 +135,7 @@ class _BoxAccuracy:
 
     def reset(self) -> None:
         """Forget everything accumulated."""
-        self._correct = np.zeros((len(self.iou_thresholds), len(self.thresholds)), dtype=np.int64)
+        self._correct: list[np.ndarray] = []  # per batch (N, D, K): is the box right at each IoU and CAM threshold
         self._num_images = 0
 
     def accumulate(self, maps: np.ndarray, gt_boxes: Sequence[np.ndarray]) -> None:
@@ -153,14 +154,22 @@ class _BoxAccuracy:
         else:
             components = component_boxes(maps, self.thresholds, self.method)
             ious = component_iou_curves(components, boxes, len(self.thresholds), self.multi_contour)
-        self._correct += (ious[None] >= self.iou_thresholds[:, None, None]).sum(axis=1)
+        self._correct.append(ious[:, None, :] >= self.iou_thresholds[None, :, None])
         self._num_images += len(maps)
 
-    def compute(self) -> BoxAccResult:
-        """The metric over everything accumulated so far."""
+    def per_image(self) -> np.ndarray:
+        """``(N, D, K)`` bool: is image n's box right at IoU threshold d and CAM threshold k."""
+        if self._num_images == 0:
+            raise CamlibError("per_image() called before accumulate(): no image to evaluate")
+        return np.concatenate(self._correct)
+
+    def compute(self, rows: np.ndarray | None = None) -> BoxAccResult:
+        """The metric over everything accumulated so far, or over the accumulated images ``rows``
+        (indices in accumulation order, repeats allowed: a bootstrap resample or a subset)."""
         if self._num_images == 0:
             raise CamlibError("compute() called before accumulate(): no image to evaluate")
-        box_acc = 100.0 * self._correct / self._num_images
+        correct = select_rows(np.concatenate(self._correct), rows)
+        box_acc = 100.0 * correct.sum(axis=0) / len(correct)
         best = box_acc.argmax(axis=1)
         max_box_acc = box_acc[np.arange(len(best)), best]
         return BoxAccResult(
@@ -170,7 +179,7 @@ class _BoxAccuracy:
             box_acc=box_acc,
             thresholds=self.thresholds,
             iou_thresholds=self.iou_thresholds,
-            num_images=self._num_images,
+            num_images=len(correct),
         )
 
 
@@ -223,8 +232,8 @@ class PxAP:
 
     def reset(self) -> None:
         """Forget everything accumulated."""
-        self._positives = np.zeros(len(self.thresholds) + 1, dtype=np.int64)  # by number of thresholds <= value
-        self._negatives = np.zeros_like(self._positives)
+        self._positives: list[np.ndarray] = []  # per image (K + 1,) counts by number of thresholds <= value
+        self._negatives: list[np.ndarray] = []
         self._num_images = 0
 
     def accumulate(self, maps: np.ndarray, gt_masks: np.ndarray, ignore_masks: np.ndarray | None = None) -> None:
@@ -242,19 +251,24 @@ class PxAP:
         if ignore_masks is not None:
             keep = ~(_check_mask(ignore_masks, maps.shape, "ignore_masks") & ~positive)
         level = np.searchsorted(self.thresholds, maps, side="right")
-        self._positives += np.bincount(level[positive], minlength=len(self._positives))
-        self._negatives += np.bincount(level[~positive & keep], minlength=len(self._negatives))
+        bins = len(self.thresholds) + 1
+        offset = np.arange(len(maps))[:, None, None] * bins + level  # (N, H, W): one bincount for the batch
+        self._positives.append(np.bincount(offset[positive], minlength=len(maps) * bins).reshape(len(maps), bins))
+        self._negatives.append(np.bincount(offset[~positive & keep], minlength=len(maps) * bins).reshape(len(maps), bins))
         self._num_images += len(maps)
 
-    def compute(self) -> PxAPResult:
-        """PxAP over everything accumulated so far."""
+    def compute(self, rows: np.ndarray | None = None) -> PxAPResult:
+        """PxAP over everything accumulated so far, or over the accumulated images ``rows`` (indices in
+        accumulation order, repeats allowed: a bootstrap resample or a subset)."""
         if self._num_images == 0:
             raise CamlibError("compute() called before accumulate(): no image to evaluate")
-        num_positive = int(self._positives.sum())
+        positives = select_rows(np.concatenate(self._positives), rows).sum(axis=0)
+        negatives = select_rows(np.concatenate(self._negatives), rows).sum(axis=0)
+        num_positive = int(positives.sum())
         if num_positive == 0:
             raise CamlibError("no positive ground-truth pixel was accumulated: PxAP is undefined")
-        tp = np.cumsum(self._positives[::-1])[::-1][1:]  # (K,) positives with map >= thresholds[k]
-        fp = np.cumsum(self._negatives[::-1])[::-1][1:]
+        tp = np.cumsum(positives[::-1])[::-1][1:]  # (K,) positives with map >= thresholds[k]
+        fp = np.cumsum(negatives[::-1])[::-1][1:]
         predicted = tp + fp
         precision = np.divide(tp, predicted, out=np.full(len(tp), np.nan), where=predicted > 0)
         recall = tp / num_positive

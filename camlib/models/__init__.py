@@ -9,7 +9,14 @@ from .gap import (
     googlenet_gmp,
     vgg16_gap,
 )
-from .pretrained import PRETRAINED, PretrainedClassifier, efficientnet_lite, efficientnet_lite0, load_pretrained, squeezenet1_1
+from .pretrained import (
+    PRETRAINED,
+    PretrainedClassifier,
+    efficientnet_lite,
+    efficientnet_lite0,
+    load_pretrained,
+    squeezenet1_1,
+)
 
 __all__ = [
     "GapNet", "gap_network", "vgg16_gap", "alexnet_gap", "alexnet_star_gap", "googlenet_gap", "googlenet_gmp",

