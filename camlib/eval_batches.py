@@ -73,6 +73,12 @@ def dataset_batches(dataset: BoxImageDataset, size: int, batch_size: int = 64, w
         yield EvalBatch(images, labels, scaled)
 
 
+def _normalised(images: list[np.ndarray], mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """uint8 ``(H, W, 3)`` images -> one ``(B, 3, H, W)`` float batch normalised with ``mean``/``std`` (on [0, 1])."""
+    batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div_(255.0)
+    return (batch - torch.tensor(mean, dtype=torch.float32)[:, None, None]) / torch.tensor(std, dtype=torch.float32)[:, None, None]
+
+
 def composite_batches(split: CompositeSplit, rows: np.ndarray, size: int, mean: Sequence[float], std: Sequence[float],
                       batch_size: int = 50, flip: bool = False) -> Iterator[EvalBatch]:
     """Batches of the composite images ``rows`` of ``split`` (:mod:`camlib.data.composites`), each resized
@@ -83,7 +89,6 @@ def composite_batches(split: CompositeSplit, rows: np.ndarray, size: int, mean: 
     rows = np.asarray(rows)
     if rows.ndim != 1 or rows.size == 0 or rows.min() < 0 or rows.max() >= len(split):
         raise CamlibError(f"rows must be indices into the {len(split)} {split.name} composites")
-    mean_t, std_t = torch.tensor(mean, dtype=torch.float32)[:, None, None], torch.tensor(std, dtype=torch.float32)[:, None, None]
     scale = size / split.size
     for start in range(0, len(rows), batch_size):
         images, masks, boxes = [], [], []
@@ -95,11 +100,10 @@ def composite_batches(split: CompositeSplit, rows: np.ndarray, size: int, mean: 
             if flip:
                 image, mask = image[:, ::-1], mask[:, ::-1]
                 box = np.stack([size - box[:, 2], box[:, 1], size - box[:, 0], box[:, 3]], axis=1)
-            images.append(torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0))
+            images.append(image)
             masks.append(np.ascontiguousarray(mask))
             boxes.append(box)
-        batch = (torch.stack(images) - mean_t) / std_t
-        yield EvalBatch(batch, torch.from_numpy(split.labels[rows[start:start + batch_size]].astype(np.int64)), boxes, np.stack(masks))
+        yield EvalBatch(_normalised(images, mean, std), torch.from_numpy(split.labels[rows[start:start + batch_size]].astype(np.int64)), boxes, np.stack(masks))
 
 
 def real_photo_batches(photos: Sequence[RealPhoto], size: int, mean: Sequence[float], std: Sequence[float],
@@ -112,7 +116,6 @@ def real_photo_batches(photos: Sequence[RealPhoto], size: int, mean: Sequence[fl
     """
     if batch_size < 1:
         raise CamlibError(f"batch_size must be >= 1, got {batch_size}")
-    mean_t, std_t = torch.tensor(mean, dtype=torch.float32)[:, None, None], torch.tensor(std, dtype=torch.float32)[:, None, None]
     for start in range(0, len(photos), batch_size):
         images, labels, boxes = [], [], []
         for photo in photos[start:start + batch_size]:
@@ -120,7 +123,7 @@ def real_photo_batches(photos: Sequence[RealPhoto], size: int, mean: Sequence[fl
             resized = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA if size < min(rgb.shape[:2]) else cv2.INTER_LINEAR)
             areas = (photo.boxes[:, 2] - photo.boxes[:, 0]) * (photo.boxes[:, 3] - photo.boxes[:, 1])
             label = int(photo.labels[int(np.argmax(areas))])
-            images.append(torch.from_numpy(resized).permute(2, 0, 1).float().div_(255.0))
+            images.append(resized)
             labels.append(label)
             boxes.append(scale_boxes(photo.boxes[photo.labels == label], photo.size, size))
-        yield EvalBatch((torch.stack(images) - mean_t) / std_t, torch.tensor(labels), boxes)
+        yield EvalBatch(_normalised(images, mean, std), torch.tensor(labels), boxes)

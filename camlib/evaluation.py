@@ -12,7 +12,7 @@ wsolevaluation (MaxBoxAccV2, PxAP) min-max normalise the map first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -206,11 +206,7 @@ def evaluate(
     hits: list[np.ndarray] = []
     areas: dict[str, list[np.ndarray]] = {"paper rule": [], **({"released rule": []} if released else {}), "ground truth": []}
     with method:
-        for batch in progress(batches, desc=desc, disable=desc is None):
-            images = batch.images.to(device)
-            logits = method.predict(images)
-            if logits is None:
-                raise CamlibError(f"{method.name} does not classify; score its maps with evaluate_gt_known")
+        for batch, images, logits in _classified(method, batches, device, desc):
             top_classes = logits.topk(k, dim=1).indices
             maps = method(images, torch.cat([top_classes, batch.labels[:, None].to(top_classes.device)], dim=1))
             top = top_classes.cpu().numpy()
@@ -236,6 +232,17 @@ def evaluate(
     record = PerImage(np.concatenate(hits), {rule: np.concatenate(a) for rule, a in areas.items()}, paper, released_rule,
                       heuristics, gt_known)
     return record.evaluation(method.name)
+
+
+def _classified(method: MapMethod, batches: Iterable[EvalBatch], device: torch.device | str,
+                desc: str | None) -> Iterator[tuple[EvalBatch, torch.Tensor, torch.Tensor]]:
+    """``(batch, images on device, logits (B, N))`` per batch of a classifying ``method`` (progress bar with ``desc``)."""
+    for batch in progress(batches, desc=desc, disable=desc is None):
+        images = batch.images.to(device)
+        logits = method.predict(images)
+        if logits is None:
+            raise CamlibError(f"{method.name} does not classify; score its maps with evaluate_gt_known")
+        yield batch, images, logits
 
 
 def _device_of(method: MapMethod) -> torch.device:
@@ -282,11 +289,7 @@ def top1_localization_curve(method: MapMethod, batches: Iterable[EvalBatch], thr
     boxes = MaxBoxAcc(thresholds=thresholds, rules="camlib")
     right_class = []
     with method:
-        for batch in progress(batches, desc=desc, disable=desc is None):
-            images = batch.images.to(device)
-            logits = method.predict(images)
-            if logits is None:
-                raise CamlibError(f"{method.name} does not classify: a top-1 localization curve needs its classes")
+        for batch, images, logits in _classified(method, batches, device, desc):
             top1 = logits.argmax(dim=1)
             maps = method(images, top1[:, None])[:, 0].float().cpu().numpy()
             right_class.append(top1.cpu().numpy() == batch.labels.numpy())

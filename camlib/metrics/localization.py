@@ -86,9 +86,12 @@ class LocalizationEvaluator:
         resample or a subset)."""
         if not self._hits:
             raise CamlibError("nothing accumulated: call accumulate() with at least one batch first")
-        hits = select_rows(np.concatenate(self._hits), rows)
+        self._hits = [np.concatenate(self._hits)]  # one array from now on: a bootstrap calls compute often
+        hits = select_rows(self._hits[0], rows)
         top1 = 100.0 * (1.0 - hits[:, :1].any(axis=1).mean())
         top5 = 100.0 * (1.0 - hits[:, :5].any(axis=1).mean())
-        known = 100.0 * select_rows(np.concatenate(self._known), rows).mean() if self._known else None
+        if self._known:
+            self._known = [np.concatenate(self._known)]
+        known = 100.0 * select_rows(self._known[0], rows).mean() if self._known else None
         return LocalizationResult(float(top1), float(top5), None if known is None else float(known), len(hits))
 

@@ -161,14 +161,16 @@ class _BoxAccuracy:
         """``(N, D, K)`` bool: is image n's box right at IoU threshold d and CAM threshold k."""
         if self._num_images == 0:
             raise CamlibError("per_image() called before accumulate(): no image to evaluate")
-        return np.concatenate(self._correct)
+        self._correct = [np.concatenate(self._correct)]
+        return self._correct[0]
 
     def compute(self, rows: np.ndarray | None = None) -> BoxAccResult:
         """The metric over everything accumulated so far, or over the accumulated images ``rows``
         (indices in accumulation order, repeats allowed: a bootstrap resample or a subset)."""
         if self._num_images == 0:
             raise CamlibError("compute() called before accumulate(): no image to evaluate")
-        correct = select_rows(np.concatenate(self._correct), rows)
+        self._correct = [np.concatenate(self._correct)]  # one array from now on: a bootstrap calls compute often
+        correct = select_rows(self._correct[0], rows)
         box_acc = 100.0 * correct.sum(axis=0) / len(correct)
         best = box_acc.argmax(axis=1)
         max_box_acc = box_acc[np.arange(len(best)), best]
@@ -262,8 +264,9 @@ class PxAP:
         accumulation order, repeats allowed: a bootstrap resample or a subset)."""
         if self._num_images == 0:
             raise CamlibError("compute() called before accumulate(): no image to evaluate")
-        positives = select_rows(np.concatenate(self._positives), rows).sum(axis=0)
-        negatives = select_rows(np.concatenate(self._negatives), rows).sum(axis=0)
+        self._positives, self._negatives = [np.concatenate(self._positives)], [np.concatenate(self._negatives)]
+        positives = select_rows(self._positives[0], rows).sum(axis=0)
+        negatives = select_rows(self._negatives[0], rows).sum(axis=0)
         num_positive = int(positives.sum())
         if num_positive == 0:
             raise CamlibError("no positive ground-truth pixel was accumulated: PxAP is undefined")
