@@ -47,7 +47,9 @@ unit: assets browser-deps
 nbval: assets
 	$(PY) -m pytest --nbval notebooks/ --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 7200 -p no:cacheprovider
 
-test: unit nbval
+# nbval first: the unit tests' reader's-machine check then reuses the cached composites and trunk maps
+# (inference, not training) that the chapters made
+test: nbval unit
 
 bench: assets
 	$(PY) bench/run_all.py

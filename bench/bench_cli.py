@@ -26,8 +26,8 @@ from PIL import Image
 from skimage import data
 
 from camlib.cli import main as camlib_main
-from camlib.preprocess import preprocess
 from camlib.models.pretrained import load_pretrained
+from camlib.preprocess import preprocess
 
 SAMPLES = (data.coffee, data.astronaut, data.chelsea, data.rocket)
 

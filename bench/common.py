@@ -16,8 +16,8 @@ from PIL import Image
 from torch import nn
 
 from camlib.data.assets import imagenet_samples
-from camlib.preprocess import preprocess
 from camlib.models.pretrained import PretrainedClassifier
+from camlib.preprocess import preprocess
 
 
 def cpu_model() -> str:

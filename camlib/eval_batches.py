@@ -16,12 +16,15 @@ from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision import transforms
 
-from camlib.benchmark_networks import NORMALIZE
 from camlib.data.boxdataset import BoxImageDataset, collate_boxes
 from camlib.data.composites import CompositeSplit
 from camlib.data.localization_split import LocalizationSplit
 from camlib.data.real_photos import RealPhoto
 from camlib.errors import CamlibError
+from camlib.preprocess import IMAGENET_MEAN, IMAGENET_STD
+
+#: ImageNet's input normalisation (on [0, 1] RGB): the small networks' and torchvision's.
+NORMALIZE = transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)
 
 
 @dataclass

@@ -42,3 +42,12 @@ def setup(seed: int = DEFAULT_SEED) -> dict:
     pd.set_option("display.precision", 1)
     pd.set_option("display.width", 120)
     return {"scale": scale, "device": str(device), "seed": seed, "torch": torch.__version__.split("+")[0]}
+
+
+def show_whole(frame: pd.DataFrame) -> None:
+    """Display a table with no cell cut short (claims tables hold whole sentences; pandas cuts cells
+    at 50 characters by default)."""
+    from IPython.display import display
+
+    with pd.option_context("display.max_colwidth", None):
+        display(frame)

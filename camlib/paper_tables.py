@@ -85,3 +85,34 @@ def threshold_summary(evaluations: dict[str, Evaluation]) -> pd.DataFrame:
         "released multi-threshold": [_released(e, "gt_known_accuracy") for e in rows],
         "best of curve": [e.gt_known.curve.value for e in rows],
     }, index=list(evaluations))
+
+
+#: Largest-box share bins (fractions of the image) for tables by object size.
+SIZE_BINS = ((0.0, 0.1), (0.1, 0.3), (0.3, 0.6), (0.6, 1.0))
+
+
+def size_bins(shares: np.ndarray, bins: tuple[tuple[float, float], ...] = SIZE_BINS) -> dict[str, np.ndarray]:
+    """Indices of the images whose largest-box share (``(N,)``, fractions) falls in each bin, named like
+    ``"10-30%"``; the last bin includes its upper end."""
+    shares = np.asarray(shares)
+    out = {}
+    for low, high in bins:
+        name = f"{100 * low:.0f}-{100 * high:.0f}%"
+        out[name] = np.flatnonzero((shares >= low) & ((shares < high) if high < 1 else (shares <= high)))
+    return out
+
+
+def over_seeds(frames: list[pd.DataFrame], decimals: int = 1) -> pd.DataFrame:
+    """Same-shaped numeric tables, one per seed -> one table of ``"mean ± h"`` strings, ``h`` the half-width
+    of the 95% t-interval of the mean over seeds (the mean alone with one seed; NaN cells stay empty)."""
+    from scipy.stats import t
+
+    if not frames or any(f.shape != frames[0].shape for f in frames):
+        raise CamlibError("over_seeds needs one or more tables of the same shape")
+    stack = np.stack([f.to_numpy(dtype=float) for f in frames])
+    mean = stack.mean(axis=0)
+    half = (t.ppf(0.975, len(frames) - 1) * stack.std(axis=0, ddof=1) / np.sqrt(len(frames))
+            if len(frames) > 1 else np.full_like(mean, np.nan))
+    cell = lambda m, h: "" if np.isnan(m) else (f"{m:.{decimals}f}" if np.isnan(h) else f"{m:.{decimals}f} ± {h:.{decimals}f}")  # noqa: E731
+    return pd.DataFrame([[cell(m, h) for m, h in zip(mr, hr)] for mr, hr in zip(mean, half)],
+                        index=frames[0].index, columns=frames[0].columns)

@@ -1,7 +1,7 @@
 """Pictures people would rather see than read: CAM overlays and labelled boxes."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -11,6 +11,11 @@ from matplotlib.patches import Rectangle
 from PIL import Image
 
 from .cam.compute import normalize_maps
+from .errors import CamlibError
+
+if TYPE_CHECKING:
+    from .data.composites import CompositeSplit
+    from .train import TrainResult
 
 
 def _to_array(image: Image.Image | np.ndarray) -> np.ndarray:
@@ -95,5 +100,41 @@ def real_photo_sheet(photos: Sequence, columns: int = 6, tile: float = 2.6) -> p
         ax.imshow(Image.open(photo.path).convert("RGB"))
         draw_boxes(ax, photo.boxes, labels=list(photo.class_names), colors="magenta", linewidth=1.5)
         ax.set_title(photo.file.split("/")[-1], fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def composite_sheet(split: "CompositeSplit", rows: np.ndarray, class_names: list[str], columns: int = 6,
+                    tile: float = 2.2) -> plt.Figure:
+    """Composites ``rows`` with every instance's box (green) and the class name."""
+    figure, axes = plt.subplots(-(-len(rows) // columns), columns, figsize=(columns * tile, -(-len(rows) // columns) * tile),
+                                squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, rows):
+        image, _ = split.render(int(i))
+        ax.imshow(image)
+        draw_boxes(ax, split.boxes(int(i)), linewidth=1.5)
+        ax.set_title(class_names[split.labels[i]].split(",")[0], fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def plot_training_loss(training: dict[str, list["TrainResult"]], ax=None) -> plt.Figure:
+    """Training loss per epoch of each network and seed (one colour per network, one line per seed),
+    as recorded by :func:`camlib.train.train`: each line ends where the stopping rule stopped it."""
+    if not training or not all(t.history for runs in training.values() for t in runs):
+        raise CamlibError("plot_training_loss needs a non-empty history for every network and seed")
+    fig, ax = (plt.subplots(figsize=(7, 3.5)) if ax is None else (ax.figure, ax))
+    for i, (name, runs) in enumerate(training.items()):
+        for k, record in enumerate(runs):
+            epochs = [h["epoch"] for h in record.history]
+            ax.plot(epochs, [h["loss"] for h in record.history], color=f"C{i}", marker="o", markersize=2,
+                    linewidth=1, alpha=0.8, label=name if k == 0 else None)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss (cross-entropy)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

@@ -33,7 +33,12 @@ from .progress import progress
 @dataclass(frozen=True)
 class TrainConfig:
     """Hyper-parameters of one run. ``batch_size`` is per process; ``max_steps`` cuts a run short
-    (smoke tests); ``workers=None`` means 0 on the CPU and 4 per GPU; ``amp`` only acts on CUDA."""
+    (smoke tests); ``workers=None`` means 0 on the CPU and 4 per GPU; ``amp`` only acts on CUDA.
+
+    ``schedule``: cosine decay of the learning rate over ``epochs``, or constant. ``plateau``: stop
+    once the training loss fell by less than ``plateau`` times the first epoch's loss over the last
+    ``patience`` epochs (the curve has flattened on a linear scale); ``epochs`` is then the most it may take.
+    """
 
     epochs: int = 10
     batch_size: int = 64
@@ -46,8 +51,15 @@ class TrainConfig:
     amp: bool = True
     workers: int | None = None
     max_steps: int | None = None
+    schedule: Literal["cosine", "constant"] = "cosine"
+    plateau: float | None = None
+    patience: int = 3
 
     def __post_init__(self) -> None:
+        if self.schedule not in ("cosine", "constant"):
+            raise CamlibError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
+        if self.plateau is not None and not (0 < self.plateau < 1 and self.patience >= 1):
+            raise CamlibError(f"plateau is a fraction in (0, 1) of the first epoch's loss, with patience >= 1; got {self.plateau}, {self.patience}")
         if self.optimizer not in ("sgd", "adam"):
             raise CamlibError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -133,6 +145,15 @@ def _load_weights(model: nn.Module, state: dict, path: Path) -> None:
 
 
 # -- the loop --------------------------------------------------------------------------------------
+def flattened(history: list[dict[str, float]], config: TrainConfig) -> bool:
+    """Whether the stopping rule of ``config.plateau`` holds after the epochs of ``history``: over the
+    last ``patience`` epochs the loss fell by less than ``plateau`` times the first epoch's loss."""
+    if config.plateau is None or len(history) <= config.patience:
+        return False
+    drop = history[-1 - config.patience]["loss"] - history[-1]["loss"]
+    return drop < config.plateau * history[0]["loss"]
+
+
 def _flip_batch(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Mirror a random half of ``(B, 3, H, W)`` images left-right."""
     flip = torch.rand(images.shape[0], generator=generator) < 0.5
@@ -186,7 +207,9 @@ def train(
     total = steps_per_epoch * config.epochs if config.max_steps is None else min(config.max_steps, steps_per_epoch * config.epochs)
 
     optimizer = _optimizer(model, config)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+    cosine = config.schedule == "cosine"
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)) if cosine else 1.0)
     amp_dtype = _amp_dtype(ctx, config)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     net = DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None) if ctx.world > 1 else model
@@ -206,7 +229,7 @@ def train(
     started = time.perf_counter()
     bar = progress(total=total, desc=desc, initial=step, disable=not (show_progress and ctx.is_main))
     for epoch in range(start_epoch, config.epochs):
-        if step >= total:
+        if step >= total or flattened(history, config):
             break
         sampler.set_epoch(epoch)
         flips = torch.Generator().manual_seed(config.seed * 100_003 + epoch)

@@ -70,7 +70,7 @@ def _check_boxes_equal_masks(split, images: range) -> None:
 
 def test_small_benchmark_is_cached_seeded_and_exact(tmp_path, monkeypatch):
     monkeypatch.setattr(composites, "cache_dir", lambda: tmp_path)
-    spec = CompositeSpec(test_images=40, dev_images=10, seed=3)
+    spec = CompositeSpec(splits=(("test", 40), ("dev", 10)), seed=3)
     first = load_composites(spec, progress=False)
     assert len(list(tmp_path.glob("composites-*.pt"))) == 1 and len(list(tmp_path.glob("composites-*.pt.sha256"))) == 1
     again = load_composites(spec, progress=False)  # from the cache

@@ -107,3 +107,15 @@ def test_thread_count_follows_camlib_threads_then_omp(monkeypatch):
     monkeypatch.setenv("CAMLIB_THREADS", "two")
     with pytest.raises(ValueError, match="CAMLIB_THREADS must be a positive whole number"):
         default_threads()
+
+
+def test_show_whole_prints_every_cell_in_full(capsys):
+    import pandas as pd
+
+    from camlib.notebook import show_whole
+
+    sentence = "GAP head: a class's top 5 units' receptive fields lie on the object, far more than chance"
+    frame = pd.DataFrame({"claim": [sentence], "holds?": ["yes"]})
+    show_whole(frame)
+    assert sentence in capsys.readouterr().out
+    assert sentence not in repr(frame) and pd.get_option("display.max_colwidth") == 50  # the default is left alone

@@ -4,8 +4,9 @@ Trained numbers move with the CPU's summation order (thread count, allocation al
 library picks), so chapters print them in cells tagged ``nbval-ignore-output`` and check them with
 assertions instead. This test is the check that a chapter got that right: it re-runs strict nbval on a copy
 of the committed chapter in another process state than the one that made its outputs (one thread instead
-of two, another hash seed, other work done first in the kernel, and an empty cache, so every network is
-trained again). A cell that prints a trained number without the tag fails here, as it would on a reader's
+of two, another hash seed, other work done first in the kernel, and a cache without any trained network,
+so every network is trained again; only the products of pretrained-network inference that are already
+cached, the composites' recipes and a frozen trunk's maps, are shared). A cell that prints a trained number without the tag fails here, as it would on a reader's
 machine, and so does a cell whose assertion margins are too tight.
 
 The chapters that train for minutes (4, and 11 which reuses chapter 4's networks) run only with
@@ -48,13 +49,20 @@ def perturbed_copy(stem: str, folder: Path) -> Path:
     return path
 
 
+#: Cache entries that hold no trained network (generated data, a frozen pretrained trunk's maps): shared when present.
+SHARED_CACHE = ("composites-*", "trunk-maps")
+
+
 def fresh_data_root(folder: Path) -> Path:
-    """A data root that shares the fetched assets but starts with an empty cache."""
-    from camlib.data.paths import assets_dir
+    """A data root that shares the fetched assets and the :data:`SHARED_CACHE` entries, and nothing trained."""
+    from camlib.data.paths import assets_dir, cache_dir
 
     root = folder / "data"
-    root.mkdir()
+    (root / "cache").mkdir(parents=True)
     (root / "assets").symlink_to(assets_dir().resolve(), target_is_directory=True)
+    for pattern in SHARED_CACHE:
+        for entry in cache_dir().glob(pattern):
+            (root / "cache" / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
     return root
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from camlib.cache import sha256_of
 from camlib.data.opencv_doc import CLASS_NAMES_FILE, opencv_doc_paths
-from camlib.data.stamps import load_stamps, read_mapping, stamp_mapping, stamp_paths
-from camlib.errors import CorruptFileError
+from camlib.data.stamps import GROUPS_FILE, load_stamps, read_mapping, stamp_mapping, stamp_paths
+from camlib.errors import CamlibError, CorruptFileError
 
 HEADER = "stamp\tclass_index\tclass_name\tsha256\tnotes"
 
@@ -49,3 +49,20 @@ def test_loaded_stamps_have_exact_masks():
         assert stamp.rgba.dtype == np.uint8 and stamp.rgba.shape[2] == 4
         assert np.array_equal(stamp.mask, stamp.rgba[..., 3] / 255 > 0.5)
         assert 0.05 < stamp.mask.mean() < 1, f"{stamp.path}: a cut-out should have transparent surroundings"
+
+
+def test_groups_mapping_lists_photos_in_groups_of_six_or_more():
+    entries = stamp_mapping(GROUPS_FILE)
+    counts = np.bincount([e.class_index for e in entries])
+    assert len(entries) == 258 and len(counts) == 14 and counts.min() >= 6
+    names = {}
+    for e in entries:
+        assert names.setdefault(e.class_index, e.class_name) == e.class_name, e.path  # one name per group
+        assert e.notes.startswith(".txt: ") and " Seen: " in e.notes, e.path
+    paths = stamp_paths(GROUPS_FILE)
+    for entry, path in zip(entries, paths):
+        assert sha256_of(path) == entry.sha256, entry.path
+    shared = {e.path: e.sha256 for e in stamp_mapping()}
+    assert all(shared.get(e.path, e.sha256) == e.sha256 for e in entries)  # a stamp in both lists is the same file
+    with pytest.raises(CamlibError, match="unknown stamp mapping"):
+        stamp_mapping("stamps_animals.tsv")

@@ -150,35 +150,41 @@ def test_tables_line_up_with_the_paper():
         table3("bp", {"bp": backprop})
 
 
-def _fake(top1_cls: float, top1_loc: float, top5_loc: float = 50.0, heuristic_top5: float = 50.0, n: int = 1000,
-          gt_known: float = 50.0):
-    """An Evaluation with chosen numbers (the rest irrelevant to the claims)."""
-    from camlib.evaluation import Evaluation
+def _results(localization: dict, classification: dict | None = None, seeds: int = 2):
+    """Results whose every row is the same evaluation for each of ``seeds`` seeds."""
+    from camlib.chapters.ch04_trained_networks.results import Classification, Results
 
-    loc = LocalizationResult(top1_loc, top5_loc, gt_known, n)
-    return Evaluation("cam", n, top1_cls, 10.0, loc, loc, LocalizationResult(60.0, heuristic_top5, None, n), None, {})
+    classification = classification or {row: e for row, e in localization.items() if not row.startswith("B")}
+    split = rectangles(n=3)
+    return Results({row: [Classification.of(e)] * seeds for row, e in classification.items()},
+                   {row: [e] * seeds for row, e in localization.items()},
+                   evaluate_gt_known(CentreMaps(), split_batches(split)), {}, ROLES_FOR_TESTS, {}, None)
+
+
+ROLES_FOR_TESTS = Roles(gap="G", gmp="M", low_res="L", extra_convs="X", extra_base="G", fc="F", fc_base="G",
+                        backprop=("B",))
 
 
 def test_claims_verdicts_follow_the_numbers():
-    classification = {"G": _fake(30, 0), "M": _fake(31, 0), "L": _fake(30, 0), "X": _fake(20, 0), "F": _fake(29, 0)}
-    localization = {"G": _fake(30, 40, top5_loc=30, heuristic_top5=20, gt_known=70), "M": _fake(30, 60, gt_known=60),
-                    "L": _fake(30, 41),
-                    "X": _fake(30, 50), "B": _fake(30, 45)}
-    roles = Roles(gap="G", gmp="M", low_res="L", extra_convs="X", extra_base="G", fc="F", fc_base="G", backprop=("B",))
-    table = claims_table(classification, localization, roles)
+    split = rectangles(n=30)
+    run = lambda model, **kw: evaluate(CAMMaps(model.eval()), split_batches(split), num_classes=3, **kw)  # noqa: E731
+    perfect = run(ChannelOracle())
+    favour0 = run(ChannelOracle(favour=0))  # always class 0: right on a third of the images, CAMs unchanged
+    backprop = evaluate(BackpropMaps(ReluMeanOracle().eval()), split_batches(split), num_classes=3, released=False)
+    results = _results({"G": perfect, "M": favour0, "L": favour0, "X": perfect, "B": backprop},
+                       {"G": perfect, "M": favour0, "L": favour0, "X": perfect, "F": favour0})
+    table = claims_table(results, resamples=50)
     verdict = table["holds here?"]
-    assert verdict.iloc[0] == "yes"  # 30 vs 31 classification: within noise, so "about equal" holds
-    assert verdict.iloc[1] == "yes"  # 40 vs 60 localization
-    assert verdict.iloc[2] == "yes"  # 40 vs 45 backprop: 5 points > 2 SE (4.4)
-    assert verdict.iloc[3] == "yes, within noise"  # 40 vs 41
-    assert verdict.iloc[4] == "yes"  # extra convs classify 20 vs 30
-    assert verdict.iloc[5] == "no"  # extra convs localize 50 vs 40
-    assert verdict.iloc[6] == "yes, within noise"  # fc 29 vs GAP 30
-    assert verdict.iloc[7] == "yes"  # heuristics 20 vs 30
-    assert verdict.iloc[8] == "yes" and table["ours A"].iloc[8] == pytest.approx(30.0)  # GT-known error 30 vs 40
-    assert table["paper"].iloc[8] == "not reported"
-    assert table["paper"].iloc[1] == "56.4 vs 57.8"
-    assert table["margin (2 SE)"].iloc[1] == pytest.approx(200 * np.sqrt((0.4 * 0.6 + 0.6 * 0.4) / 1000))
+    assert perfect.top1_error == 0 and favour0.top1_error == pytest.approx(200 / 3)
+    assert verdict.iloc[0] == "no"  # 0 vs 66.7 classification error: not about equal
+    assert verdict.iloc[1] == "yes"  # 0 vs 66.7 localization error (the class must be right)
+    assert verdict.iloc[2] == "no, within noise"  # the same maps when the class is given: no difference at all
+    assert table["gain (95% interval)"].iloc[2] == "+0.0 [+0.0, +0.0]"
+    assert verdict.iloc[7] == "yes"  # the 7x7 stand-in classifies worse, so it localizes worse by the paper's metric
+    assert verdict.iloc[8] == "no, within noise" and verdict.iloc[10] == "no"  # extra convs: equal; fc: worse
+    assert table["ours A"].iloc[1] == 0.0 and table["ours B"].iloc[1] == pytest.approx(200 / 3)
+    assert table["paper"].iloc[1] == "56.4 vs 57.8" and table["paper"].iloc[2] == "not reported"
+    assert (table["test images"] == 30).all()
 
 
 def test_imagenet_fixture_boxes_follow_the_resize():
@@ -240,7 +246,8 @@ def test_full_scale_chapter_on_the_miniature_imagenet(tmp_path):
     assert list(results.classification) == ["GoogLeNet-GAP", "GoogLeNet"]
     assert list(results.localization) == ["GoogLeNet-GAP", "GoogLeNet", "Backprop on GoogLeNet"]
     assert results.examples.images.shape == (2, 64, 64, 3) and results.centre.curve.num_images == 3
-    frame = side_by_side(table2(results.localization), paper_table("table2_localization_error"), rows=results.paper_rows["table2"])
+    assert results.seeds == 1 and results.classification["GoogLeNet"][0].count == 3
+    frame = side_by_side(table2(results.seed(0)[1]), paper_table("table2_localization_error"), rows=results.paper_rows["table2"])
     assert frame.loc["GoogLeNet", "top1 (paper)"] == 60.09
 
 
@@ -255,7 +262,7 @@ def test_claims_summary_groups_by_verdict():
     from camlib.chapters.ch04_trained_networks.claims_table import summary
 
     table = pd.DataFrame({"holds here?": ["yes", "no", "yes", "yes, within noise"]}, index=["A", "B", "C", "D"])
-    assert summary(table) == ("Held beyond the noise margin (2): A; C.\nHeld, but within the noise margin (1): D.\n"
+    assert summary(table) == ("Held beyond the noise (2): A; C.\nHeld, but within the noise (1): D.\n"
                               "Did not hold (1): B.")
 
 
@@ -265,8 +272,9 @@ def test_figures_draw_every_method_and_curve():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from camlib.chapters.ch04_trained_networks.figures import plot_threshold_curves, plot_training, show_examples
+    from camlib.chapters.ch04_trained_networks.figures import plot_threshold_curves, show_examples
     from camlib.chapters.ch04_trained_networks.results import Examples
+    from camlib.plots import plot_training_loss
     from camlib.train import TrainResult
 
     split = rectangles(n=3)
@@ -278,10 +286,10 @@ def test_figures_draw_every_method_and_curve():
     labels = fig2.axes[0].get_legend_handles_labels()[1]
     assert labels == ["CAM", "released multi-threshold rule"]
     history = [{"epoch": 1, "loss": 2.0, "accuracy": 40.0}, {"epoch": 2, "loss": 1.0, "accuracy": 75.0}]
-    fig3 = plot_training({"GAP": TrainResult(history)})
-    assert fig3.axes[0].lines[0].get_ydata().tolist() == [60.0, 25.0]
+    fig3 = plot_training_loss({"GAP": [TrainResult(history), TrainResult(history[:1])]})
+    assert fig3.axes[0].lines[0].get_ydata().tolist() == [2.0, 1.0] and len(fig3.axes[0].lines) == 2
     with pytest.raises(CamlibError, match="non-empty history"):
-        plot_training({"GAP": TrainResult()})
+        plot_training_loss({"GAP": [TrainResult()]})
     plt.close("all")
 
 

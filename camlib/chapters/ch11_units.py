@@ -8,6 +8,7 @@ against object masks, and measures how much of a CAM the top-k units already exp
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, Sequence
 
 import matplotlib.pyplot as plt
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from camlib import frozen_heads
 from camlib.cam import upsample
 from camlib.errors import CamlibError
 
@@ -265,3 +267,35 @@ def plot_explained(tables: dict[str, pd.DataFrame], size: tuple[float, float] = 
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+@dataclass
+class UnitSource:
+    """A GAP network's CAM-layer maps on labelled images with exact object masks: ``images`` uint8
+    ``(N, H, W, 3)``, ``features`` ``(N, K, h, w)``, classifier ``weight`` ``(C, K)`` and ``bias`` ``(C,)``,
+    ``labels`` ``(N,)``, ``masks`` bool ``(N, H, W)`` (all instances) and ``class_names``."""
+
+    images: np.ndarray
+    features: torch.Tensor
+    weight: torch.Tensor
+    bias: torch.Tensor
+    labels: np.ndarray
+    masks: np.ndarray
+    class_names: tuple[str, ...]
+
+
+def frozen_gap_head(seed: int = 0) -> UnitSource:
+    """Chapters 1 and 4's GAP head (trained with ``seed``, loaded from its checkpoint or trained) on
+    EfficientNet-Lite0's frozen 14x14 trunk, with the test composites of photographed objects."""
+    spec = frozen_heads.group_composites(frozen_heads.CPU_TRAIN_IMAGES, frozen_heads.CPU_TEST_IMAGES)
+    data = frozen_heads.lite_maps(spec, ("train", "test"))
+    names = frozen_heads.group_names()
+    head, _ = frozen_heads.train_head("gap", data.maps["train"][16], data.labels["train"], len(names), seed, data.key,
+                                      frozen_heads.CPU_WIDTH, frozen_heads.HEAD_TRAINING)
+    with torch.no_grad():
+        features = head.head_conv(data.maps["test"][16].to(next(head.parameters()).device)).cpu()
+    test = data.splits["test"]
+    rendered = [test.render(i) for i in range(len(test))]
+    images, masks = np.stack([image for image, _ in rendered]), np.stack([m.any(axis=0) for _, m in rendered])
+    return UnitSource(images, features, head.fc.weight.detach().cpu(), head.fc.bias.detach().cpu(),
+                      test.labels.astype(np.int64), masks, names)

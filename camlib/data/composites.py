@@ -40,7 +40,7 @@ from .darknet import darknet_photo_paths
 from .opencv_doc import opencv_doc_paths
 from .paste import mask_box, paste, scale_rgba
 from .paths import cache_dir
-from .stamps import Stamp, load_stamps, stamp_mapping
+from .stamps import MAPPING_FILE, Stamp, load_stamps, stamp_mapping
 
 #: Share of ILSVRC 2012 validation images whose largest box covers 0-10%, 10-20%, ... 90-100% of the image.
 ILSVRC_LARGEST_BOX_HISTOGRAM = (0.135, 0.124, 0.116, 0.113, 0.109, 0.097, 0.087, 0.074, 0.062, 0.083)
@@ -51,7 +51,6 @@ ILSVRC_SINGLE_BOX_SHARE, ILSVRC_BOXES_PER_IMAGE = 0.766, 1.61
 MIN_SHARE = 0.01
 #: Least part of an object's width or height kept in view when it runs past the border.
 MIN_VISIBLE = 0.6
-SPLITS = ("test", "dev")
 
 
 class BackgroundCrop(NamedTuple):
@@ -70,15 +69,19 @@ BACKGROUND_CROPS = tuple(BackgroundCrop(f[0], (int(f[1]), int(f[2]), int(f[3]), 
 
 @dataclass(frozen=True)
 class CompositeSpec:
-    """What to generate: square images of ``size`` px, ``test_images`` + ``dev_images``, ``seed``.
+    """What to generate: square images of ``size`` px from the stamps of ``stamps`` (a mapping of
+    :mod:`camlib.data.stamps`), ``splits`` as ``(name, image count)`` pairs, ``seed``.
 
+    Split by stamp: a class's stamps (in mapping order) go to the splits named by ``stamp_cycle``,
+    repeated (``("test", "dev")``: alternately; ``("train", "test", "train")``: a third to test).
     ``multi_share`` of the images hold 2+ instances; their count is 2 + Poisson(``extra_mean``), as
     many as fit (ILSVRC: 1.61 boxes per image, so about 3.4 in its multi-box images).
     """
 
     size: int = 256
-    test_images: int = 3000
-    dev_images: int = 500
+    splits: tuple[tuple[str, int], ...] = (("test", 3000), ("dev", 500))
+    stamps: str = MAPPING_FILE
+    stamp_cycle: tuple[str, ...] = ("test", "dev")
     multi_share: float = 0.25
     extra_mean: float = 1.4
     centre_sd: float = 0.15
@@ -87,10 +90,18 @@ class CompositeSpec:
     def __post_init__(self):
         if self.size < 224:
             raise CamlibError(f"composite images are 224 px or larger (ImageNet networks' input); got size={self.size}")
-        if self.test_images < 1 or self.dev_images < 0:
-            raise CamlibError("test_images must be at least 1 and dev_images at least 0")
+        names = [name for name, _ in self.splits]
+        if not names or len(set(names)) != len(names) or any(count < 1 for _, count in self.splits):
+            raise CamlibError(f"splits must name distinct splits with at least 1 image each, got {self.splits}")
+        if not set(self.stamp_cycle) <= set(names) or not self.stamp_cycle:
+            raise CamlibError(f"stamp_cycle must name splits of {names}, got {self.stamp_cycle}")
         if not 0 <= self.multi_share <= 1:
             raise CamlibError(f"multi_share is a fraction in [0, 1], got {self.multi_share}")
+
+    @property
+    def split_names(self) -> tuple[str, ...]:
+        """The splits' names, in generation order."""
+        return tuple(name for name, _ in self.splits)
 
 
 def _load_photo(source: str) -> np.ndarray:
@@ -110,16 +121,16 @@ def background_crops() -> tuple[np.ndarray, ...]:
     return tuple(np.ascontiguousarray(photos[c.source][c.box[1]:c.box[3], c.box[0]:c.box[2]]) for c in BACKGROUND_CROPS)
 
 
-def split_stamps(stamps: list[Stamp]) -> dict[str, list[int]]:
-    """Stamp indices of each split: a class's stamps (in mapping order) alternate test, dev, test, ...;
-    a class with one stamp is in test only."""
+def split_stamps(stamps: list[Stamp], cycle: tuple[str, ...] = ("test", "dev")) -> dict[str, list[int]]:
+    """Stamp indices of each split: a class's stamps (in mapping order) go to the splits of ``cycle``
+    in turn (the default alternates test, dev, test, ...; a class with one stamp is in test only)."""
     by_class: dict[int, list[int]] = {}
     for index, stamp in enumerate(stamps):
         by_class.setdefault(stamp.class_index, []).append(index)
-    out: dict[str, list[int]] = {"test": [], "dev": []}
+    out: dict[str, list[int]] = {name: [] for name in dict.fromkeys(cycle)}
     for indices in by_class.values():
         for k, index in enumerate(indices):
-            out[SPLITS[k % 2]].append(index)
+            out[cycle[k % len(cycle)]].append(index)
     return {name: sorted(v) for name, v in out.items()}
 
 
@@ -224,13 +235,14 @@ class CompositeSplit:
     name: str
     size: int
     arrays: dict[str, np.ndarray]
+    stamps: str = MAPPING_FILE
 
     def __len__(self) -> int:
         return len(self.arrays["labels"])
 
     @property
     def labels(self) -> np.ndarray:
-        """``(N,)`` ImageNet class index of each image."""
+        """``(N,)`` class index of each image (an ImageNet class, or a group of :data:`~camlib.data.stamps.GROUPS_FILE`)."""
         return self.arrays["labels"]
 
     def boxes(self, i: int) -> np.ndarray:
@@ -242,7 +254,7 @@ class CompositeSplit:
         """Image ``i`` as uint8 ``(size, size, 3)`` and its instances' masks bool ``(k, size, size)``."""
         if not 0 <= i < len(self):
             raise CamlibError(f"image index {i} is out of range for the {len(self)} {self.name} images")
-        a, stamps, crops = self.arrays, load_stamps_cached(), background_crops()
+        a, stamps, crops = self.arrays, load_stamps_cached(self.stamps), background_crops()
         x0, y0, side = (int(v) for v in a["window"][i])
         crop = crops[a["background"][i]][y0:y0 + side, x0:x0 + side]
         interpolation = cv2.INTER_AREA if side > self.size else cv2.INTER_LINEAR
@@ -258,15 +270,15 @@ class CompositeSplit:
         return image, np.stack(masks)
 
 
-@lru_cache(maxsize=1)
-def load_stamps_cached() -> tuple[Stamp, ...]:
-    """:func:`load_stamps`, loaded once per process."""
-    return tuple(load_stamps())
+@lru_cache(maxsize=2)
+def load_stamps_cached(mapping: str = MAPPING_FILE) -> tuple[Stamp, ...]:
+    """:func:`load_stamps` of ``mapping``, loaded once per process."""
+    return tuple(load_stamps(mapping))
 
 
 def _generate_split(spec: CompositeSpec, name: str, count: int, pool: list[int], rng: np.random.Generator,
                     progress: bool) -> dict[str, np.ndarray]:
-    stamps, crops = list(load_stamps_cached()), background_crops()
+    stamps, crops = list(load_stamps_cached(spec.stamps)), background_crops()
     by_class: dict[int, list[int]] = {}
     for index in pool:
         by_class.setdefault(stamps[index].class_index, []).append(index)
@@ -311,16 +323,15 @@ def _generate_split(spec: CompositeSpec, name: str, count: int, pool: list[int],
 
 
 def generate_composites(spec: CompositeSpec = CompositeSpec(), progress: bool = True) -> dict[str, CompositeSplit]:
-    """Generate both splits of ``spec`` (no cache; see :func:`load_composites`)."""
-    pools = split_stamps(list(load_stamps_cached()))
+    """Generate every split of ``spec``, in order, from one random stream (no cache; see :func:`load_composites`)."""
+    pools = split_stamps(list(load_stamps_cached(spec.stamps)), spec.stamp_cycle)
     rng = np.random.default_rng(spec.seed)
-    counts = {"test": spec.test_images, "dev": spec.dev_images}
-    return {name: CompositeSplit(name, spec.size, _generate_split(spec, name, counts[name], pools[name], rng, progress))
-            for name in SPLITS}
+    return {name: CompositeSplit(name, spec.size, _generate_split(spec, name, count, pools[name], rng, progress), spec.stamps)
+            for name, count in spec.splits}
 
 
 def _cache_key(spec: CompositeSpec) -> str:
-    stamps = [(e.path, e.sha256, e.class_index) for e in stamp_mapping()]
+    stamps = [(e.path, e.sha256, e.class_index) for e in stamp_mapping(spec.stamps)]
     return stable_key({"spec": asdict(spec), "stamps": stamps, "backgrounds": [tuple(c) for c in BACKGROUND_CROPS],
                        "rules": (MIN_SHARE, MIN_VISIBLE, ILSVRC_LARGEST_BOX_HISTOGRAM), "version": 1})
 
@@ -335,8 +346,9 @@ def load_composites(spec: CompositeSpec = CompositeSpec(), progress: bool = True
 
     state = cached_tensors(cache_dir() / f"composites-{_cache_key(spec)}.pt", build)
     return {name: CompositeSplit(name, spec.size, {key.partition("/")[2]: value.numpy()
-                                                    for key, value in state.items() if key.startswith(name + "/")})
-            for name in SPLITS}
+                                                    for key, value in state.items() if key.startswith(name + "/")},
+                                 spec.stamps)
+            for name in spec.split_names}
 
 
 def largest_box_shares(split: CompositeSplit) -> np.ndarray:

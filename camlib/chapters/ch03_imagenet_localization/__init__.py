@@ -10,7 +10,6 @@ from camlib.chapters.ch03_imagenet_localization.benchmark import (
     FULL,
     NETWORKS,
     PAPER_ROWS,
-    SIZE_BINS,
     Scale,
     evaluate_backprop,
     evaluate_cam,
@@ -37,6 +36,7 @@ from camlib.chapters.ch03_imagenet_localization.tables import (
     paper_beside,
     size_bin_table,
 )
+from camlib.paper_tables import SIZE_BINS
 
 __all__ = [
     "CPU", "FULL", "NETWORKS", "PAPER_ROWS", "SIZE_BINS", "Scale", "evaluate_backprop", "evaluate_cam", "evaluate_centre",

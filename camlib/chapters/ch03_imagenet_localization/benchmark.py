@@ -19,6 +19,7 @@ from camlib.eval_batches import composite_batches, real_photo_batches
 from camlib.evaluation import Evaluation, GtKnownScores, evaluate, evaluate_gt_known
 from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps
 from camlib.models.pretrained import PretrainedClassifier
+from camlib.paper_tables import size_bins
 
 #: The packaged ImageNet networks, by camlib name -> row name.
 NETWORKS = {"efficientnet-lite0": "Lite0", "efficientnet-lite1": "Lite1", "efficientnet-lite2": "Lite2",
@@ -27,8 +28,6 @@ NETWORKS = {"efficientnet-lite0": "Lite0", "efficientnet-lite1": "Lite1", "effic
 #: (GoogLeNet-GAP), a class-convolution head (NIN), gradient saliency on a GAP network.
 PAPER_ROWS = {"Lite0": "GoogLeNet-GAP", "Lite1": "GoogLeNet-GAP", "Lite2": "GoogLeNet-GAP", "SqueezeNet 1.1": "NIN",
               "Lite0 at 448": "GoogLeNet-GAP", **{f"Backprop on {row}": "Backprop on GoogLeNet" for row in NETWORKS.values()}}
-#: Largest-box share bins (fractions of the image) for the per-size tables.
-SIZE_BINS = ((0.0, 0.1), (0.1, 0.3), (0.3, 0.6), (0.6, 1.0))
 
 
 @dataclass(frozen=True)
@@ -74,13 +73,8 @@ def sample_rows(split: CompositeSplit, count: int, seed: int = 0) -> np.ndarray:
 
 def size_bin_rows(split: CompositeSplit, rows: np.ndarray) -> dict[str, np.ndarray]:
     """Positions in ``rows`` (not image indices) of the images whose largest box falls in each of
-    :data:`SIZE_BINS`, named like ``"10-30%"``."""
-    shares = largest_box_shares(split)[rows]
-    out = {}
-    for low, high in SIZE_BINS:
-        name = f"{100 * low:.0f}-{100 * high:.0f}%"
-        out[name] = np.flatnonzero((shares >= low) & ((shares < high) if high < 1 else (shares <= high)))
-    return out
+    :data:`camlib.paper_tables.SIZE_BINS`, named like ``"10-30%"``."""
+    return size_bins(largest_box_shares(split)[rows])
 
 
 def evaluate_cam(classifier: PretrainedClassifier, split: CompositeSplit, rows: np.ndarray, size: int | None = None,

@@ -1,5 +1,5 @@
-"""The chapter's figures: the composites, CAMs on them, the dev-split threshold curves, accuracy by
-object size, and the real photos as ``camlib cam`` localizes them."""
+"""The chapter's figures: the dev-split threshold curves, accuracy by object size, and the real photos
+as ``camlib cam`` localizes them (the composites are drawn by :func:`camlib.plots.composite_sheet`)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -8,26 +8,11 @@ import pandas as pd
 
 from camlib.chapters.ch03_imagenet_localization.defaults import DevChoice
 from camlib.chapters.ch03_imagenet_localization.real_photo_eval import PhotoScores
-from camlib.data.composites import CompositeSplit
 from camlib.data.real_photos import RealPhoto
 from camlib.localize import boxes_in_input
-from camlib.plots import draw_boxes, overlay
+from camlib.plots import composite_sheet, draw_boxes, overlay
 
-
-def composite_sheet(split: CompositeSplit, rows: np.ndarray, class_names: list[str], columns: int = 6,
-                    tile: float = 2.2) -> plt.Figure:
-    """Composites ``rows`` with every instance's box (green) and the class name."""
-    figure, axes = plt.subplots(-(-len(rows) // columns), columns, figsize=(columns * tile, -(-len(rows) // columns) * tile),
-                                squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, i in zip(axes.flat, rows):
-        image, _ = split.render(int(i))
-        ax.imshow(image)
-        draw_boxes(ax, split.boxes(int(i)), linewidth=1.5)
-        ax.set_title(class_names[split.labels[i]].split(",")[0], fontsize=8)
-    figure.tight_layout()
-    return figure
+__all__ = ["composite_sheet", "dev_curves_plot", "size_bin_plot", "real_photo_results"]
 
 
 def dev_curves_plot(choice: DevChoice) -> plt.Figure:

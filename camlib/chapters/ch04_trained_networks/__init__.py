@@ -1,7 +1,7 @@
-"""Chapter 4 (Sec. 3, Tables 1-3): weakly supervised localization by GAP networks trained here; evaluation, tables, claims.
+"""Chapter 4 (Sec. 3, Tables 1-3): weakly supervised localization by the paper's heads trained here; tables, claims.
 
-The same code serves the CPU-scale chapter (:mod:`.cpu_scale`) and the full-scale ILSVRC runs
-(:mod:`camlib.chapters.ch04_trained_networks.full_scale`).
+The same code serves the CPU-scale chapter (:mod:`.pretrained_heads`: heads on a frozen ImageNet trunk,
+several seeds) and the full-scale ILSVRC runs (:mod:`camlib.chapters.ch04_trained_networks.full_scale`).
 """
 from camlib.chapters.ch04_trained_networks.claims_table import Roles, claims_table, summary
 from camlib.eval_batches import EvalBatch, dataset_batches, resized_input, split_batches
@@ -15,8 +15,11 @@ from camlib.evaluation import (
     evaluate_gt_known,
 )
 from camlib.paper_tables import (
+    SIZE_BINS,
     box_area_table,
     modern_table,
+    over_seeds,
+    size_bins,
     table1,
     table2,
     table3,
@@ -28,6 +31,6 @@ __all__ = [
     "EvalBatch", "split_batches", "dataset_batches", "resized_input",
     "Evaluation", "GtKnownScores", "evaluate", "evaluate_gt_known",
     "PAPER_THRESHOLD", "RELEASED_THRESHOLD", "SWEEP_THRESHOLDS",
-    "table1", "table2", "table3", "box_area_table", "modern_table", "threshold_curves", "threshold_summary",
+    "table1", "table2", "table3", "box_area_table", "over_seeds", "size_bins", "SIZE_BINS", "modern_table", "threshold_curves", "threshold_summary",
     "Roles", "claims_table", "summary",
 ]

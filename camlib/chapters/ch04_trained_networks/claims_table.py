@@ -1,16 +1,21 @@
-"""The paper's claims about Tables 1-3, checked on measured results with a noise margin.
+"""The paper's claims about Tables 1-3, judged on measured results over seeds and images.
 
-Each claim compares two error rates measured on the same ``n`` test images, judged by the book's one
-noise rule (:mod:`camlib.claims`).
+Each claim compares two numbers measured on the same test images, each the mean over the seeds a
+network was trained with. The verdict comes from the 95% interval of the difference by
+:func:`camlib.metrics.bootstrap.seed_image_intervals`, which resamples seeds and images together,
+so that it carries the seed-to-seed spread as well as the test set's sampling noise
+(:func:`camlib.claims.interval_verdict`). "About equal" claims hold when that interval contains 0.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
+import numpy as np
 import pandas as pd
 
-from camlib.claims import lower, margin, similar
-from camlib.evaluation import Evaluation
+from camlib.claims import interval_verdict
+from camlib.metrics.bootstrap import seed_image_intervals
 from camlib.paper import paper_table
 
 
@@ -33,57 +38,101 @@ class Roles:
     backprop: tuple[str, ...]
 
 
-def _pair(a: float, b: float) -> str:
-    return f"{a:.1f} vs {b:.1f}"
+#: A number of one seed's run on some test images: ``(seed index, image rows) -> value``.
+Measure = Callable[[int, np.ndarray], float]
 
 
-def claims_table(classification: dict[str, Evaluation], localization: dict[str, Evaluation], roles: Roles) -> pd.DataFrame:
-    """One row per claim: the paper's numbers, ours (same order), the noise margin and the verdict.
+@dataclass(frozen=True)
+class Claim:
+    """``claim``: the text; ``paper``: the paper's pair; ``a``/``b``: what is compared; ``kind``:
+    ``"lower"`` (a < b), ``"higher"`` (a > b) or ``"similar"``; ``images``: how many test images (a prefix)."""
 
-    The last row separates localization from classification: the top-1 loc error counts a box only
-    when the class is right, so a network that classifies worse also "localizes" worse by it; the
-    GT-known error scores the true class's box alone (the paper reports no such number)."""
+    claim: str
+    paper: str
+    a: Measure
+    b: Measure
+    kind: str
+    images: int
+
+
+def _measures(results) -> dict[str, Callable[[str], Measure]]:
+    cls = lambda row: lambda k, rows: results.classification[row][k].errors(rows)[0]  # noqa: E731
+    record = lambda row, k: results.localization[row][k].per_image  # noqa: E731
+    return {
+        "cls": cls,
+        "loc": lambda row: lambda k, rows: record(row, k).paper.compute(rows).top1_error,
+        "top5 loc": lambda row: lambda k, rows: record(row, k).paper.compute(rows).top5_error,
+        "heuristics": lambda row: lambda k, rows: record(row, k).heuristics.compute(rows).top5_error,
+        "GT-known err": lambda row: lambda k, rows: 100.0 - record(row, k).paper.compute(rows).gt_known_accuracy,
+        "MaxBoxAccV2": lambda row: lambda k, rows: record(row, k).gt_known.v2.compute(rows).value,
+        "PxAP": lambda row: lambda k, rows: record(row, k).gt_known.pxap.compute(rows).value,
+    }
+
+
+def paper_claims(results) -> list[Claim]:
+    """The claims of Tables 1-3 (and the threshold-free versions of the GAP-GMP and CAM-backprop ones)."""
     t1, t2, t3 = (paper_table(name) for name in
                   ("table1_classification_error", "table2_localization_error", "table3_localization_test"))
-    cls = lambda row: classification[row].top1_error  # noqa: E731
-    loc = lambda row: localization[row].paper_rule.top1_error  # noqa: E731
-    n = localization[roles.gap].count
-    heuristic = localization[roles.gap].heuristics.top5_error
-    plain_top5 = localization[roles.gap].paper_rule.top5_error
-    best_backprop = min(loc(r) for r in roles.backprop)
-    paper = lambda table, row_a, row_b, column="top1": _pair(table.loc[row_a, column], table.loc[row_b, column])  # noqa: E731
-    # each row: claim, the paper's pair, ours A, ours B, and the test of A against B (lower or similar)
-    rows = [
-        ("GAP and GMP classify about equally well (top-1 cls error)", paper(t1, "GoogLeNet-GAP", "GoogLeNet-GMP"),
-         cls(roles.gap), cls(roles.gmp), similar),
-        ("GAP localizes better than GMP (top-1 loc error)", paper(t2, "GoogLeNet-GAP", "GoogLeNet-GMP"),
-         loc(roles.gap), loc(roles.gmp), lower),
-        ("CAM localizes better than backprop (top-1 loc error; best backprop row)",
-         paper(t2, "GoogLeNet-GAP", "Backprop on GoogLeNet"), loc(roles.gap), best_backprop, lower),
-        ("A higher-resolution last map localizes better (top-1 loc error)", paper(t2, "GoogLeNet-GAP", "GoogLeNet"),
-         loc(roles.gap), loc(roles.low_res), lower),
-        ("Extra conv layers before GAP help classification (top-1 cls error)", paper(t1, "AlexNet*-GAP", "AlexNet-GAP"),
-         cls(roles.extra_convs), cls(roles.extra_base), lower),
-        ("Extra conv layers before GAP help localization (top-1 loc error)", paper(t2, "AlexNet*-GAP", "AlexNet-GAP"),
-         loc(roles.extra_convs), loc(roles.extra_base), lower),
-        ("An fc head classifies a little better than GAP (top-1 cls error)", paper(t1, "AlexNet", "AlexNet-GAP"),
-         cls(roles.fc), cls(roles.fc_base), lower),
-        ("The heuristics lower the top-5 loc error", paper(t3, "GoogLeNet-GAP (heuristics)", "GoogLeNet-GAP", "top5"),
-         heuristic, plain_top5, lower),
+    roles, m = results.roles, _measures(results)
+    n = results.localization[roles.gap][0].count
+    backprop_n = min(results.localization[row][0].count for row in roles.backprop)
+    best_backprop = min(roles.backprop, key=lambda row: np.mean([e.paper_rule.top1_error for e in results.localization[row]]))
+    pair = lambda table, a, b, column="top1": f"{table.loc[a, column]:.1f} vs {table.loc[b, column]:.1f}"  # noqa: E731
+    gap_gmp, gap_bp = pair(t2, "GoogLeNet-GAP", "GoogLeNet-GMP"), pair(t2, "GoogLeNet-GAP", "Backprop on GoogLeNet")
+    return [
+        Claim("GAP and GMP classify about equally well (top-1 cls error)", pair(t1, "GoogLeNet-GAP", "GoogLeNet-GMP"),
+              m["cls"](roles.gap), m["cls"](roles.gmp), "similar", n),
+        Claim("GAP localizes better than GMP (top-1 loc error)", gap_gmp, m["loc"](roles.gap), m["loc"](roles.gmp), "lower", n),
+        Claim("GAP localizes better than GMP when the class is given (GT-known loc error; not in the paper)",
+              "not reported", m["GT-known err"](roles.gap), m["GT-known err"](roles.gmp), "lower", n),
+        Claim("GAP localizes better than GMP (MaxBoxAccV2, higher is better; not in the paper)", "not reported",
+              m["MaxBoxAccV2"](roles.gap), m["MaxBoxAccV2"](roles.gmp), "higher", n),
+        Claim("GAP localizes better than GMP (PxAP, higher is better; not in the paper)", "not reported",
+              m["PxAP"](roles.gap), m["PxAP"](roles.gmp), "higher", n),
+        Claim(f"CAM localizes better than backprop (top-1 loc error; {best_backprop}, the better backprop row)", gap_bp,
+              m["loc"](roles.gap), m["loc"](best_backprop), "lower", backprop_n),
+        Claim("CAM localizes better than backprop on the same network (MaxBoxAccV2; not in the paper)", "not reported",
+              m["MaxBoxAccV2"](roles.gap), m["MaxBoxAccV2"](roles.backprop[0]), "higher", backprop_n),
+        Claim("A higher-resolution last map localizes better (top-1 loc error)", pair(t2, "GoogLeNet-GAP", "GoogLeNet"),
+              m["loc"](roles.gap), m["loc"](roles.low_res), "lower", n),
+        Claim("Extra conv layers before GAP help classification (top-1 cls error)", pair(t1, "AlexNet*-GAP", "AlexNet-GAP"),
+              m["cls"](roles.extra_convs), m["cls"](roles.extra_base), "lower", n),
+        Claim("Extra conv layers before GAP help localization (top-1 loc error)", pair(t2, "AlexNet*-GAP", "AlexNet-GAP"),
+              m["loc"](roles.extra_convs), m["loc"](roles.extra_base), "lower", n),
+        Claim("An fc head classifies a little better than GAP (top-1 cls error)", pair(t1, "AlexNet", "AlexNet-GAP"),
+              m["cls"](roles.fc), m["cls"](roles.fc_base), "lower", n),
+        Claim("The heuristics lower the top-5 loc error", pair(t3, "GoogLeNet-GAP (heuristics)", "GoogLeNet-GAP", "top5"),
+              m["heuristics"](roles.gap), m["top5 loc"](roles.gap), "lower", n),
     ]
-    known = lambda row: 100.0 - localization[row].paper_rule.gt_known_accuracy  # noqa: E731
-    rows.append(("GAP localizes better than GMP when the class is given (GT-known loc error; not in the paper)",
-                 "not reported", known(roles.gap), known(roles.gmp), lower))
-    rows = [(claim, paper, a, b, test(a, b, n)) for claim, paper, a, b, test in rows]
-    frame = pd.DataFrame(rows, columns=["claim", "paper", "ours A", "ours B", "holds here?"]).set_index("claim")
-    frame.insert(3, "margin (2 SE)", [margin(a, b, n) for a, b in zip(frame["ours A"], frame["ours B"])])
-    return frame
+
+
+def claims_table(results, resamples: int = 300) -> pd.DataFrame:
+    """One row per claim of :func:`paper_claims`: the paper's pair, ours (seed means, same order), the
+    difference's 95% interval over seeds and images, and the verdict."""
+    seeds = results.seeds
+    rows = []
+    for number, claim in enumerate(paper_claims(results)):
+        every = np.arange(claim.images)
+        a = float(np.mean([claim.a(k, every) for k in range(seeds)]))
+        b = float(np.mean([claim.b(k, every) for k in range(seeds)]))
+        sign = -1.0 if claim.kind == "lower" else 1.0  # the difference the claim says is positive
+        low, high = seed_image_intervals(lambda k, rows: {"d": sign * (claim.a(k, rows) - claim.b(k, rows))},
+                                         seeds, claim.images, resamples, seed=number)["d"]
+        difference = sign * (a - b) + 0.0  # + 0.0: no "-0.0"
+        low, high = min(low, difference) + 0.0, max(high, difference) + 0.0  # a percentile interval can miss the point
+        if claim.kind == "similar":
+            verdict = "yes" if low <= 0 <= high else "no"
+        else:
+            verdict = interval_verdict(difference, low, high)
+        rows.append((claim.claim, claim.paper, a, b, f"{difference:+.1f} [{low:+.1f}, {high:+.1f}]", claim.images, verdict))
+    columns = ["claim", "paper", "ours A", "ours B", "gain (95% interval)", "test images", "holds here?"]
+    return pd.DataFrame(rows, columns=columns).set_index("claim")
 
 
 def summary(table: pd.DataFrame) -> str:
     """The claims grouped by verdict, one line per group, for the chapter's text."""
-    groups = [("Held beyond the noise margin", "yes"), ("Held, but within the noise margin", "yes, within noise"),
-              ("Reversed, within the noise margin", "no, within noise"), ("Did not hold", "no")]
+    groups = [("Held beyond the noise", "yes"), ("Held, but within the noise", "yes, within noise"),
+              ("Reversed, within the noise", "no, within noise"), ("Did not hold", "no")]
     lines = []
     for title, verdict in groups:
         claims = [claim for claim, holds in table["holds here?"].items() if holds == verdict]

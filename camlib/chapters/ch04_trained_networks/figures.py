@@ -6,15 +6,13 @@ import numpy as np
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
+from torchvision.transforms import functional as TF
 
 from camlib.box_rules import boxes_from_cams
 from camlib.chapters.ch04_trained_networks.results import Examples
-from camlib.errors import CamlibError
-from camlib.eval_batches import NORMALIZE
 from camlib.evaluation import PAPER_THRESHOLD, RELEASED_THRESHOLD
 from camlib.map_methods import MapMethod
 from camlib.plots import draw_boxes, overlay
-from camlib.train import TrainResult
 
 
 def plot_threshold_curves(curves: pd.DataFrame, released: dict[str, float] | None = None, ax=None) -> Figure:
@@ -31,9 +29,10 @@ def plot_threshold_curves(curves: pd.DataFrame, released: dict[str, float] | Non
                     markeredgecolor="black", linestyle="none")
     ax.axvline(100 * PAPER_THRESHOLD, color="black", linestyle="--", linewidth=1)
     ax.axvline(100 * RELEASED_THRESHOLD, color="grey", linestyle="--", linewidth=1)
-    top = ax.get_ylim()[1]
-    ax.text(100 * PAPER_THRESHOLD + 1, top * 0.97, "paper: 20%", va="top", fontsize=8)
-    ax.text(100 * RELEASED_THRESHOLD + 1, top * 0.90, "released code: 20/255", va="top", fontsize=8, color="dimgrey")
+    top = ax.get_ylim()[1] * 1.15  # head room for the labels, above every curve
+    ax.set_ylim(top=top)
+    ax.text(100 * PAPER_THRESHOLD + 1, top * 0.98, "paper: 20%", va="top", fontsize=8)
+    ax.text(100 * RELEASED_THRESHOLD + 1, top * 0.92, "released code: 20/255", va="top", fontsize=8, color="dimgrey")
     if released:
         ax.plot([], [], marker="*", color="white", markeredgecolor="black", linestyle="none", markersize=11,
                 label="released multi-threshold rule")
@@ -45,27 +44,10 @@ def plot_threshold_curves(curves: pd.DataFrame, released: dict[str, float] | Non
     return fig
 
 
-def plot_training(training: dict[str, TrainResult], ax=None) -> Figure:
-    """Training error (%) per epoch of each network: the running error on its (augmented) training
-    batches, as recorded by :func:`camlib.train.train`."""
-    if not training or not all(t.history for t in training.values()):
-        raise CamlibError("plot_training needs a non-empty history for every network")
-    fig, ax = (plt.subplots(figsize=(7, 3.5)) if ax is None else (ax.figure, ax))
-    for name, record in training.items():
-        epochs = [h["epoch"] for h in record.history]
-        ax.plot(epochs, [100.0 - h["accuracy"] for h in record.history], marker="o", markersize=3, label=name)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("training error (%)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
 def show_examples(methods: dict[str, MapMethod], examples: Examples, size: float = 1.9) -> Figure:
     """One row per map method, one column per example: the top-1 class's map over the image, the
     ground-truth boxes (green) and the predicted box by the 20% rule (red, "ok" if the class is right)."""
-    images = NORMALIZE(torch.from_numpy(examples.images).permute(0, 3, 1, 2).float().div(255.0))
+    images = TF.normalize(torch.from_numpy(examples.images).permute(0, 3, 1, 2).float().div(255.0), examples.mean, examples.std)
     fig, axes = plt.subplots(len(methods), len(images), figsize=(size * len(images), size * len(methods) + 0.3),
                              squeeze=False)
     for row, (name, method) in zip(axes, methods.items()):

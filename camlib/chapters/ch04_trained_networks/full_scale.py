@@ -27,7 +27,7 @@ from torch import nn
 from torchvision import transforms
 
 from camlib.chapters.ch04_trained_networks.claims_table import Roles
-from camlib.chapters.ch04_trained_networks.results import Examples, Results
+from camlib.chapters.ch04_trained_networks.results import Classification, Examples, Results
 from camlib.data.ilsvrc import ImageNetLocalization
 from camlib.data.paths import cache_dir, full_dir
 from camlib.errors import CamlibError
@@ -208,9 +208,11 @@ def chapter_results(root: str | Path | None = None, out: str | Path | None = Non
     classification = {**{r.name: evaluations[r.name] for r in runs},
                       **{n: evaluations[n if n in methods else f"Backprop on {n}"] for n in originals}}
     localization = {row: evaluations[row] for row in PAPER_ROWS["table2"] if row in evaluations}
-    return Results(classification, localization, evaluate_gt_known(CentreMaps(), val_batches(root, image_size)), PAPER_ROWS, ROLES,
+    return Results({row: [Classification.of(e)] for row, e in classification.items()},  # one seed per network
+                   {row: [e] for row, e in localization.items()},
+                   evaluate_gt_known(CentreMaps(), val_batches(root, image_size)), PAPER_ROWS, ROLES,
                    {row: methods[row] for row in localization}, _examples(root, image_size, examples), seconds,
-                   training)
+                   {row: [fit] for row, fit in training.items()})
 
 
 def _parser() -> argparse.ArgumentParser:
