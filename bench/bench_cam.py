@@ -8,7 +8,10 @@ Times, per batch of real photos (224x224) and interleaved round-robin on the sam
 - ``camlib CAM + 224 maps + boxes``: the same, also keeping the 224x224 maps;
 - ``camlib CAM``: the maps only;
 - ``torchcam CAM`` and ``grad-cam GradCAM`` on the same GAP layer, the same top-k classes and
-  inputs, without any boxes (target 2: camlib with boxes at least 3x faster).
+  inputs, without any boxes. Target 2, end to end, was camlib with boxes at least 3x faster than
+  each peer; against torchcam it cannot be met, because both spend nearly all their time in the same
+  forward pass. What camlib controls is the work after it, so target 2 is also stated there: camlib's
+  top-k maps at least 3x faster than torchcam's same maps once the features are computed.
 
 Before timing, it checks that the peers' maps agree with camlib's (Pearson correlation of each
 map after the same normalisation), and it also times the work after the forward pass alone.
@@ -30,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import GapView, describe, interleaved, machine, photo_batch, synchronizer, write_json  # noqa: E402
+from common import GapView, after_forward_gains, describe, interleaved, machine, photo_batch, synchronizer, write_json  # noqa: E402
 
 from camlib.box_rules import boxes_from_cams, boxes_from_cams_opencv  # noqa: E402
 from camlib.cam import CAM, cam_boxes, class_activation_maps, normalize_maps, upsample  # noqa: E402
@@ -234,6 +237,7 @@ def main(argv: list[str] | None = None) -> dict:
     gains = speedups(times, ours, list(found))
     overhead = rows[ours]["ratio_to_forward"] - 1
     overhead_cpu = rows[ours]["ratio_to_forward_cpu"] - 1
+    after_gains = after_forward_gains(after)
     results = {
         "machine": info,
         "config": {"batch": batch, "image_size": list(x.shape[-2:]), "topk": args.topk, "threshold": args.threshold,
@@ -247,6 +251,9 @@ def main(argv: list[str] | None = None) -> dict:
             "cam_boxes_overhead": {"value": overhead, "target": 0.03, "met": overhead <= 0.03,
                                    "value_cpu_time": overhead_cpu},
             **{f"faster_than_{name}": {"value": g, "target": 3.0, "met": g >= 3.0} for name, g in gains.items()},
+            **({"after_forward_faster_than_torchcam": {"value": after_gains["maps"], "target": 3.0,
+                                                       "met": after_gains["maps"] >= 3.0,
+                                                       "with_boxes": after_gains["maps + boxes"]}} if after_gains else {}),
         },
     }
 
@@ -263,6 +270,10 @@ def main(argv: list[str] | None = None) -> dict:
           f"{'met' if overhead <= 0.03 else 'not met'} (CPU time: {100 * overhead_cpu:+.2f}%)")
     for name, g in gains.items():
         print(f"target 2: camlib CAM + boxes is {g:.2f}x faster than {name} (target >= 3x): {'met' if g >= 3 else 'not met'}")
+    if after_gains:
+        print(f"target 2 after the forward pass: camlib's top-{args.topk} maps are {after_gains['maps']:.2f}x faster than "
+              f"torchcam's (target >= 3x): {'met' if after_gains['maps'] >= 3 else 'not met'}; "
+              f"with camlib's boxes added, {after_gains['maps + boxes']:.2f}x")
     print(describe(info))
     write_json(args.json, results)
     return results

@@ -120,3 +120,18 @@ def write_json(path: Path | None, results: dict) -> None:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(results, indent=1))
+
+
+#: The rows of the after-forward timing that the restated peer target compares.
+OUR_MAPS, OUR_BOXES, TORCHCAM_AFTER = "camlib maps (one bmm)", "camlib boxes from 7x7 maps", "torchcam CAM after forward"
+
+
+def after_forward_gains(after: dict) -> dict[str, float]:
+    """How many times faster camlib's work after the forward pass is than torchcam's (median wall times):
+    ``maps``, the same top-k maps; ``maps + boxes``, camlib's maps and boxes against torchcam's maps alone.
+    Empty when torchcam was not timed."""
+    if TORCHCAM_AFTER not in after:
+        return {}
+    theirs = after[TORCHCAM_AFTER]["median_s"]
+    maps = after[OUR_MAPS]["median_s"]
+    return {"maps": theirs / maps, "maps + boxes": theirs / (maps + after[OUR_BOXES]["median_s"])}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -13,8 +14,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import after_forward_gains  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 OURS = "camlib CAM + boxes"
+WITH_MAPS = "camlib CAM + 224 maps + boxes"
 
 
 def per_batch(ax, cam: dict) -> None:
@@ -34,8 +39,11 @@ def per_batch(ax, cam: dict) -> None:
         ax.text(r, y, label, va="center", fontsize=8)
     ax.set_xlim(0.5, max(ratios) * 3000)
     config = cam["config"]
+    verdicts = "; ".join(f"{name}: {'met' if rows[name]['ratio_to_forward'] <= 1.03 else 'missed'}"
+                         for name in (OURS, WITH_MAPS) if name in rows)
     ax.set_title(f"Top-{config['topk']} CAMs (+ boxes) per batch of {config['batch']}, EfficientNet-Lite0: "
-                 f"time / forward pass (median of per-round ratios)", fontsize=9)
+                 f"time / forward pass (median of per-round ratios)\ntarget 1 (at most forward + 3%): {verdicts}",
+                 fontsize=9)
     ax.legend(loc="lower right", fontsize=8)
 
 
@@ -52,7 +60,12 @@ def after_forward(ax, cam: dict) -> None:
             ax.text(v, y + offset, f" {v:.1f} ms {label}", va="center", fontsize=7)
     ax.set_yticks(list(positions), names)
     ax.set_xlim(0, max(1e3 * rows[n]["median_s"] for n in names) * 1.35)
-    ax.set_title("Work after the forward pass (features already computed), ms: wall (dark) and CPU (light)", fontsize=9)
+    gains = after_forward_gains(rows)
+    target = (f"\ntarget 2 after the forward pass (at least 3x): camlib's maps {gains['maps']:.1f}x faster than "
+              f"torchcam's: {'met' if gains['maps'] >= 3 else 'missed'}\ncamlib's maps and boxes "
+              f"{gains['maps + boxes']:.1f}x faster than torchcam's maps alone" if gains else "")
+    ax.set_title("Work after the forward pass (features already computed), ms: wall (dark) and CPU (light)" + target,
+                 fontsize=9)
 
 
 def memory(ax, mem: dict) -> None:
