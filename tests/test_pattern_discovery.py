@@ -72,6 +72,7 @@ def test_concept_scores_with_features_that_know_the_answer():
                             tolerance=0.0)
     assert scores["positives"] == 10 and scores["negatives"] == 20  # twice as many, none sharing a word
     assert scores["test scenes"] == 3 and scores["AP"] == 100.0 and scores["pointing"] == 100.0
+    assert scores["prevalence"] == 60.0  # 3 of the 5 test scenes show it
     assert scores["chance"] == pytest.approx(100 * 36 / 900)  # one 6x6 box in a 30x30 image
     assert scores["confusable scenes"] == 0
 

@@ -35,7 +35,8 @@ def concept_scores(phrase: str, captions: Sequence[str], train_pooled: torch.Ten
 
     The probe is :func:`concept_probe`. On the test scenes, where the concept's objects are known exactly
     (:func:`camlib.data.object_scenes.concept_objects`), in percent: ``AP`` of the probe's score for
-    "the scene shows the concept"; on scenes showing it, ``pointing`` (the CAM's peak within
+    "the scene shows the concept", beside ``prevalence`` (the share of test scenes showing it: the AP
+    of a score that ignores the image); on scenes showing it, ``pointing`` (the CAM's peak within
     ``tolerance`` px of a box of one of its objects: the pointing game) beside ``chance`` (the same
     for a uniformly random point); and ``pointing, confusable`` on the scenes that also show a
     distractor (:func:`camlib.data.object_scenes.concept_distractors`, e.g. a blue bag for "red bag").
@@ -55,6 +56,7 @@ def concept_scores(phrase: str, captions: Sequence[str], train_pooled: torch.Ten
     return {
         "positives": len(positives), "negatives": len(negatives), "test scenes": len(shown),
         "AP": float(100.0 * average_precision_score(np.isin(np.arange(len(test)), shown), scores)),
+        "prevalence": float(100.0 * len(shown) / len(test)),
         "pointing": float(100.0 * hits.mean()),
         "chance": chance_pointing(near_boxes(boxes, size, tolerance)),
         "confusable scenes": int(confusable.sum()),
