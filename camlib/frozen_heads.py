@@ -119,7 +119,6 @@ def lite_maps(spec: CompositeSpec, splits: tuple[str, ...] = ("train",), strides
     """The composites of ``spec`` and, for ``splits``, the frozen trunk maps of the packaged network ``name``
     at ``strides`` (16, and optionally 32; the default computes both, so that every chapter shares one
     cache entry per split), on the default device (cached)."""
-
     if 16 not in strides or not set(strides) <= {16, 32}:
         raise CamlibError(f"strides are 16 and optionally 32, got {strides}")
     loaded = load_composites(spec, progress=False)

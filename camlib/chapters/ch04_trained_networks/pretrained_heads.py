@@ -123,8 +123,8 @@ def run(scale: Scale = CPU, examples: int = 6) -> Results:
     methods = {}
     jobs = [(seed, row) for seed in scale.seeds for row in NETWORKS]
     for seed, row in progress(jobs, desc="train and evaluate heads"):
-        _, stride = NETWORKS[row]
-        head, fit = train_head(NETWORKS[row][0], data.maps["train"][stride], data.labels["train"], len(names), seed, data.key, scale.width,
+        kind, stride = NETWORKS[row]
+        head, fit = train_head(kind, data.maps["train"][stride], data.labels["train"], len(names), seed, data.key, scale.width,
                                scale.config, desc=f"{row}, seed {seed}")
         training[row].append(fit)
         network = on_trunk(head, trunks[stride])
@@ -161,7 +161,7 @@ def network_table(scale: Scale = CPU) -> pd.DataFrame:
     lite = load_pretrained(TRUNK)
     rows = []
     for row, (kind, stride) in NETWORKS.items():
-        trunk, channels = lite_trunk(lite.model, stride) if stride == 16 else lite_trunk(lite.model, 32)
+        _, channels = lite_trunk(lite.model, stride)
         side = 224 // stride
         head = paper_head(kind, channels, len(group_names()), side=side, width=scale.width)
         macs = sum(m.weight.numel() * side * side for m in head.modules() if isinstance(m, nn.Conv2d))
