@@ -14,6 +14,8 @@ from .cam.compute import normalize_maps
 from .errors import CamlibError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .data.composites import CompositeSplit
     from .train import TrainResult
 
@@ -136,5 +138,56 @@ def plot_training_loss(training: dict[str, list["TrainResult"]], ax=None) -> plt
     ax.set_ylabel("training loss (cross-entropy)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_weighted_sum(image: Image.Image | np.ndarray, features: torch.Tensor, weights: torch.Tensor, label: str,
+                      shown: int = 4, size: float = 2.2) -> plt.Figure:
+    """CAM as a weighted sum, drawn: the channels ``f_k`` of ``features`` ``(K, h, w)`` that add most to the
+    class score (largest ``w_k * mean(f_k)``), each titled with its weight ``w_k`` from ``weights`` ``(K,)``,
+    then the sum of those ``shown`` terms and the whole map ``M = sum_k w_k f_k`` over ``image``."""
+    features, weights = features.detach().float().cpu(), weights.detach().float().cpu()
+    if features.ndim != 3 or weights.shape != features.shape[:1]:
+        raise CamlibError(f"need features (K, h, w) and weights (K,), got {tuple(features.shape)} and {tuple(weights.shape)}")
+    terms = weights[:, None, None] * features                                  # (K, h, w)
+    order = terms.mean(dim=(1, 2)).argsort(descending=True)[:shown]
+    fig, axes = plt.subplots(1, shown + 3, figsize=(size * (shown + 3), size + 0.5))
+    axes[0].imshow(_to_array(image))
+    axes[0].set_title(f"input\n(top class: {label})", fontsize=8)
+    for ax, k in zip(axes[1:], order.tolist()):
+        ax.imshow(features[k].numpy(), cmap="viridis")
+        ax.set_title(f"channel {k}\nw = {weights[k]:+.3f}", fontsize=8)
+    partial, whole = terms[order].sum(dim=0), terms.sum(dim=0)
+    axes[shown + 1].imshow(partial.numpy(), cmap="jet")
+    axes[shown + 1].set_title(f"sum of these {shown}\nweighted maps", fontsize=8)
+    axes[shown + 2].imshow(overlay(image, whole))
+    axes[shown + 2].set_title(f"all {len(weights)} channels:\nthe CAM", fontsize=8)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+#: One colour per verdict of :data:`camlib.claims.VERDICTS` (green: held, red: did not; pale: within noise), and grey.
+VERDICT_COLOURS = {"yes": "#1a9850", "yes, within noise": "#a6d96a", "no, within noise": "#fdae61", "no": "#d73027",
+                   "not tested": "#bdbdbd"}
+
+
+def plot_verdicts(card: "pd.DataFrame", ax=None) -> plt.Figure:
+    """One horizontal bar per chapter of a scorecard (:func:`camlib.scorecard.load_scorecard`): how many of its
+    claims got each verdict, coloured by :data:`VERDICT_COLOURS`."""
+    counts = card.groupby(["chapter", "verdict"], sort=False).size().unstack(fill_value=0)
+    counts = counts.reindex(columns=[v for v in VERDICT_COLOURS if v in counts.columns])
+    fig, ax = (plt.subplots(figsize=(12, 0.4 * len(counts) + 1.6)) if ax is None else (ax.figure, ax))
+    left = np.zeros(len(counts))
+    for verdict in counts.columns:
+        ax.barh(counts.index, counts[verdict], left=left, color=VERDICT_COLOURS[verdict], label=verdict)
+        left += counts[verdict].to_numpy()
+    ax.invert_yaxis()
+    ax.set_xlabel("claims")
+    ax.legend(fontsize=8, loc="lower right", title="verdict", title_fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig

@@ -3,14 +3,17 @@
 Progress bars are switched off in the chapters' kernels (they inherit this environment), and timings and
 memory addresses are sanitized with ``tests/nbval_sanitize.cfg``; a cell may run up to two hours (chapter 4
 trains five networks in one cell, 13 minutes on two quiet cores), so a reader's strict run compares what
-the chapters compute, not how long it took.
+the chapters compute, not how long it took. The chapters' claims go to a temporary folder
+(``CAMLIB_CLAIMS_DIR``), so a test run never rewrites the book's committed ``book/claims``.
 """
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("CAMLIB_STATIC_PROGRESS", "1")
+os.environ.setdefault("CAMLIB_CLAIMS_DIR", tempfile.mkdtemp(prefix="camlib-claims-"))
 SANITIZE = Path(__file__).resolve().parents[1] / "tests" / "nbval_sanitize.cfg"
 
 

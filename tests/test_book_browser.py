@@ -7,6 +7,8 @@ on 127.0.0.1 and every page of ``_toc.yml`` is opened. A page passes when
 * no cell shows an error: no traceback output (nor one printed to stdout), no docutils system
   message, and no stderr output unless every line of it is a tqdm progress bar
   (``desc: 42%|####| 21/50 [00:01<00:02, 9.8it/s]``); a warning printed to stderr is an error;
+* no table cell is cut short (pandas' "..." at its end), and the scorecard page shows every
+  recorded claim (``book/claims``);
 * every ``<img>`` loads (``naturalWidth > 0``) from the book itself (same origin or ``data:``);
 * the browser reports no failed request for a file of the book and no uncaught script error in it
   (two known harmless messages excepted, see ``BENIGN``);
@@ -36,6 +38,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from camlib.scorecard import load_scorecard
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
@@ -184,6 +188,9 @@ return Array.from(document.querySelectorAll(
   ".cell_output .output.traceback, .cell_output .output.stderr, .cell_output .output.stream, .system-message"))
   .map(e => [e.className, e.innerText]);
 """
+TABLE_CELLS = """
+return Array.from(document.querySelectorAll(".cell_output table td, .cell_output table th")).map(e => e.innerText.trim());
+"""
 SIDEBAR = """
 return Array.from(document.querySelectorAll("nav.bd-docs-nav a.reference.internal"))
   .map(a => [a.href.split("#")[0], a.offsetParent !== null]);
@@ -229,6 +236,12 @@ def test_page_renders_without_errors_and_with_every_image(browser, site, report,
             problems.append(f"stderr output that is not a progress bar: {text[:300]}")
         elif "stream" in classes.split() and "Traceback (most recent call last)" in text:
             problems.append(f"a traceback printed to stdout: {text[:300]}")
+    cells = browser.execute_script(TABLE_CELLS)
+    problems += [f"a table cell cut short: {text[:120]!r}" for text in cells if text.endswith(("...", "\u2026"))]
+    if page == "book/scorecard":
+        card = load_scorecard(ROOT / "book" / "claims")
+        shown = set(cells)
+        problems += [f"scorecard row missing: {claim!r}" for claim in card["claim"] if claim not in shown]
     images = browser.execute_async_script(LOAD_IMAGES)
     for src, width in images:
         if not (src.startswith(site) or src.startswith("data:")):

@@ -8,6 +8,7 @@ import pytest
 from camlib.data import composites
 from camlib.data.composites import (
     BACKGROUND_CROPS,
+    CUB_BOX_HISTOGRAM,
     ILSVRC_BOXES_PER_IMAGE,
     ILSVRC_LARGEST_BOX_HISTOGRAM,
     CompositeSpec,
@@ -19,6 +20,7 @@ from camlib.data.composites import (
     split_stamps,
 )
 from camlib.data.paste import mask_box
+from camlib.data.stamps import GROUPS_FILE
 from camlib.errors import CamlibError
 
 #: ILSVRC 2012 validation: mean share of the largest box (box_statistics.md).
@@ -101,3 +103,70 @@ def test_default_benchmark_has_ilsvrc_object_sizes():
     assert abs(counts.mean() - ILSVRC_BOXES_PER_IMAGE) < 0.1
     assert len(set(test.labels.tolist())) == 94
     _check_boxes_equal_masks(test, range(0, 3000, 15))
+
+
+def _old_cache_key(spec: CompositeSpec) -> str:
+    """The key as computed before share_histogram / classes / groups existed (the spec's first eight fields)."""
+    from dataclasses import asdict
+
+    from camlib.cache import stable_key
+    from camlib.data.stamps import stamp_mapping
+
+    old = {k: v for k, v in asdict(spec).items() if k not in ("share_histogram", "classes", "groups")}
+    stamps = [(e.path, e.sha256, e.class_index) for e in stamp_mapping(spec.stamps)]
+    return stable_key({"spec": old, "stamps": stamps, "backgrounds": [tuple(c) for c in BACKGROUND_CROPS],
+                       "rules": (composites.MIN_SHARE, composites.MIN_VISIBLE, ILSVRC_LARGEST_BOX_HISTOGRAM), "version": 1})
+
+
+def test_new_fields_at_their_defaults_keep_the_old_cache_key():
+    for spec in (CompositeSpec(), CompositeSpec(size=224, splits=(("dev", 10),), stamp_cycle=("dev",), seed=3)):
+        assert composites._cache_key(spec) == _old_cache_key(spec)
+    assert composites._cache_key(CompositeSpec(share_histogram=CUB_BOX_HISTOGRAM)) != _old_cache_key(CompositeSpec())
+    assert composites._cache_key(CompositeSpec(classes="stamp")) != composites._cache_key(CompositeSpec())
+    assert composites._cache_key(CompositeSpec(groups=(1,))) != composites._cache_key(CompositeSpec())
+
+
+def test_share_sampler_follows_the_cub_histogram():
+    assert abs(sum(CUB_BOX_HISTOGRAM) - 1) < 1e-9
+    shares = sample_largest_shares(np.random.default_rng(1), 100_000, CUB_BOX_HISTOGRAM)
+    histogram = np.histogram(shares, bins=np.linspace(0, 1, 11))[0] / len(shares)
+    # binomial standard error of a bin share at n = 100,000 is at most 0.0016: 0.005 is three of them
+    np.testing.assert_allclose(histogram, CUB_BOX_HISTOGRAM, atol=0.005)
+    assert abs(shares.mean() - 0.342) < 0.01  # CUB test: mean box share 0.342 (box_statistics.md)
+
+
+def test_spec_refuses_bad_histograms_and_class_kinds():
+    with pytest.raises(CamlibError, match="share_histogram"):
+        CompositeSpec(share_histogram=(1.0,) * 9)
+    with pytest.raises(CamlibError, match="classes"):
+        CompositeSpec(classes="group")
+
+
+def test_stamp_classes_one_class_per_bird_with_cub_sizes(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))
+    spec = CompositeSpec(size=224, splits=(("train", 140), ("test", 60)), stamps=GROUPS_FILE, multi_share=0.0,
+                         share_histogram=CUB_BOX_HISTOGRAM, classes="stamp", groups=(1,), seed=2)
+    stamps = load_stamps_cached(GROUPS_FILE)
+    birds = [i for i, s in enumerate(stamps) if s.class_index == 1]
+    assert len(birds) == 35 and composites.chosen_stamps(spec) == birds
+    names = composites.class_names(spec)
+    assert len(names) == 35 and "crow" in names and "pink_flamingo" in names
+    assert composites.stamp_labels(spec) == {index: rank for rank, index in enumerate(birds)}
+    splits = load_composites(spec, progress=False)
+    for split in splits.values():
+        assert np.diff(split.arrays["first"]).max() == 1  # one box per image (multi_share=0)
+        # the label is the pasted stamp's rank among the birds
+        assert [birds.index(s) for s in split.arrays["stamp"]] == split.labels.tolist()
+    # every split draws from all 35 birds (one photo per class)
+    assert len(np.unique(splits["train"].labels)) > 30
+    shares = largest_box_shares(splits["train"])
+    assert 0.25 < shares.mean() < 0.45
+
+
+def test_groups_filter_keeps_mapping_classes_and_splits_by_stamp():
+    spec = CompositeSpec(stamps=GROUPS_FILE, groups=(1, 2), stamp_cycle=("test", "dev"))
+    pools = composites._split_pools(spec)
+    stamps = load_stamps_cached(GROUPS_FILE)
+    assert not set(pools["test"]) & set(pools["dev"])
+    assert {stamps[i].class_index for i in pools["test"] + pools["dev"]} == {1, 2}
+    assert set(composites.stamp_labels(spec).values()) == {1, 2}

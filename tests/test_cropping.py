@@ -7,7 +7,16 @@ import torch
 
 from camlib.baselines import random_boxes
 from camlib.cam import cam_boxes
-from camlib.chapters.ch05_cropping import SETTINGS, BoxedImages, pixel_box, run_cropping
+from camlib.chapters.ch05_cropping import (
+    REFERENCES,
+    SETTINGS,
+    BoxedImages,
+    centre_boxes,
+    choose_c_on_dev,
+    enlarge_boxes,
+    pixel_box,
+    run_cropping,
+)
 from camlib.data.localization_split import LocalizationSplit
 from camlib.errors import CamlibError
 from camlib.metrics.boxes import hit_rate, paired_iou
@@ -77,6 +86,44 @@ def test_boxed_images_from_a_generated_split_crop_and_resize():
     assert [np.asarray(im).shape for im in boxed.view(6)[0:2]] == [(6, 6, 3), (6, 6, 3)]
 
 
+def test_enlarge_boxes_grows_about_the_centre_and_clips():
+    boxes = np.array([[10, 20, 30, 40], [0, 0, 10, 10]], dtype=np.float32)
+    sizes = np.array([[100, 100], [12, 12]])
+    np.testing.assert_allclose(enlarge_boxes(boxes, 0.0, sizes), boxes)
+    # +50%: a 20 x 20 box grows by 5 px on each side; the corner box is clipped to its 12 x 12 image
+    np.testing.assert_allclose(enlarge_boxes(boxes, 0.5, sizes), [[5, 15, 35, 45], [0, 0, 12, 12]])
+    with pytest.raises(CamlibError, match="margin"):
+        enlarge_boxes(boxes, -0.1, sizes)
+
+
+def test_centre_boxes_have_the_mean_relative_size():
+    boxes = centre_boxes(np.array([[100, 200]]), np.array([[0.2, 0.4], [0.4, 0.6]]))
+    np.testing.assert_allclose(boxes, [[70, 25, 130, 75]])  # 0.3 x 200 wide, 0.5 x 100 high, centred
+
+
+def test_choose_c_on_dev_picks_the_best_dev_accuracy():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 20)
+    feats = torch.from_numpy(rng.normal(size=(60, 5)) + 3 * np.eye(5)[labels]).float()
+    best, scores = choose_c_on_dev(feats[::2], labels[::2], feats[1::2], labels[1::2], grid=(1e-4, 1.0))
+    assert set(scores) == {1e-4, 1.0} and scores[best] == max(scores.values()) == 100.0
+    # a tie goes to the smallest C
+    tied, tied_scores = choose_c_on_dev(feats[::2], labels[::2], feats[::2], labels[::2], grid=(1.0, 0.3))
+    assert tied_scores == {0.3: 100.0, 1.0: 100.0} and tied == 0.3
+
+
+def test_crop_from_a_smaller_source_has_fewer_pixels():
+    images = np.zeros((1, 40, 40, 3), dtype=np.uint8)
+    images[0, 10:30, 10:30, 0] = np.arange(20, dtype=np.uint8)[None, :] * 12  # a fine ramp inside the box
+    split = LocalizationSplit(images, np.array([0]), np.array([[10, 10, 30, 30]], dtype=np.float32),
+                              np.zeros((1, 40, 40), dtype=bool), ("a",))
+    boxed = BoxedImages.from_split(split, "toy")
+    sharp = np.asarray(boxed.view(20, boxed.boxes)[0])[..., 0].astype(int)
+    blurred = np.asarray(boxed.view(20, boxed.boxes, source_size=10)[0])[..., 0].astype(int)
+    assert sharp[10].tolist() == (np.arange(20) * 12).tolist()  # same pixels, same size: unchanged
+    assert len(np.unique(blurred[10])) < len(np.unique(sharp[10]))  # from a quarter of the pixels: fewer levels
+
+
 def test_pipeline_runs_on_the_cub_fixture(lite0, tmp_path, monkeypatch):
     from camlib.data.cub import CUB200
 
@@ -84,18 +131,21 @@ def test_pipeline_runs_on_the_cub_fixture(lite0, tmp_path, monkeypatch):
     train = BoxedImages.from_dataset(CUB200(CUB_MINI, "train"), "cub-mini-train")
     test = BoxedImages.from_dataset(CUB200(CUB_MINI, "test"), "cub-mini-test")
     assert len(train) == len(test) == 2 and test.sizes.tolist() == [[36, 48], [30, 36]]
-    result = run_cropping(lite0, train, test, size=64, C=1.0, chance_draws=10)  # one image per class: no CV
-    assert set(result.accuracy) == set(SETTINGS) and result.C == dict.fromkeys(SETTINGS, 1.0)
+    images = {"train": train, "dev": train.subset(np.array([1, 0]), "cub-mini-dev"), "test": test}
+    result = run_cropping(lite0, images, size=64, margins=(0.0, 0.5), chance_draws=10)
+    assert set(result.accuracy) == {*SETTINGS, *REFERENCES} and set(result.C) == set(result.accuracy)
     assert all(v in (0.0, 50.0, 100.0) for v in result.accuracy.values())  # two test images
+    assert result.margin in (0.0, 0.5) and len(result.dev_margins) == 3
     for boxes, sizes in ((result.train_boxes, train.sizes), (result.test_boxes, test.sizes)):
         assert (boxes[:, 2] <= sizes[:, 1]).all() and (boxes[:, 3] <= sizes[:, 0]).all()
     assert result.test_cams.shape == (2, 2, 2)  # Lite0 maps at 64 px
     table = result.accuracy_table("Lite0-GAP")
     assert list(table.index) == [f"Lite0-GAP on {s}" for s in SETTINGS]
-    assert len(result.localization_table()) == 4
+    assert len(result.localization_table()) == 5
     by_hit = result.accuracy_by_hit()
-    assert by_hit["images"].sum() == 2 and list(by_hit.columns) == ["images", *SETTINGS]
+    assert by_hit["images"].sum() == 2 and list(by_hit.columns) == ["images", *SETTINGS, *REFERENCES]
+    assert result.accuracy_by_size()["images"].sum() == 2
     assert result.test_iou.shape == (2,) and all(c.shape == (2,) for c in result.test_correct.values())
     assert list((tmp_path / "cache" / "features").glob("*.pt")), "features are cached under the data root"
-    again = run_cropping(lite0, train, test, size=64, C=1.0, chance_draws=10)
+    again = run_cropping(lite0, images, size=64, margins=(0.0, 0.5), chance_draws=10)
     assert again.accuracy == result.accuracy and again.localization == result.localization

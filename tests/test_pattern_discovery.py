@@ -10,16 +10,19 @@ import torch
 from camlib.chapters.ch07_text_detector import PhotoCAM, agreement, photo_cam, svt_scores
 from camlib.chapters.ch08_concepts import concept_scores
 from camlib.chapters.ch09_informative_objects import (
+    bootstrap_difference,
+    compare_lists,
     informative_objects,
+    list_precision,
     object_frequency,
     object_lists,
     paper_object_lists,
 )
-from camlib.data.object_scenes import OBJECT_WORDS, ObjectScenes
+from camlib.data.object_scenes import CONCEPTS, ObjectScenes
 from camlib.probe import LinearProbe, choose_c
 
 FIXTURE = Path(__file__).parent / "fixtures" / "svt_mini"
-BAG, SHIRT = OBJECT_WORDS.index("bag"), OBJECT_WORDS.index("shirt")
+BAG, SHIRT = CONCEPTS.index("cow"), CONCEPTS.index("pig")
 
 
 def test_choose_c_breaks_ties_towards_small_c():
@@ -42,39 +45,40 @@ def test_agreement_by_hand():
 
 
 def _scenes(bag_cells: list[int | None]) -> tuple[ObjectScenes, torch.Tensor]:
-    """Scenes of 30x30 px (3x3 grid of 10 px cells): a red bag in the given cell (or none) and a
-    blue shirt in cell 4, with 2-channel 30x30 "conv maps": channel 0 is the bag's mask, channel 1
-    the shirt's."""
+    """Scenes of 30x30 px (3x3 grid of 10 px cells): a cow in the given cell (or none) and a pig in
+    cell 4, with 2-channel 30x30 "conv maps": channel 0 is the cow's mask, channel 1 the pig's."""
     n = len(bag_cells)
     instances = np.full((n, 30, 30), -1, np.int16)
     maps = torch.zeros(n, 2, 30, 30)
-    table = {"image": [], "category": [], "colour": [], "cell": [], "box": []}
+    table = {"image": [], "category": [], "cell": [], "box": []}
+    first = [0]
     for i, cell in enumerate(bag_cells):
-        for category, colour, at in ((BAG, 0, cell), (SHIRT, 2, 4)):
+        for category, at in ((BAG, cell), (SHIRT, 4)):
             if at is None:
                 continue
             row, col = divmod(at, 3)
             instances[i, row * 10 + 2:row * 10 + 8, col * 10 + 2:col * 10 + 8] = len(table["image"])
             maps[i, 0 if category == BAG else 1, row * 10 + 2:row * 10 + 8, col * 10 + 2:col * 10 + 8] = 1.0
-            for key, value in zip(table, (i, category, colour, at, [col * 10 + 2, row * 10 + 2, col * 10 + 8, row * 10 + 8])):
+            for key, value in zip(table, (i, category, at, [col * 10 + 2, row * 10 + 2, col * 10 + 8, row * 10 + 8])):
                 table[key].append(value)
-    objects = {k: np.asarray(v, dtype=np.float32 if k == "box" else np.int64) for k, v in table.items()}
-    return ObjectScenes(np.zeros((n, 30, 30, 3), np.uint8), instances, objects), maps
+        first.append(len(table["image"]))
+    arrays = {k: np.asarray(v, dtype=np.float32 if k == "box" else np.int64) for k, v in table.items()}
+    arrays.update(labels=np.zeros(n, np.int64), first=np.asarray(first))
+    return ObjectScenes("test", 30, arrays, rendered=(np.zeros((n, 30, 30, 3), np.uint8), instances)), maps
 
 
 def test_concept_scores_with_features_that_know_the_answer():
-    # Training: GAP features are [bag evidence, shirt evidence]; captions say "a red bag" exactly
-    # when the bag feature is on. The probe learns channel 0, whose CAM peaks on the bag.
-    captions = ["a red bag, a blue shirt"] * 10 + ["a blue shirt"] * 30
+    # Training: GAP features are [cow evidence, pig evidence]; captions say "a cow" exactly
+    # when the cow feature is on. The probe learns channel 0, whose CAM peaks on the cow.
+    captions = ["a cow, a pig"] * 10 + ["a pig"] * 30
     train_pooled = torch.tensor([[1.0, 1.0]] * 10 + [[0.0, 1.0]] * 30)
     test, maps = _scenes([0, 2, 6, None, None])
-    scores = concept_scores("red bag", captions, train_pooled, test, maps.mean(dim=(2, 3)), maps, hard=False, C=1.0,
+    scores = concept_scores("cow", captions, train_pooled, test, maps.mean(dim=(2, 3)), maps, hard=False, C=1.0,
                             tolerance=0.0)
     assert scores["positives"] == 10 and scores["negatives"] == 20  # twice as many, none sharing a word
     assert scores["test scenes"] == 3 and scores["AP"] == 100.0 and scores["pointing"] == 100.0
     assert scores["prevalence"] == 60.0  # 3 of the 5 test scenes show it
     assert scores["chance"] == pytest.approx(100 * 36 / 900)  # one 6x6 box in a 30x30 image
-    assert scores["confusable scenes"] == 0
 
 
 def test_informative_objects_and_frequency_by_hand():
@@ -86,6 +90,20 @@ def test_informative_objects_and_frequency_by_hand():
     assert scores[BAG] == 0.5 and scores[SHIRT] == 0.0 and scores.sum() == 0.5
     frequency = object_frequency(scenes, np.array([0, 1]))
     assert frequency[BAG] == 1.0 and frequency[SHIRT] == 1.0 and frequency.sum() == 2.0
+
+
+def test_list_precision_and_bootstrap_by_hand():
+    scores = np.zeros(len(CONCEPTS))
+    scores[[BAG, SHIRT]] = [0.9, 0.5]
+    assert list_precision(scores, ["cow"]) == 100.0 and list_precision(scores, ["pig"]) == 0.0
+    assert list_precision(scores, ["pig", "hen"]) == 50.0  # top 2: cow, pig
+    # one class, two images: the CAM hits only the cow; both images show a pig, one a cow.
+    hits, presence = np.zeros((2, len(CONCEPTS)), bool), np.zeros((2, len(CONCEPTS)), bool)
+    hits[:, BAG], presence[:, SHIRT], presence[0, BAG] = True, True, True
+    cam, frequency = compare_lists([hits], [presence], [["cow"]])
+    assert cam.tolist() == [100.0] and frequency.tolist() == [0.0]  # frequency ranks the pig (1.0) over the cow (0.5)
+    # resampled, both draws are image 0 a quarter of the time: cow and pig tie at 1.0 and the cow (earlier) ranks first
+    assert bootstrap_difference([hits], [presence], [["cow"]], resamples=400) == (100.0, 0.0, 100.0)
 
 
 def test_object_lists_and_paper_lists():

@@ -77,7 +77,7 @@ def test_strict_nbval_passes_in_another_process_state(stem, tmp_path):
     path = perturbed_copy(stem, tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     env.update(OMP_NUM_THREADS="1", CAMLIB_THREADS="1", PYTHONHASHSEED="7", CAMLIB_STATIC_PROGRESS="1",
-               CAMLIB_DATA=str(fresh_data_root(tmp_path)))
+               CAMLIB_DATA=str(fresh_data_root(tmp_path)), CAMLIB_CLAIMS_DIR=str(tmp_path / "claims"))
     command = [sys.executable, "-m", "pytest", "--nbval", str(path), "-p", "no:cacheprovider", "-q", "--nbval-cell-timeout", "7200",
                "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg")]
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=7200)

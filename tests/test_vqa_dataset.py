@@ -1,8 +1,10 @@
-"""The generated VQA set (needs the offline Fashion-MNIST asset): determinism and exact ground truth."""
+"""The generated VQA set (needs the offline Tux Paint stamps): determinism, disjoint stamps and exact ground truth."""
 import numpy as np
 import pytest
 
-from camlib.chapters.ch10_vqa.dataset import VQASpec, generate_vqa
+from camlib.chapters.ch10_vqa.dataset import VQASpec, generate_vqa, stamp_pools
+from camlib.data.paste import mask_box
+from camlib.data.vqa_scenes import stamp_colour
 from camlib.errors import CamlibError
 
 SPEC = VQASpec(canvas=96, object_size=(24, 40), images=(8, 3, 4), questions_per_image=3, seed=1)
@@ -28,6 +30,9 @@ def test_answers_match_the_scene(splits):
         q = split.questions
         assert len(split.images) == len(split.scenes) and len(q) == len(split.evidence) >= len(split.images)
         masks = split.evidence_masks()
+        for image, objects in zip(range(len(split.images)), split.scenes):
+            for j, o in enumerate(objects):  # exact masks, tight boxes
+                assert tuple(mask_box(split.instances[image] == j).astype(int)) == o.box
         for i in range(len(q)):
             objects, evidence = split.scenes[q.image_index[i]], split.evidence[i]
             assert masks[i].any() == bool(evidence)
@@ -45,7 +50,7 @@ def test_answers_match_the_scene(splits):
 
 def test_bad_spec():
     with pytest.raises(CamlibError, match="categories"):
-        VQASpec(categories=("bag", "hat"))
+        VQASpec(categories=("fruit", "hat"))
     with pytest.raises(CamlibError, match="images"):
         VQASpec(images=(10, 0, 5))
 
@@ -54,10 +59,24 @@ def test_answer_masks_cover_the_objects_an_answer_describes(splits):
     split = splits["train"]
     rows = np.arange(len(split.questions))
     first = [split.scenes[split.questions.image_index[r]][0] for r in rows]
-    masks = split.answer_masks(rows, [o.colour for o in first])
+    masks = split.answer_masks(rows, [o.category for o in first])
     for r, mask in zip(rows, masks):
         instances = split.instances[split.questions.image_index[r]]
-        assert mask[instances == 0].all()  # object 0 has that colour
-    assert not split.answer_masks(rows[:2], ["purple", "7"]).any()
+        assert mask[instances == 0].all()  # object 0 is of that category
+    assert not split.answer_masks(rows[:2], ["hat", "7"]).any()
     with pytest.raises(CamlibError):
         split.answer_masks(rows[:2], ["red"])
+
+
+def test_splits_hold_disjoint_stamps_with_their_own_colours(splits):
+    pools = stamp_pools(SPEC.categories)
+    paths = {name: {p.stamp.path for members in pool.values() for p in members} for name, pool in pools.items()}
+    assert not paths["train"] & paths["val"] and not paths["train"] & paths["test"] and not paths["val"] & paths["test"]
+    assert len(paths["train"]) > 2 * len(paths["test"]) > 0
+    for name, split in splits.items():
+        for objects in split.scenes:
+            assert {o.stamp for o in objects} <= paths[name]
+    fruit = {p.stamp.path: p.colour for p in pools["train"]["fruit"]}
+    assert any(c is not None for c in fruit.values()) and any(c is None for c in fruit.values())
+    lemon = [p for p in pools["train"]["fruit"] + pools["val"]["fruit"] + pools["test"]["fruit"] if p.stamp.path.endswith("/lemon.png")]
+    assert [p.colour for p in lemon] == ["yellow"] == [stamp_colour(lemon[0].stamp)]

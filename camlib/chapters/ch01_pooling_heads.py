@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
 from camlib import frozen_heads
+from camlib.cam import CAM, normalize_maps, upsample
 from camlib.metrics.bootstrap import seed_image_intervals
 from camlib.models.gap import count_parameters
+from camlib.plots import overlay
 from camlib.progress import progress
 from camlib.train import TrainConfig, TrainResult
 
@@ -91,3 +94,72 @@ def gap_gmp_claim(runs: HeadRuns, resamples: int = 300) -> dict[str, float | str
     difference = float(np.mean([gap_minus(k, None)["d"] for k in range(runs.seeds)]))
     low, high = seed_image_intervals(gap_minus, runs.seeds, n, resamples)["d"]
     return {"difference": difference, "low": low, "high": high, "verdict": "yes" if low <= 0 <= high else "no"}
+
+
+@dataclass
+class HeadMaps:
+    """The test composites' images ``(N, S, S, 3)`` uint8, object masks (each image's instances merged,
+    ``(N, S, S)`` bool), labels ``(N,)``, and per head its CAM of the true class ``(N, S, S)`` in [0, 1]."""
+
+    images: np.ndarray
+    masks: np.ndarray
+    labels: np.ndarray
+    maps: dict[str, np.ndarray]
+
+
+def head_maps(seed: int = 0, rows: np.ndarray | None = None, train_images: int = frozen_heads.CPU_TRAIN_IMAGES,
+              test_images: int = frozen_heads.CPU_TEST_IMAGES, width: int = frozen_heads.CPU_WIDTH,
+              config: TrainConfig = frozen_heads.HEAD_TRAINING) -> HeadMaps:
+    """The CAMs of the true class by the GAP and the GMP head trained with ``seed`` (the checkpoints of
+    :func:`compare_heads`), on the test composites ``rows`` (all by default), upsampled to the image."""
+    spec = frozen_heads.group_composites(train_images, test_images)
+    data = frozen_heads.lite_maps(spec, ("train", "test"), name=TRUNK)
+    split = data.splits["test"]
+    rows = np.arange(len(split)) if rows is None else np.asarray(rows)
+    rendered = [split.render(int(i)) for i in rows]
+    images = np.stack([image for image, _ in rendered])
+    masks = np.stack([instance_masks.any(axis=0) for _, instance_masks in rendered])
+    labels = data.labels["test"][rows]
+    maps = {}
+    for head, kind in HEADS.items():
+        model, _ = frozen_heads.train_head(kind, data.maps["train"][16], data.labels["train"], len(frozen_heads.group_names()),
+                                           seed, data.key, width, config)
+        with CAM(model.eval()) as cam:
+            result = cam(data.maps["test"][16][rows].to(next(model.parameters()).device), classes=labels[:, None])
+        maps[head] = normalize_maps(upsample(result.maps[:, 0:1].cpu(), (split.size, split.size)))[:, 0].numpy()
+    return HeadMaps(images, masks, labels.numpy(), maps)
+
+
+def coverage_table(maps: HeadMaps, threshold: float = 0.2) -> pd.DataFrame:
+    """Per head, means over images (%): the share of the CAM's mass that lies on the object (the object's share
+    of the image is the level of a map that ignores it), and the shares of the object's and of the background's
+    pixels where the CAM is above ``threshold`` of its maximum (what the paper's box rule keeps)."""
+    area = maps.masks.mean(axis=(1, 2))
+    rows = {"object's share of the image": {"CAM mass on the object": 100 * area.mean()}}
+    for head, cams in maps.maps.items():
+        above = cams >= threshold
+        rows[head] = {
+            "CAM mass on the object": 100 * ((cams * maps.masks).sum(axis=(1, 2)) / cams.sum(axis=(1, 2))).mean(),
+            "object pixels above 20%": 100 * ((above & maps.masks).sum(axis=(1, 2)) / maps.masks.sum(axis=(1, 2))).mean(),
+            "background pixels above 20%": 100 * ((above & ~maps.masks).sum(axis=(1, 2))
+                                                  / (~maps.masks).sum(axis=(1, 2)).clip(min=1)).mean(),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def plot_head_maps(maps: HeadMaps, class_names: tuple[str, ...], shown: int = 6, size: float = 1.9) -> plt.Figure:
+    """The first ``shown`` images, then each head's CAM of the true class over them (object outline in white)."""
+    fig, axes = plt.subplots(len(maps.maps) + 1, shown, figsize=(size * shown, size * (len(maps.maps) + 1) + 0.2), squeeze=False)
+    for i in range(shown):
+        axes[0, i].imshow(maps.images[i])
+        axes[0, i].set_title(class_names[maps.labels[i]], fontsize=8)
+        for row, (head, cams) in enumerate(maps.maps.items(), start=1):
+            axes[row, i].imshow(overlay(maps.images[i], cams[i]))
+            axes[row, i].contour(maps.masks[i], levels=[0.5], colors="white", linewidths=0.8)
+    for row, name in enumerate(["image", *maps.maps]):
+        axes[row, 0].set_ylabel(name, fontsize=9)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig

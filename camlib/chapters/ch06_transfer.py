@@ -1,116 +1,151 @@
-"""Table 5 at CPU scale: linear SVMs on fixed deep features across the labelled data sets at hand.
+"""Table 5 at CPU scale: linear SVMs on the fixed GAP features of packaged ImageNet networks.
 
-A feature extractor maps uint8 images ``(N, H, W, 3)`` to vectors ``(N, K)``; the same probe
-(:func:`camlib.probe.fit_probe`) is trained on each data set's training images and scored on its
-test images. Features come from the vector a network's final linear layer receives
-(:func:`camlib.features.classifier_inputs`) or from its conv maps average-pooled by hand (:func:`camlib.features.extract`).
+The task is the photographed Tux Paint stamps in 14 groups, pasted on real background crops
+(:func:`camlib.frozen_heads.group_composites`, split by stamp: every test object is a photo no
+training image shows). Each network sees the 224 px composites as they are and gives two vectors in
+one pass (:func:`network_features`): its own GAP feature (the last conv maps averaged, what its
+classifier receives) and the last map at stride 16 (14x14 for Lite, 13x13 for SqueezeNet, the
+resolution the paper cuts its networks at to build GAP networks) averaged. The same linear SVM
+(:func:`camlib.probe.fit_probe`, ``C`` by cross-validation on the training images) is scored on test,
+on each feature after PCA to a common dimension (fitted on the training features).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import cv2
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
 from torch import nn
-from torch.utils.data import TensorDataset
 
 from camlib.baselines import random_boxes
-from camlib.cache import array_fingerprint, cached
+from camlib.cache import cached_tensors, stable_key
 from camlib.cam import cam_boxes
 from camlib.claims import higher, margin
-from camlib.data.fashion_mnist import FASHION_MNIST_CLASSES, load_fashion_mnist
+from camlib.data.composites import CompositeSpec, CompositeSplit, load_composites
 from camlib.data.localization_split import LocalizationSplit
-from camlib.data.opencv_digits import load_opencv_digits
 from camlib.data.paths import cache_dir
 from camlib.errors import CamlibError
-from camlib.features import classifier_inputs, extract, to_batch
+from camlib.features import extract
+from camlib.frozen_heads import group_composites, group_names
 from camlib.metrics.boxes import hit_rate
 from camlib.models.pretrained import PretrainedClassifier
-from camlib.models.small import small_network
+from camlib.models.trunks import lite_trunk
 from camlib.paper import paper_table
 from camlib.plots import draw_cam_and_boxes
 from camlib.probe import LinearProbe, choose_c, fit_probe
-from camlib.train import TrainConfig, run_key, train
+from camlib.progress import progress
 
-DIGIT_NAMES = tuple(str(d) for d in range(10))
+#: The packaged ImageNet networks compared, by their :func:`camlib.models.load_pretrained` name.
+NETWORKS = {"efficientnet-lite0": "Lite0", "efficientnet-lite1": "Lite1", "efficientnet-lite2": "Lite2",
+            "squeezenet1_1": "SqueezeNet 1.1"}
+#: Every network sees the composites at their own size (no resampling).
+INPUT_SIZE = 224
+#: Composites at the scale of chapters 1 and 4 (same recipe, so the cached recipe is shared); this
+#: chapter uses the first :data:`TRAIN_IMAGES` / :data:`TEST_IMAGES` of each split (feature extraction of
+#: four networks is its cost).
+SPEC_IMAGES = (960, 320)
+TRAIN_IMAGES, TEST_IMAGES = 240, 160
 
 
 @dataclass
-class LabelledImages:
-    """A classification data set: uint8 images ``(N, H, W, 3)`` and int64 labels ``(N,)`` per split."""
+class StampTask:
+    """The stamp-group task: rendered uint8 images ``(N, 224, 224, 3)``, labels ``(N,)`` and, for
+    test, each image's largest box ``(N, 4)`` and its mask ``(N, 224, 224)``; ``spec`` made them."""
 
-    name: str
+    spec: CompositeSpec
     class_names: tuple[str, ...]
     train_images: np.ndarray
     train_labels: np.ndarray
-    test_images: np.ndarray
-    test_labels: np.ndarray
+    test: LocalizationSplit
 
-    def __post_init__(self) -> None:
-        for split, images, labels in (("train", self.train_images, self.train_labels),
-                                      ("test", self.test_images, self.test_labels)):
-            if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8 or len(images) != len(labels):
-                raise CamlibError(f"{self.name} {split}: need uint8 images (N, H, W, 3) and labels (N,), "
-                                  f"got {images.dtype} {images.shape} and {labels.shape}")
+    @property
+    def test_images(self) -> np.ndarray:
+        return self.test.images
 
-
-def to_rgb(images: np.ndarray) -> np.ndarray:
-    """Grey uint8 images ``(N, H, W)`` -> ``(N, H, W, 3)``; RGB passes through."""
-    images = np.asarray(images)
-    return np.repeat(images[..., None], 3, axis=-1) if images.ndim == 3 else images
+    @property
+    def test_labels(self) -> np.ndarray:
+        return self.test.labels
 
 
-def balanced_indices(labels: np.ndarray, per_class: int, seed: int = 0, exclude: np.ndarray | None = None) -> np.ndarray:
-    """``per_class`` random indices of each class (fewer if a class is smaller), sorted; ``exclude`` is left out."""
-    rng = np.random.default_rng(seed)
-    allowed = np.ones(len(labels), dtype=bool)
-    if exclude is not None:
-        allowed[exclude] = False
-    picks = [rng.permutation(np.flatnonzero((labels == c) & allowed))[:per_class] for c in np.unique(labels)]
-    return np.sort(np.concatenate(picks))
+def render_split(split: CompositeSplit, count: int, desc: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The first ``count`` images of ``split``: images ``(n, S, S, 3)``, labels ``(n,)``, largest box ``(n, 4)``
+    and its mask ``(n, S, S)``."""
+    if not 1 <= count <= len(split):
+        raise CamlibError(f"the {split.name} split has {len(split)} images; asked for {count}")
+    images, masks = [], []
+    for i in progress(range(count), desc=desc):
+        image, instance_masks = split.render(i)
+        images.append(image)
+        masks.append(instance_masks[0])  # instances are stored largest first
+    boxes = np.stack([split.boxes(i)[0] for i in range(count)]).astype(np.float32)
+    return np.stack(images), split.labels[:count].astype(np.int64), boxes, np.stack(masks)
 
 
-def _split(name: str, images: np.ndarray, labels: np.ndarray, per_class: tuple[int, int], seed: int,
-           class_names: Sequence[str]) -> LabelledImages:
-    """A balanced random train/test split of one pool of images."""
-    train = balanced_indices(labels, per_class[0], seed)
-    test = balanced_indices(labels, per_class[1], seed + 1, exclude=train)
-    images = to_rgb(images)
-    return LabelledImages(name, tuple(class_names), images[train], labels[train], images[test], labels[test])
+def stamp_task(train_images: int = TRAIN_IMAGES, test_images: int = TEST_IMAGES) -> StampTask:
+    """The first ``train_images`` / ``test_images`` composites of ``group_composites(*SPEC_IMAGES)``."""
+    spec = group_composites(*SPEC_IMAGES)
+    splits = load_composites(spec, progress=False)
+    train_x, train_y, _, _ = render_split(splits["train"], train_images, "render train")
+    test_x, test_y, boxes, masks = render_split(splits["test"], test_images, "render test")
+    names = group_names()
+    return StampTask(spec, names, train_x, train_y, LocalizationSplit(test_x, test_y, boxes, masks, names))
 
 
-def fashion_mnist(per_class: tuple[int, int] = (100, 50), seed: int = 0) -> LabelledImages:
-    """Fashion-MNIST 28x28, a balanced subsample of its official train and test splits."""
-    (train_x, train_y), (test_x, test_y) = load_fashion_mnist("train"), load_fashion_mnist("test")
-    train, test = balanced_indices(train_y, per_class[0], seed), balanced_indices(test_y, per_class[1], seed)
-    return LabelledImages("Fashion-MNIST", FASHION_MNIST_CLASSES, to_rgb(train_x[train]), train_y[train],
-                          to_rgb(test_x[test]), test_y[test])
+def stride16_layer(classifier: PretrainedClassifier) -> nn.Module:
+    """The module whose output is the network's last map at stride 16: Lite's last stride-16 block
+    (14x14 at 224 px), SqueezeNet's ``features`` (fire9, 13x13)."""
+    model = classifier.model
+    if hasattr(model, "_blocks"):
+        return model._blocks[len(lite_trunk(model, 16)[0].blocks) - 1]
+    if classifier.name == "squeezenet1_1":
+        return model.features
+    raise CamlibError(f"no stride-16 layer known for {classifier.name}; use an EfficientNet-Lite or squeezenet1_1")
 
 
-def opencv_digits(per_class: tuple[int, int] = (100, 50), seed: int = 0) -> LabelledImages:
-    """OpenCV's 20x20 handwritten digits (``digits.png``), split at random (balanced)."""
-    images, labels = load_opencv_digits()
-    return _split("OpenCV digits", images, labels, per_class, seed, DIGIT_NAMES)
+def network_features(classifier: PretrainedClassifier, images: np.ndarray, maps_of: int = 0,
+                     batch_size: int = 16, desc: str = "features") -> dict[str, torch.Tensor]:
+    """One pass of ``classifier`` over uint8 ``images (N, 224, 224, 3)``: ``gap`` ``(N, K)`` its last conv
+    maps averaged (its own GAP feature), ``stride16`` ``(N, K')`` the stride-16 map averaged, and ``maps``
+    ``(maps_of, K, h, w)`` the last conv maps of the first ``maps_of`` images (for CAMs)."""
+    caught: list[torch.Tensor] = []
+    hook = stride16_layer(classifier).register_forward_hook(lambda m, i, out: caught.append(out.mean(dim=(2, 3)).cpu()))
+    try:
+        kept = extract(classifier, images[:maps_of], size=INPUT_SIZE, batch_size=batch_size, desc=f"{desc} with maps") \
+            if maps_of else None
+        rest = extract(classifier, images[maps_of:], size=INPUT_SIZE, batch_size=batch_size, keep_maps=False, desc=desc)
+    finally:
+        hook.remove()
+    gap = torch.cat([kept.pooled, rest.pooled]) if kept is not None else rest.pooled
+    out = {"gap": gap, "stride16": torch.cat(caught)}
+    if kept is not None:
+        out["maps"] = kept.maps
+    return out
 
 
-def sklearn_digits(per_class: tuple[int, int] = (100, 50), seed: int = 0) -> LabelledImages:
-    """scikit-learn's 8x8 digits (values 0..16, scaled to 0..255), split at random (balanced)."""
-    digits = load_digits()
-    images = np.rint(digits.images * (255.0 / 16.0)).astype(np.uint8)
-    return _split("scikit-learn digits", images, digits.target.astype(np.int64), per_class, seed, DIGIT_NAMES)
+def task_features(task: StampTask, classifier: PretrainedClassifier, keep_test_maps: bool = False) -> dict[str, torch.Tensor]:
+    """:func:`network_features` of the task's test images then its training images, cached under
+    ``<data root>/cache/transfer`` by the composites' recipe, the image counts and the network; keys
+    ``train/gap``, ``test/gap``, ``train/stride16``, ``test/stride16`` (and ``test/maps`` if asked)."""
+    n_train, n_test = len(task.train_labels), len(task.test_labels)
+    key = stable_key({"spec": repr(task.spec), "train": n_train, "test": n_test, "network": classifier.name,
+                      "size": INPUT_SIZE, "maps": keep_test_maps, "version": 1})
 
+    def build() -> dict[str, torch.Tensor]:
+        images = np.concatenate([task.test_images, task.train_images])
+        feats = network_features(classifier, images, maps_of=n_test if keep_test_maps else 0, desc=classifier.name)
+        out = {f"{split}/{name}": part for name in ("gap", "stride16")
+               for split, part in (("test", feats[name][:n_test]), ("train", feats[name][n_test:]))}
+        if keep_test_maps:
+            out["test/maps"] = feats["maps"].half()
+        return out
 
-#: The offline data sets of Table 5 at CPU scale, by name.
-DATASETS: dict[str, Callable[..., LabelledImages]] = {
-    "Fashion-MNIST": fashion_mnist,
-    "OpenCV digits": opencv_digits,
-    "scikit-learn digits": sklearn_digits,
-}
+    stored = cached_tensors(cache_dir() / "transfer" / f"table5-{classifier.name}-{key}.pt", build)
+    return {name: value.float() for name, value in stored.items()}
 
 
 def raw_pixels(images: np.ndarray, side: int = 16) -> torch.Tensor:
@@ -120,88 +155,46 @@ def raw_pixels(images: np.ndarray, side: int = 16) -> torch.Tensor:
     return torch.from_numpy(resized.reshape(len(images), -1) / 255.0)
 
 
-#: Input normalisation of the small networks (grey-level images in [0, 1] -> [-1, 1]).
-SMALL_MEAN = SMALL_STD = (0.5, 0.5, 0.5)
-#: Training of the small feature networks on Fashion-MNIST thumbnails (32 px).
-SMALL_TRAINING = TrainConfig(epochs=3, batch_size=128, optimizer="adam", lr=0.002, weight_decay=0.0, flip=True)
+def pca_pair(train: torch.Tensor, test: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train and test features projected on the first ``dim`` principal components of ``train`` (fitted on
+    train only); features with ``dim`` or fewer columns pass through."""
+    if train.shape[1] <= dim:
+        return train, test
+    if dim > len(train):
+        raise CamlibError(f"PCA to {dim} dimensions needs at least {dim} training images, got {len(train)}")
+    pca = PCA(dim, svd_solver="full").fit(train.double().numpy())
+    return (torch.from_numpy(pca.transform(train.double().numpy())).float(),
+            torch.from_numpy(pca.transform(test.double().numpy())).float())
 
 
-@dataclass
-class Extractor:
-    """A feature extractor: ``fn(images uint8 (N, H, W, 3)) -> (N, K)``; ``key`` names its
-    configuration in cache file names (change it whenever ``fn`` changes)."""
-
-    name: str
-    key: str
-    fn: Callable[[np.ndarray], torch.Tensor]
+#: The SVM's ``C`` grid, one value per decade; a larger ``C`` takes LIBLINEAR minutes to converge on raw pixels.
+SVM_C_GRID = (1e-4, 1e-3, 1e-2, 0.1)
 
 
-def lite0_extractor(classifier: PretrainedClassifier, size: int) -> Extractor:
-    """Lite0's conv maps average-pooled by hand at ``size`` px (:func:`camlib.features.extract`)."""
-    return Extractor(f"Lite0 GAP ({size} px)", f"{classifier.name}-{size}px",
-                     lambda images: extract(classifier, images, size=size, keep_maps=False, desc=classifier.name).pooled)
+def svm(train: torch.Tensor, labels: np.ndarray, seed: int = 0) -> tuple[LinearProbe, float]:
+    """A linear SVM on ``train (N, K)`` and its ``C`` (of :data:`SVM_C_GRID`), chosen by 3-fold
+    cross-validation on these features."""
+    C = choose_c(train, labels, grid=SVM_C_GRID, seed=seed)[0]
+    return fit_probe(train, labels, C=C, seed=seed), C
 
 
-def small_extractor(name: str, model: nn.Module, key: str, size: int = 32) -> Extractor:
-    """What a small network's classifier receives (:func:`camlib.features.classifier_inputs`) at ``size`` px."""
-    return Extractor(name, key, lambda images: classifier_inputs(model, images, size, SMALL_MEAN, SMALL_STD, desc=name))
-
-
-def pixel_extractor(side: int = 16) -> Extractor:
-    """The raw-pixel floor (:func:`raw_pixels`)."""
-    return Extractor("raw pixels", f"pixels{side}", lambda images: raw_pixels(images, side))
-
-
-def train_small_networks(images: np.ndarray, labels: np.ndarray, config: TrainConfig = SMALL_TRAINING,
-                         size: int = 32, seed: int = 0) -> dict[str, Extractor]:
-    """Train (or load) the small GAP network and the fc-head network of :mod:`camlib.models.small`
-    on the same grey images ``(N, h, w)``, from the same initial trunk; returns their extractors:
-    the GAP vector and the last hidden fc layer (the analogue of AlexNet's fc7)."""
-    x = to_batch(to_rgb(images), size, SMALL_MEAN, SMALL_STD)
-    dataset = TensorDataset(x, torch.from_numpy(np.asarray(labels)).long())
-    num_classes = int(np.max(labels)) + 1
-    data_key = array_fingerprint(images, np.asarray(labels))
-    extractors = {}
-    for title, name in (("small GAP net: GAP", "gap"), ("small fc net: fc", "fc")):
-        model = small_network(name, num_classes, input_size=size, seed=seed)
-        layout = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]  # a changed architecture retrains
-        key = run_key(network=name, layout=layout, config=config, data=data_key, size=size, seed=seed)
-        train(model, dataset, config, checkpoint=cache_dir() / "transfer" / f"{name}-{key}.pt", desc=f"train {name}")
-        extractors[title] = small_extractor(title, model, f"small-{name}-{key}", size)
-    return extractors
-
-
-def image_features(images: np.ndarray, extractor: Extractor, name: str) -> torch.Tensor:
-    """``extractor``'s features ``(N, K)`` of uint8 ``images (N, H, W, 3)``, cached under
-    ``<data root>/cache/features`` by ``name``, the extractor's key and a hash of the pixels."""
-    slug = name.lower().replace(" ", "-")
-    path = cache_dir() / "features" / f"table5-{slug}-{extractor.key}-{array_fingerprint(images)}.pt"
-    return cached(path, lambda: extractor.fn(images))
-
-
-def dataset_features(dataset: LabelledImages, extractor: Extractor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Train and test features of ``dataset`` in one extraction pass (cached, see :func:`image_features`)."""
-    features = image_features(np.concatenate([dataset.train_images, dataset.test_images]), extractor, dataset.name)
-    return features[:len(dataset.train_images)], features[len(dataset.train_images):]
-
-
-def accuracy_table(datasets: Sequence[LabelledImages], extractors: Sequence[Extractor], seed: int = 0) -> pd.DataFrame:
-    """Test accuracy (percent) of a linear SVM per feature (rows) and data set (columns); each
-    SVM's ``C`` is chosen by cross-validation on its own training features."""
-    table = pd.DataFrame(index=[e.name for e in extractors], columns=[d.name for d in datasets], dtype=float)
-    for dataset in datasets:
-        for extractor in extractors:
-            train_x, test_x = dataset_features(dataset, extractor)
-            C, _ = choose_c(train_x, dataset.train_labels, seed=seed)
-            probe = fit_probe(train_x, dataset.train_labels, C=C, seed=seed)
-            table.loc[extractor.name, dataset.name] = probe.accuracy(test_x, dataset.test_labels)
-    return table
+def accuracy_table(features: dict[str, tuple[torch.Tensor, torch.Tensor]], train_labels: np.ndarray,
+                   test_labels: np.ndarray, dim: int) -> pd.DataFrame:
+    """Test accuracy (percent) of a linear SVM on each feature (rows; ``features[name] = (train, test)``)
+    after PCA to ``dim`` dimensions, with each feature's own dimension and the chosen ``C``."""
+    rows = {}
+    for name, (train, test) in progress(features.items(), desc="SVMs"):
+        small = pca_pair(train, test, dim)
+        probe, C = svm(small[0], train_labels)
+        rows[name] = {"dimension": int(train.shape[1]), f"accuracy at {dim} dims (%)": probe.accuracy(small[1], test_labels),
+                      "C": C}
+    return pd.DataFrame(rows).T.astype({"dimension": int})
 
 
 @dataclass
 class GenericLocalization:
-    """CAMs of one SVM on images it never saw. ``cams`` (N, h, w) of the predicted class, ``boxes``
-    (N, 4) from them; accuracy and hit rates (IoU >= 0.5) in percent."""
+    """CAMs of one SVM on test images. ``cams`` (N, h, w) of the predicted class, ``boxes`` (N, 4)
+    from them; accuracy and hit rates (IoU >= 0.5 with the largest object) in percent."""
 
     accuracy: float
     hit_rates: dict[str, float]
@@ -210,23 +203,21 @@ class GenericLocalization:
     boxes: np.ndarray
 
 
-def generic_localization(probes: dict[str, LinearProbe], classifier: PretrainedClassifier, split: LocalizationSplit,
-                         size: int = 224, threshold: float = 0.2) -> dict[str, GenericLocalization]:
-    """Apply each probe (trained on ``classifier``'s GAP features of other images, with the labels
-    of ``split.class_names``) to ``split``: classify each image, box the CAM of the predicted and
-    of the labelled class (paper's rule) and score the boxes against the ground truth."""
-    feats = extract(classifier, split.images, size=size, desc="test canvases")
+def generic_localization(probe: LinearProbe, pooled: torch.Tensor, maps: torch.Tensor, split: LocalizationSplit,
+                         threshold: float = 0.2) -> GenericLocalization:
+    """Apply ``probe`` (an SVM on GAP features ``pooled (N, K)`` of ``split``'s images, whose conv maps are
+    ``maps (N, K, h, w)``): classify each image, box the CAM of the predicted and of the labelled class
+    (paper's rule: 20% of the maximum, largest component) and score the boxes against the ground truth."""
+    if len(pooled) != len(split) or len(maps) != len(split):
+        raise CamlibError(f"{len(pooled)} feature vectors and {len(maps)} maps for {len(split)} images")
     sizes = np.tile(split.images.shape[1:3], (len(split), 1))
-    results = {}
-    for name, probe in probes.items():
-        predictions = probe.predict(feats.pooled)
-        cams = probe.cams(feats.maps, torch.stack([probe.rows(predictions), probe.rows(split.labels)], dim=1))
-        boxes = cam_boxes(cams[:, 0], sizes, threshold)
-        hit_rates = {"CAM box (predicted class)": hit_rate(boxes, split.boxes),
-                     "CAM box (labelled class)": hit_rate(cam_boxes(cams[:, 1], sizes, threshold), split.boxes)}
-        accuracy = float(100.0 * np.mean(predictions == split.labels))
-        results[name] = GenericLocalization(accuracy, hit_rates, predictions, cams[:, 0], boxes)
-    return results
+    predictions = probe.predict(pooled)
+    cams = probe.cams(maps, torch.stack([probe.rows(predictions), probe.rows(split.labels)], dim=1))
+    boxes = cam_boxes(cams[:, 0], sizes, threshold)
+    hit_rates = {"CAM box (predicted class)": hit_rate(boxes, split.boxes),
+                 "CAM box (labelled class)": hit_rate(cam_boxes(cams[:, 1], sizes, threshold), split.boxes)}
+    accuracy = float(100.0 * np.mean(predictions == split.labels))
+    return GenericLocalization(accuracy, hit_rates, predictions, cams[:, 0], boxes)
 
 
 def chance_hit_rates(split: LocalizationSplit, train_boxes: np.ndarray, train_size: tuple[int, int],
@@ -254,24 +245,46 @@ def show_localization(split: LocalizationSplit, result: GenericLocalization, ind
     return fig
 
 
-def table5_claims(table: pd.DataFrame, n_test: dict[str, int], gap: str, original: str, deep: str, floor: str) -> pd.DataFrame:
-    """The claims behind Table 5 on each data set (columns of ``table``, with ``n_test`` test images):
-    the ``gap`` features are not worse than the ``original`` network's (the paper: GoogLeNet-GAP vs
-    GoogLeNet's average pool, whose mean difference over its 8 data sets is printed), and ``deep``
-    features beat the raw-pixel ``floor``. ``ours`` is the accuracy difference in points and ``margin``
-    the book's noise margin for it (two standard errors, :func:`camlib.claims.margin`). "Not worse"
-    holds unless ``gap`` is worse by more than the margin; "beats" is judged by :func:`camlib.claims.higher`."""
+def paper_differences() -> dict[str, float]:
+    """The paper's Table 5 mean differences over its 8 data sets (points): GoogLeNet-GAP's gap minus
+    GoogLeNet's ave pool, and GoogLeNet's ave pool minus AlexNet's fc7."""
     paper = paper_table("table5_deep_features").astype(float)
-    paper_diff = (paper.loc["gap from GoogLeNet-GAP"] - paper.loc["ave pool from GoogLeNet"]).mean()
+    googlenet = paper.loc["ave pool from GoogLeNet"]
+    return {"gap vs original": float((paper.loc["gap from GoogLeNet-GAP"] - googlenet).mean()),
+            "stronger vs weaker": float((googlenet - paper.loc["fc7 from AlexNet"]).mean())}
+
+
+def not_worse(a: float, b: float, n: int) -> str:
+    """Verdict on "``a`` is not worse than ``b``": "no" only when ``a`` is lower by more than the noise margin."""
+    return "no" if a - b < -margin(a, b, n) else "yes"
+
+
+def _row(claim: str, paper: str, a: float, b: float, n: int, verdict: str, why: str) -> dict[str, str]:
+    return {"claim": claim, "paper": paper, "measured": f"{a:.1f}% vs {b:.1f}% ({a - b:+.1f}, margin {margin(a, b, n):.1f})",
+            "holds?": verdict, "why": why if verdict == "no" else ""}
+
+
+def table5_claims(accuracy: pd.Series, n_test: int, networks: Sequence[str], stronger: str, weaker: str,
+                  floor: str, why: dict[str, str]) -> pd.DataFrame:
+    """The claims behind Table 5, from ``accuracy`` (percent, at equal dimension) indexed by
+    ``"<network>: GAP"``, ``"<network>: stride-16 map"`` and ``floor``, over ``n_test`` test images:
+    per network, the stride-16 (GAP-network) features are not worse than the network's own GAP feature
+    (paper: GoogLeNet-GAP vs GoogLeNet); the ``stronger`` ImageNet network's GAP features beat the
+    ``weaker``'s (paper: GoogLeNet vs AlexNet); every network's GAP features beat the raw-pixel floor.
+    ``why[kind]`` (kinds ``"cut"``, ``"stronger"``, ``"floor"``) explains a failed claim of that kind."""
+    paper = paper_differences()
     rows = []
-    for name in table.columns:
-        acc = table[name]
-        n = n_test[name]
-        difference, noise = acc[gap] - acc[original], margin(acc[gap], acc[original], n)
-        rows.append({"data set": name, "claim": f"{gap} not worse than {original}",
-                     "paper": f"mean difference {paper_diff:+.2f}", "ours": f"{difference:+.1f}",
-                     "margin (2 SE)": f"{noise:.1f}", "holds?": "no" if difference < -noise else "yes"})
-        rows.append({"data set": name, "claim": f"{deep} beats {floor}", "paper": "(implied)",
-                     "ours": f"{acc[deep] - acc[floor]:+.1f}", "margin (2 SE)": f"{margin(acc[deep], acc[floor], n):.1f}",
-                     "holds?": higher(acc[deep], acc[floor], n)})
-    return pd.DataFrame(rows).set_index(["claim", "data set"]).sort_index(level=0, sort_remaining=False)
+    for net in networks:
+        a, b = accuracy[f"{net}: stride-16 map"], accuracy[f"{net}: GAP"]
+        rows.append(_row(f"{net}: stride-16 features not worse than the full network's GAP",
+                         f"GoogLeNet-GAP vs GoogLeNet: mean {paper['gap vs original']:+.2f}", a, b, n_test,
+                         not_worse(a, b, n_test), why.get("cut", "")))
+    a, b = accuracy[f"{stronger}: GAP"], accuracy[f"{weaker}: GAP"]
+    rows.append(_row(f"{stronger} (GoogLeNet-level on ImageNet) beats {weaker} (AlexNet-level)",
+                     f"GoogLeNet vs AlexNet fc7: mean {paper['stronger vs weaker']:+.2f}", a, b, n_test,
+                     higher(a, b, n_test), why.get("stronger", "")))
+    for net in networks:
+        a, b = accuracy[f"{net}: GAP"], accuracy[floor]
+        rows.append(_row(f"{net}: GAP features beat {floor}", "(implied)", a, b, n_test, higher(a, b, n_test),
+                         why.get("floor", "")))
+    return pd.DataFrame(rows)

@@ -19,6 +19,7 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -157,3 +158,14 @@ def text_detector_claims(detection: dict[str, float], n_test: int, localization:
          f"{int(real['agree'].sum())} of {photos}", higher(agree_share, 50.0, photos)),
     ]
     return pd.DataFrame(rows, columns=["claim", "measured", "holds here?"]).set_index("claim")
+
+
+def text_detector_why(claims: Sequence[str], verdicts: Sequence[str]) -> list[str]:
+    """One sentence per claim of :func:`text_detector_claims` on why it does not hold ("" where it holds)."""
+    reasons = {
+        "The paper's 20% box": "Metric: the 20% rule keeps one smooth 14x14 region that covers several words and the space "
+                               "between them, while a word box is tight (MaxBoxAccV2, at the best threshold, does better).",
+        "Its CAM ranks word pixels": "Metric: a 14x14 map cannot rank the pixels of thin strokes above their surroundings.",
+    }
+    return ["" if verdict == "yes" else next((why for start, why in reasons.items() if claim.startswith(start)), "")
+            for claim, verdict in zip(claims, verdicts)]

@@ -9,7 +9,7 @@ import torch
 from sklearn.metrics import average_precision_score
 
 from camlib.cam import upsample
-from camlib.data.object_scenes import ObjectScenes, concept_distractors, concept_negatives, concept_objects
+from camlib.data.object_scenes import ObjectScenes, concept_negatives, concept_objects
 from camlib.errors import CamlibError
 from camlib.pointing import chance_pointing, near_boxes, peaks, points_in_boxes
 from camlib.probe import LinearProbe, fit_probe
@@ -38,8 +38,7 @@ def concept_scores(phrase: str, captions: Sequence[str], train_pooled: torch.Ten
     "the scene shows the concept", beside ``prevalence`` (the share of test scenes showing it: the AP
     of a score that ignores the image); on scenes showing it, ``pointing`` (the CAM's peak within
     ``tolerance`` px of a box of one of its objects: the pointing game) beside ``chance`` (the same
-    for a uniformly random point); and ``pointing, confusable`` on the scenes that also show a
-    distractor (:func:`camlib.data.object_scenes.concept_distractors`, e.g. a blue bag for "red bag").
+    for a uniformly random point).
     """
     positives, negatives = concept_negatives(phrase, list(captions), np.random.default_rng(seed), hard=hard)
     probe = concept_probe(phrase, captions, train_pooled, hard, C, seed)
@@ -52,13 +51,10 @@ def concept_scores(phrase: str, captions: Sequence[str], train_pooled: torch.Ten
     cams = upsample(probe.cams(test_maps[shown], 0), size)[:, 0].numpy()
     boxes = [test.objects["box"][objects[i]] for i in shown]
     hits = points_in_boxes(peaks(cams), boxes, tolerance)
-    confusable = np.array([len(concept_distractors(phrase, test, i)) > 0 for i in shown], dtype=bool)
     return {
         "positives": len(positives), "negatives": len(negatives), "test scenes": len(shown),
         "AP": float(100.0 * average_precision_score(np.isin(np.arange(len(test)), shown), scores)),
         "prevalence": float(100.0 * len(shown) / len(test)),
         "pointing": float(100.0 * hits.mean()),
         "chance": chance_pointing(near_boxes(boxes, size, tolerance)),
-        "confusable scenes": int(confusable.sum()),
-        "pointing, confusable": float(100.0 * hits[confusable].mean()) if confusable.any() else float("nan"),
     }

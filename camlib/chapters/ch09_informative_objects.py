@@ -2,40 +2,77 @@
 objects its images show most often."""
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import pandas as pd
 
-from camlib.data.object_scenes import OBJECT_WORDS, ObjectScenes
+from camlib.data.object_scenes import CONCEPTS, ObjectScenes
 from camlib.errors import CamlibError
 from camlib.paper import paper_table
 from camlib.pointing import high_regions, overlap_fractions
 
 
-def informative_objects(cams: np.ndarray, scenes: ObjectScenes, images: np.ndarray, fraction: float = 0.5,
-                        min_overlap: float = 0.5) -> np.ndarray:
-    """Float (len(OBJECT_WORDS),): for each object category, the fraction of ``images`` in which an
-    object of that category overlaps the high-CAM region: at least ``min_overlap`` of its pixels lie
-    where the CAM ``(N, H, W)`` (one per image, at the scenes' size) is >= ``fraction`` x its maximum."""
+def informative_hits(cams: np.ndarray, scenes: ObjectScenes, images: np.ndarray, fraction: float = 0.5,
+                     min_overlap: float = 0.5) -> np.ndarray:
+    """Bool (len(images), len(CONCEPTS)): whether an object of each concept overlaps image k's high-CAM
+    region: at least ``min_overlap`` of its pixels lie where the CAM ``(N, H, W)`` (one per image, at the
+    scenes' size) is >= ``fraction`` x its maximum."""
     images = np.asarray(images)
     if len(cams) != len(images):
         raise CamlibError(f"got {len(cams)} CAMs for {len(images)} images")
     regions = high_regions(cams, fraction)
-    hits = np.zeros((len(images), len(OBJECT_WORDS)), dtype=bool)
+    hits = np.zeros((len(images), len(CONCEPTS)), dtype=bool)
     for k, (image, region) in enumerate(zip(images, regions)):
         rows = scenes.objects_of(int(image))
-        if len(rows) == 0:
-            continue
         inside = overlap_fractions(region, scenes.masks_of(int(image), rows)) >= min_overlap
-        hits[k, scenes.objects["category"][rows[inside]]] = True
-    return hits.mean(axis=0)
+        hits[k, scenes.arrays["category"][rows[inside]]] = True
+    return hits
+
+
+def informative_objects(cams: np.ndarray, scenes: ObjectScenes, images: np.ndarray, fraction: float = 0.5,
+                        min_overlap: float = 0.5) -> np.ndarray:
+    """Float (len(CONCEPTS),): the fraction of ``images`` in which an object of each concept overlaps
+    the high-CAM region (:func:`informative_hits`)."""
+    return informative_hits(cams, scenes, images, fraction, min_overlap).mean(axis=0)
 
 
 def object_frequency(scenes: ObjectScenes, images: np.ndarray) -> np.ndarray:
-    """Float (len(OBJECT_WORDS),): the fraction of ``images`` showing each object category."""
-    present = np.zeros((len(images), len(OBJECT_WORDS)), dtype=bool)
-    for k, image in enumerate(np.asarray(images)):
-        present[k, scenes.objects["category"][scenes.objects_of(int(image))]] = True
-    return present.mean(axis=0)
+    """Float (len(CONCEPTS),): the fraction of ``images`` showing each concept."""
+    return scenes.presence()[np.asarray(images)].mean(axis=0)
+
+
+def list_precision(scores: np.ndarray, wanted: Sequence[str]) -> float:
+    """The share of a list's top ``len(wanted)`` concepts (``scores`` (len(CONCEPTS),), highest first,
+    ties in :data:`CONCEPTS` order) that are in ``wanted`` (R-precision), in percent."""
+    top = np.argsort(-np.asarray(scores), kind="stable")[:len(wanted)]
+    return 100.0 * len({CONCEPTS[j] for j in top} & set(wanted)) / len(wanted)
+
+
+def compare_lists(hits: Sequence[np.ndarray], presence: Sequence[np.ndarray],
+                  wanted: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per class, the R-precision (%) of the CAM list (mean of ``hits[c]`` (n_c, concepts)) and of the
+    frequency list (mean of ``presence[c]``) against the class's discriminative concepts ``wanted[c]``:
+    two float arrays (classes,)."""
+    cam = np.array([list_precision(h.mean(axis=0), w) for h, w in zip(hits, wanted)])
+    frequency = np.array([list_precision(p.mean(axis=0), w) for p, w in zip(presence, wanted)])
+    return cam, frequency
+
+
+def bootstrap_difference(hits: Sequence[np.ndarray], presence: Sequence[np.ndarray], wanted: Sequence[Sequence[str]],
+                         resamples: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """Mean over classes of CAM minus frequency R-precision (percentage points) with a 95% paired
+    bootstrap interval (each class's images resampled with replacement, the same draw for both lists)."""
+    cam, frequency = compare_lists(hits, presence, wanted)
+    rng = np.random.default_rng(seed)
+    draws = np.empty(resamples)
+    for b in range(resamples):
+        picks = [rng.integers(len(h), size=len(h)) for h in hits]
+        c, f = compare_lists([h[i] for h, i in zip(hits, picks)], [p[i] for p, i in zip(presence, picks)], wanted)
+        draws[b] = (c - f).mean()
+    low, high = np.percentile(draws, [2.5, 97.5])
+    diff = float((cam - frequency).mean())
+    return diff, float(min(low, diff)), float(max(high, diff))
 
 
 def object_lists(lists: dict[str, pd.Series], k: int = 6) -> pd.DataFrame:

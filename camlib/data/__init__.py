@@ -1,4 +1,4 @@
-"""Data for camlib: offline assets, a generated localization benchmark, and full-scale loaders.
+"""Data for camlib: offline assets, generated benchmarks of photographed objects, and full-scale loaders.
 
 ``python -m camlib.data.fetch`` fetches the offline assets; everything else fetches what it needs
 on first use. Boxes are ``[x0, y0, x1, y1]`` float pixels with x1/y1 exclusive.
@@ -8,21 +8,17 @@ from .backgrounds import background_photos
 from .boxdataset import BoxImageDataset, BoxRecord, collate_boxes
 from .composites import CompositeSpec, CompositeSplit, load_composites
 from .cub import CUB200
-from .fashion_mnist import FASHION_MNIST_CLASSES, fetch_fashion_mnist, load_fashion_mnist
 from .ilsvrc import ImageNetLocalization, read_synsets, read_voc_xml
 from .localization_split import LocalizationDataset, LocalizationSplit
 from .paste import Pasted, paste
 from .paths import assets_dir, cache_dir, data_root, full_dir
 from .real_photos import RealPhoto, real_photos
 from .stamps import Stamp, load_stamps
-from .synthetic import FINE_GRAINED_SPEC, BenchmarkSpec, boxes_from_masks, load_benchmark, make_benchmark
 
 __all__ = [
     "data_root", "assets_dir", "cache_dir", "full_dir",
     "imagenet_samples", "quokka", "background_photos",
-    "FASHION_MNIST_CLASSES", "load_fashion_mnist", "fetch_fashion_mnist",
-    "BenchmarkSpec", "FINE_GRAINED_SPEC", "LocalizationSplit", "LocalizationDataset",
-    "load_benchmark", "make_benchmark", "boxes_from_masks",
+    "LocalizationSplit", "LocalizationDataset",
     "BoxRecord", "BoxImageDataset", "collate_boxes",
     "ImageNetLocalization", "read_synsets", "read_voc_xml", "CUB200",
     "Pasted", "paste", "Stamp", "load_stamps", "CompositeSpec", "CompositeSplit", "load_composites",

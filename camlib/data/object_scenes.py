@@ -1,175 +1,376 @@
-"""Scenes of real objects on real photographs, with captions or scene classes and exact masks.
+"""Scenes of photographed objects: scene classes defined by which objects they show, with captions
+and exact masks.
 
-Each image is a crop of a real photograph with 2-5 Fashion-MNIST items pasted into distinct cells
-of a 3 x 3 grid, each tinted with a named colour. Every object's pixels are known exactly
-(``instances``), and so is everything a caption can say about it: its category, colour, grid
-column (left / right) and which objects stand next to it (horizontal neighbours in the grid).
+Each image is a crop of a real photograph (:func:`camlib.data.composites.background_crops`, chosen
+to suit the scene class: water for a pond, grass for a garden, cobblestones for a street...) with
+photographed objects (Tux Paint stamps of :data:`~camlib.data.stamps.GROUPS_FILE`) pasted
+(:func:`camlib.data.paste.paste`) into distinct cells of a 3 x 3 grid. Objects never overlap (each
+stays inside its cell), so every mask is the object's whole alpha > 0.5 and every box its tight extent.
 
-* :func:`make_captioned_scenes` (concept localization): random objects and a caption that
-  mentions some of them (noise: objects go unmentioned) as short clauses such as
-  "a red bag", "a boot on the left", "a sneaker next to a shirt".
-* :func:`make_scene_classes` (informative objects): scene classes defined by which objects occur:
-  some occur in every class (frequent), some mostly in one (discriminative).
+Objects are named **concepts** (:data:`CONCEPT_STAMPS`): a stamp group ("fruit", "flower") or a finer
+name shared by several stamps of a group ("cow": cow, white cow, bull, zebu). A **scene class** is a
+distribution over concepts (:data:`CLASS_PROBABILITIES`): an image of class ``c`` shows concept ``o``
+with probability ``p[c, o]``, independently (an image drawing nothing is redrawn; one drawing more than
+nine keeps nine at random), each shown object being a random stamp of its concept. Flowers and plants
+appear in most classes (probability 0.40-0.55) and a little more in gardens and cemeteries (0.70-0.75),
+so the most frequent objects of a class are also mildly class-dependent: nothing guarantees that a
+CAM or a frequency count finds the discriminative objects.
 
-Objects for ``train`` come from Fashion-MNIST's training set, for ``test`` from its test set.
+Every stamp of a concept may appear in every split (train, dev and test differ in backgrounds, stamp
+choice, scale, flip and position): the scenes test what a CAM points at, not generalisation to unseen
+object instances.
+
+Captions (:func:`make_captions`, for concept localization) mention some objects in short clauses:
+"a cow", "a cow on the left", "a cow next to a pig" (horizontal neighbours, nouns in alphabetical
+order). The scenes are stored as their recipe (background window, stamp, scale, flip and position of
+every object) with boxes in a checksummed cache; images and masks are rendered on access.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from functools import cached_property, lru_cache
 
+import cv2
 import numpy as np
-from skimage import data as skdata
+import torch
 
-from ..cache import stable_key
+from ..cache import cached_tensors, stable_key
 from ..errors import CamlibError
 from ..progress import progress
-from .backgrounds import background_photos
-from .fashion_mnist import load_fashion_mnist
-from .items import COLOURS as ITEM_COLOURS
-from .items import resize_longer_side, tight_crop, tinted
-from .paste import blend, mask_box
-from .text_scenes import random_crop
+from .composites import BACKGROUND_CROPS, background_crops, load_stamps_cached
+from .paste import paste, scale_rgba
+from .paths import cache_dir
+from .stamps import GROUPS_FILE, Stamp, stamp_mapping
 
-GENERATOR_VERSION = 2
-SPLITS = ("train", "test")
-#: The word a caption uses for each Fashion-MNIST class (in class order).
-OBJECT_WORDS = ("t-shirt", "trousers", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot")
-#: Named tints (RGB) of the objects.
-COLOURS = {name: ITEM_COLOURS[name] for name in ("red", "green", "blue", "yellow")}
-COLOUR_NAMES = tuple(COLOURS)
-#: One bright colour per object category (in :data:`OBJECT_WORDS` order), for scenes whose objects keep their own look.
-CATEGORY_COLOURS = [(230, 40, 40), (255, 140, 0), (240, 220, 30), (120, 220, 40), (20, 150, 60),
-                    (30, 200, 220), (40, 80, 230), (140, 60, 210), (230, 50, 200), (240, 240, 240)]
+GENERATOR_VERSION = 3
+SPLITS = ("train", "dev", "test")
 GRID = 3
 
+#: Each concept's stamps (file names without ``.png`` in :data:`~camlib.data.stamps.GROUPS_FILE`);
+#: a concept that is a whole group lists the group as ``"group:<name>"``.
+CONCEPT_STAMPS: dict[str, tuple[str, ...]] = {
+    "fruit": ("group:fruit",),
+    "vegetable": ("group:vegetable",),
+    "coin": ("group:coin",),
+    "flower": ("group:flower",),
+    "plant": ("group:plant",),
+    "insect": ("group:insect",),
+    "bird": ("adelaide-rosella", "blackbird", "crow", "cuckoo", "lark", "magpie", "owl", "pigeon", "quetzal",
+             "rainbow-lorikeet", "tucan", "peacock", "albino_peahen"),
+    "hen": ("chicken_profile", "hen", "rooster", "turkey", "guineafowl", "helmeted_guineafowl"),
+    "waterfowl": ("drake", "duck", "gander", "heron_greatblue", "pelican", "pink_flamingo", "seagull", "silver-gull"),
+    "fish": ("group:fish",),
+    "cow": ("cow", "cow_white", "bull", "zebu"),
+    "sheep": ("sheep", "sheep_lamb", "ram", "goat"),
+    "horse": ("horse", "donkey", "donkey_eating"),
+    "pig": ("pig", "pig_golden", "pig_golden2"),
+    "car": ("beetle", "sedan", "sportscar2", "indycar"),
+    "truck": ("truck", "dumper", "firetruck", "garbagetruck"),
+    "guitar": ("guitar2", "guitar_classical", "guitar_electric", "guitar_electric_bass"),
+    "instrument": ("trumpet", "cymbal_crash", "drum_tomtom_floor", "cello", "violin", "bassoon"),
+    "wrench": ("wrench", "wrench_adjustable", "wrench_plumbers"),
+    "tool": ("hammer", "mallet_metal", "measuring_tape", "paintbrush_large", "saw", "plyers",
+             "scissors_small_closed", "scissors_small_open", "nutcracker"),
+    "spade": ("spade",),
+    "gravestone": ("group:gravestone",),
+}
+#: The concepts, in table order (one word each, so a caption's words name them unambiguously).
+CONCEPTS = tuple(CONCEPT_STAMPS)
+#: The scene classes, in table order.
+CLASS_NAMES = ("market", "garden", "farm", "street", "music room", "workshop", "cemetery", "pond")
+#: The background crops each class is drawn on (matched against ``BACKGROUND_CROPS[i].shows``).
+CLASS_BACKGROUNDS = {
+    "market": ("cobblestones", "brick wall (grey)", "gravel (grey)"),
+    "garden": ("grass (grey)", "foliage"),
+    "farm": ("dry grass field", "grass (grey)"),
+    "street": ("cobblestones", "brick wall (grey)"),
+    "music room": ("brick wall (grey)",),
+    "workshop": ("brick wall (grey)", "gravel (grey)"),
+    "cemetery": ("grass (grey)", "gravel (grey)"),
+    "pond": ("rippled water", "sea waves"),
+}
+_P = {  # concept: probability per class, in CLASS_NAMES order
+    #             market garden farm street music workshop cemetery pond
+    "fruit":      (0.80, 0.15, 0.15, 0.10, 0.05, 0.05, 0.05, 0.05),
+    "vegetable":  (0.70, 0.30, 0.20, 0.05, 0.05, 0.05, 0.05, 0.05),
+    "coin":       (0.50, 0.05, 0.05, 0.20, 0.15, 0.20, 0.10, 0.05),
+    "flower":     (0.50, 0.75, 0.45, 0.45, 0.45, 0.40, 0.70, 0.45),
+    "plant":      (0.45, 0.75, 0.55, 0.50, 0.40, 0.40, 0.65, 0.55),
+    "insect":     (0.10, 0.55, 0.20, 0.05, 0.05, 0.10, 0.15, 0.20),
+    "bird":       (0.15, 0.45, 0.20, 0.25, 0.05, 0.05, 0.35, 0.15),
+    "hen":        (0.10, 0.10, 0.60, 0.05, 0.05, 0.05, 0.05, 0.10),
+    "waterfowl":  (0.05, 0.10, 0.15, 0.05, 0.05, 0.05, 0.05, 0.60),
+    "fish":       (0.15, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.70),
+    "cow":        (0.05, 0.05, 0.50, 0.05, 0.05, 0.05, 0.05, 0.05),
+    "sheep":      (0.05, 0.05, 0.45, 0.05, 0.05, 0.05, 0.05, 0.05),
+    "horse":      (0.05, 0.05, 0.40, 0.10, 0.05, 0.05, 0.05, 0.05),
+    "pig":        (0.05, 0.05, 0.40, 0.05, 0.05, 0.05, 0.05, 0.05),
+    "car":        (0.10, 0.05, 0.10, 0.75, 0.05, 0.15, 0.10, 0.05),
+    "truck":      (0.20, 0.05, 0.35, 0.60, 0.05, 0.15, 0.05, 0.05),
+    "guitar":     (0.05, 0.05, 0.05, 0.05, 0.70, 0.05, 0.05, 0.05),
+    "instrument": (0.05, 0.05, 0.05, 0.05, 0.70, 0.05, 0.05, 0.05),
+    "wrench":     (0.05, 0.05, 0.10, 0.05, 0.05, 0.60, 0.05, 0.05),
+    "tool":       (0.05, 0.20, 0.15, 0.05, 0.10, 0.70, 0.05, 0.05),
+    "spade":      (0.05, 0.45, 0.15, 0.05, 0.05, 0.25, 0.15, 0.05),
+    "gravestone": (0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.75, 0.05),
+}
+#: Float (classes, concepts): the probability that an image of each class shows each concept.
+CLASS_PROBABILITIES = np.array([_P[c] for c in CONCEPTS]).T
 
-def _rng(seed: int, split: str) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(seed).spawn(len(SPLITS))[SPLITS.index(split)])
+
+def discriminativeness(probabilities: np.ndarray = CLASS_PROBABILITIES) -> np.ndarray:
+    """Float (classes, concepts): how much more often a class shows each concept than the other
+    classes do on average (its row minus the mean of the other rows)."""
+    others = (probabilities.sum(axis=0, keepdims=True) - probabilities) / max(len(probabilities) - 1, 1)
+    return probabilities - others
 
 
-@dataclass
+#: A concept is *discriminative* for a class when the class shows it this much more often than the others on average.
+DISCRIMINATIVE_MARGIN = 0.3
+
+
+def discriminative_objects(probabilities: np.ndarray = CLASS_PROBABILITIES,
+                           margin: float = DISCRIMINATIVE_MARGIN) -> list[tuple[str, ...]]:
+    """Each class's discriminative concepts: :func:`discriminativeness` >= ``margin``, most discriminative first."""
+    table = discriminativeness(probabilities)
+    return [tuple(CONCEPTS[j] for j in np.argsort(-row, kind="stable") if row[j] >= margin - 1e-9) for row in table]
+
+
+def concept_stamps(stamps: list[Stamp] | tuple[Stamp, ...]) -> list[np.ndarray]:
+    """For each of :data:`CONCEPTS`, the indices of its stamps in ``stamps`` (the :data:`GROUPS_FILE` stamps)."""
+    names = [s.path.rsplit("/", 1)[-1].removesuffix(".png") for s in stamps]
+    out = []
+    for concept, members in CONCEPT_STAMPS.items():
+        index = [i for i, (name, s) in enumerate(zip(names, stamps))
+                 if name in members or f"group:{s.class_name}" in members]
+        named = {m for m in members if not m.startswith("group:")}
+        missing = named - {names[i] for i in index}
+        if missing or not index:
+            raise CamlibError(f"concept {concept!r}: stamps {sorted(missing) or members} are not in {GROUPS_FILE}; "
+                              "update CONCEPT_STAMPS to the shipped mapping")
+        out.append(np.array(index))
+    return out
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """What determines the scenes: ``size`` px images, ``per_class`` images of each class in each of
+    :data:`SPLITS`, objects whose longer side is ``object_size`` px (inclusive range; at most a grid
+    cell), the class-concept probabilities, ``seed``."""
+
+    size: int = 224
+    per_class: tuple[int, int, int] = (60, 25, 40)
+    object_size: tuple[int, int] = (52, 72)
+    probabilities: tuple[tuple[float, ...], ...] = tuple(map(tuple, CLASS_PROBABILITIES.tolist()))
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.size < 224:
+            raise CamlibError(f"scenes are 224 px or larger (ImageNet networks' input); got size={self.size}")
+        if not 8 <= self.object_size[0] <= self.object_size[1] <= self.size // GRID:
+            raise CamlibError(f"object_size must be a range within 8..{self.size // GRID} px (a grid cell), got {self.object_size}")
+        table = np.asarray(self.probabilities)
+        if table.shape != (len(CLASS_NAMES), len(CONCEPTS)) or not ((table >= 0) & (table <= 1)).all():
+            raise CamlibError(f"probabilities must be ({len(CLASS_NAMES)}, {len(CONCEPTS)}) values in [0, 1]")
+
+    def count(self, split: str) -> int:
+        """Number of images of ``split``."""
+        return self.per_class[SPLITS.index(split)] * len(CLASS_NAMES)
+
+    def key(self) -> str:
+        """A short hash of the spec, the stamps and the backgrounds (for cache file names)."""
+        stamps = [(e.path, e.sha256, e.class_name) for e in stamp_mapping(GROUPS_FILE)]
+        return stable_key({"version": GENERATOR_VERSION, "spec": asdict(self), "stamps": stamps,
+                           "concepts": CONCEPT_STAMPS, "backgrounds": [tuple(c) for c in BACKGROUND_CROPS],
+                           "class backgrounds": CLASS_BACKGROUNDS,
+                           "working side": WORKING_SIDE})
+
+
+def class_backgrounds() -> list[np.ndarray]:
+    """For each of :data:`CLASS_NAMES`, the indices of its :data:`CLASS_BACKGROUNDS` in ``BACKGROUND_CROPS``."""
+    out = []
+    for name in CLASS_NAMES:
+        index = [i for i, crop in enumerate(BACKGROUND_CROPS) if crop.shows in CLASS_BACKGROUNDS[name]]
+        if not index:
+            raise CamlibError(f"no background crop shows {CLASS_BACKGROUNDS[name]} for class {name!r}")
+        out.append(np.array(index))
+    return out
+
+
+#: Longer side (px) of the working copy of each stamp, cropped to its alpha and shrunk once (objects are pasted smaller).
+WORKING_SIDE = 160
+
+
+@lru_cache(maxsize=1)
+def object_stamps() -> tuple[np.ndarray, ...]:
+    """Each :data:`GROUPS_FILE` stamp as uint8 RGBA (h, w, 4) cropped to its non-transparent pixels and
+    shrunk (premultiplied, :func:`camlib.data.paste.scale_rgba`) to a longer side of at most :data:`WORKING_SIDE`."""
+    out = []
+    for stamp in load_stamps_cached(GROUPS_FILE):
+        ys, xs = np.nonzero(stamp.rgba[..., 3] > 0)
+        rgba = np.ascontiguousarray(stamp.rgba[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
+        longer = max(rgba.shape[:2])
+        if longer > WORKING_SIDE:
+            small = scale_rgba(rgba, WORKING_SIDE / longer)
+            rgba = np.concatenate([np.rint(small[..., :3]), np.rint(255 * small[..., 3:])], axis=2).astype(np.uint8)
+        out.append(rgba)
+    return tuple(out)
+
+
 class ObjectScenes:
-    """Images of objects with exact ground truth.
+    """One split of scenes, stored as its recipe; images and instance maps are rendered on first access.
 
-    images uint8 (N, S, S, 3); instances int16 (N, S, S): the row of ``objects`` each pixel shows
-    (-1 for background); objects: a table of equal-length arrays ``image`` (T,), ``category`` (T,)
-    (index into :data:`OBJECT_WORDS`), ``colour`` (T,) (index into the palette drawn with:
-    :data:`COLOUR_NAMES` for captioned scenes), ``cell``
-    (T,) (grid row * 3 + column) and ``box`` (T, 4); captions: one string per image (empty when
-    none); labels int64 (N,): scene class (-1 when none), named by ``class_names``.
+    ``arrays``: per image (N) ``labels`` (class index into :data:`CLASS_NAMES`), ``background`` (crop
+    index), ``window`` (N, 3) (x0, y0, side in the crop), ``background_flip``, ``first`` (N + 1,) (its
+    objects' rows); per object (T) ``image``, ``category`` (index into :data:`CONCEPTS`), ``stamp``,
+    ``cell`` (grid row * 3 + column), ``scale``, ``flip``, ``x``, ``y`` (top-left corner of the resized
+    stamp) and ``box`` (T, 4) float32 ``[x0, y0, x1, y1]`` (the mask's tight box, x1/y1 exclusive).
+    ``rendered``: ``(images, instances)`` given directly (hand-built scenes) instead of rendered.
     """
 
-    images: np.ndarray
-    instances: np.ndarray
-    objects: dict[str, np.ndarray]
-    captions: list[str] = field(default_factory=list)
-    labels: np.ndarray | None = None
-    class_names: tuple[str, ...] = ()
+    class_names = CLASS_NAMES
+
+    def __init__(self, name: str, size: int, arrays: dict[str, np.ndarray],
+                 rendered: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        self.name, self.size, self.arrays = name, size, arrays
+        if rendered is not None:
+            self.__dict__["_rendered"] = rendered
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self.arrays["labels"])
+
+    @property
+    def labels(self) -> np.ndarray:
+        """int64 (N,): each image's scene class."""
+        return self.arrays["labels"]
+
+    @property
+    def objects(self) -> dict[str, np.ndarray]:
+        """The per-object arrays (``image``, ``category``, ``cell``, ``box``, ...)."""
+        return {k: self.arrays[k] for k in ("image", "category", "stamp", "cell", "scale", "flip", "x", "y", "box")
+                if k in self.arrays}
 
     def objects_of(self, image: int) -> np.ndarray:
         """Rows of :attr:`objects` in image ``image``."""
-        return np.flatnonzero(self.objects["image"] == image)
+        first = self.arrays["first"]
+        return np.arange(first[image], first[image + 1])
+
+    def render(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Image ``i`` as uint8 (S, S, 3) and its instance map int16 (S, S) (object row per pixel, -1 for background)."""
+        a, stamps, crops = self.arrays, object_stamps(), background_crops()
+        x0, y0, side = (int(v) for v in a["window"][i])
+        crop = crops[a["background"][i]][y0:y0 + side, x0:x0 + side]
+        image = cv2.resize(crop, (self.size, self.size), interpolation=cv2.INTER_AREA if side > self.size else cv2.INTER_LINEAR)
+        image = np.ascontiguousarray(image[:, ::-1] if a["background_flip"][i] else image)
+        instances = np.full((self.size, self.size), -1, dtype=np.int16)
+        for row in self.objects_of(i):
+            pasted = paste(image, stamps[a["stamp"][row]], int(a["x"][row]), int(a["y"][row]), float(a["scale"][row]),
+                           bool(a["flip"][row]))
+            image = pasted.image
+            instances[pasted.mask] = row
+        return image, instances
+
+    @cached_property
+    def _rendered(self) -> tuple[np.ndarray, np.ndarray]:
+        images = np.empty((len(self), self.size, self.size, 3), dtype=np.uint8)
+        instances = np.empty((len(self), self.size, self.size), dtype=np.int16)
+        for i in progress(range(len(self)), desc=f"render {self.name} scenes"):
+            images[i], instances[i] = self.render(i)
+        return images, instances
+
+    @property
+    def images(self) -> np.ndarray:
+        """uint8 (N, S, S, 3): every image (rendered once)."""
+        return self._rendered[0]
+
+    @property
+    def instances(self) -> np.ndarray:
+        """int16 (N, S, S): the object row each pixel shows, -1 for background."""
+        return self._rendered[1]
 
     def masks_of(self, image: int, rows: np.ndarray | list[int]) -> np.ndarray:
         """Bool masks (M, S, S) of the given object rows of image ``image``."""
         return self.instances[image][None] == np.asarray(rows, dtype=np.int64).reshape(-1, 1, 1)
 
-
-def paste_object(canvas: np.ndarray, item: np.ndarray, colour: tuple[int, int, int], cell: int,
-                 side: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A Fashion-MNIST ``item`` uint8 (28, 28), cropped, resized so its longer side is ``side`` and tinted
-    with ``colour``, pasted at a random spot inside grid ``cell`` of ``canvas`` uint8 (S, S, 3).
-
-    Returns the new canvas and the object's mask (S, S).
-    """
-    value = resize_longer_side(tight_crop(item), side)
-    h, w = value.shape
-    cell_size = canvas.shape[0] // GRID
-    row, col = divmod(cell, GRID)
-    top = row * cell_size + int(rng.integers(0, max(cell_size - h, 0) + 1))
-    left = col * cell_size + int(rng.integers(0, max(cell_size - w, 0) + 1))
-    return blend(canvas, tinted(value, colour), left, top)
+    def presence(self) -> np.ndarray:
+        """Bool (N, len(CONCEPTS)): which concepts each image shows."""
+        out = np.zeros((len(self), len(CONCEPTS)), dtype=bool)
+        out[self.arrays["image"], self.arrays["category"]] = True
+        return out
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """The objects of one image before rendering: category, colour and cell of each."""
+def _generate(spec: SceneSpec, split: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    stamps = object_stamps()
+    members, backgrounds, crops = concept_stamps(load_stamps_cached(GROUPS_FILE)), class_backgrounds(), background_crops()
+    table, cell = np.asarray(spec.probabilities), spec.size // GRID
+    labels = rng.permutation(np.repeat(np.arange(len(CLASS_NAMES)), spec.per_class[SPLITS.index(split)]))
+    image_keys, object_keys = ("labels", "background", "window", "background_flip", "first"), \
+        ("image", "category", "stamp", "cell", "scale", "flip", "x", "y", "box")
+    per_image: dict[str, list] = {k: [] for k in image_keys}
+    per_object: dict[str, list] = {k: [] for k in object_keys}
+    for i, label in enumerate(labels):
+        present = np.zeros(len(CONCEPTS), dtype=bool)
+        while not present.any():
+            present = rng.random(len(CONCEPTS)) < table[label]
+        categories = rng.permutation(np.flatnonzero(present))[:GRID * GRID]
+        cells = rng.choice(GRID * GRID, len(categories), replace=False)
+        crop_index = int(rng.choice(backgrounds[label]))
+        height, width = crops[crop_index].shape[:2]
+        side = int(min(height, width) * rng.uniform(0.7, 1.0))
+        per_image["labels"].append(int(label))
+        per_image["background"].append(crop_index)
+        per_image["window"].append((int(rng.integers(width - side + 1)), int(rng.integers(height - side + 1)), side))
+        per_image["background_flip"].append(bool(rng.random() < 0.5))
+        per_image["first"].append(len(per_object["image"]))
+        for category, where in zip(categories, cells):
+            index = int(rng.choice(members[category]))
+            longer = int(rng.integers(spec.object_size[0], spec.object_size[1] + 1))
+            scale = longer / max(stamps[index].shape[:2])
+            flip = bool(rng.random() < 0.5)
+            alpha = scale_rgba(stamps[index], scale, flip)[..., 3] > 0.5
+            h, w = alpha.shape
+            row, col = divmod(int(where), GRID)
+            y = row * cell + int(rng.integers(0, max(cell - h, 0) + 1))
+            x = col * cell + int(rng.integers(0, max(cell - w, 0) + 1))
+            ys, xs = np.nonzero(alpha)
+            for key, value in zip(object_keys, (i, int(category), index, int(where), scale, flip, x, y,
+                                                (x + xs.min(), y + ys.min(), x + xs.max() + 1, y + ys.max() + 1))):
+                per_object[key].append(value)
+    per_image["first"].append(len(per_object["image"]))
+    arrays = {k: np.asarray(v) for k, v in {**per_image, **per_object}.items()}
+    arrays["labels"] = arrays["labels"].astype(np.int64)
+    arrays["scale"] = arrays["scale"].astype(np.float64)
+    arrays["box"] = arrays["box"].astype(np.float32).reshape(-1, 4)
+    return arrays
 
-    categories: np.ndarray
-    colours: np.ndarray
-    cells: np.ndarray
 
+def make_scenes(spec: SceneSpec = SceneSpec()) -> dict[str, ObjectScenes]:
+    """Every split of ``spec`` (recipe cached at ``<data root>/cache/object-scenes-<key>.pt``, checksummed)."""
+    def build() -> dict[str, torch.Tensor]:
+        streams = np.random.SeedSequence(spec.seed).spawn(len(SPLITS))
+        return {f"{split}/{k}": torch.from_numpy(np.ascontiguousarray(v))
+                for split, stream in zip(SPLITS, streams)
+                for k, v in _generate(spec, split, np.random.default_rng(stream)).items()}
 
-def _render(layouts: list[_Layout], size: int, object_size: tuple[int, int], split: str, photos: list[np.ndarray],
-            palette: list[tuple[int, int, int]], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Draw every layout on a background crop (object colours index ``palette``); returns images,
-    instances and the object table."""
-    if object_size[1] > size // GRID:
-        raise CamlibError(f"objects must fit a grid cell: at most size // {GRID} = {size // GRID} px, got {object_size}")
-    items, item_labels = load_fashion_mnist(split)
-    by_class = [np.flatnonzero(item_labels == c) for c in range(len(OBJECT_WORDS))]
-    n = len(layouts)
-    images = np.empty((n, size, size, 3), dtype=np.uint8)
-    instances = np.full((n, size, size), -1, dtype=np.int16)
-    table: dict[str, list] = {"image": [], "category": [], "colour": [], "cell": [], "box": []}
-    for i in progress(range(n), desc=f"scenes ({split})"):
-        canvas = np.rint(random_crop(photos[int(rng.integers(len(photos)))], size, rng)).astype(np.uint8)
-        for category, colour, cell in zip(layouts[i].categories, layouts[i].colours, layouts[i].cells):
-            item = items[rng.choice(by_class[category])]
-            item = item[:, ::-1] if rng.random() < 0.5 else item
-            side = int(rng.integers(object_size[0], object_size[1] + 1))
-            canvas, mask = paste_object(canvas, item, palette[colour], int(cell), side, rng)
-            row = len(table["image"])
-            instances[i][mask] = row
-            table["image"].append(i)
-            table["category"].append(int(category))
-            table["colour"].append(int(colour))
-            table["cell"].append(int(cell))
-            table["box"].append(mask_box(mask))
-        images[i] = canvas
-    objects = {k: np.asarray(v, dtype=np.float32 if k == "box" else np.int64) for k, v in table.items()}
-    objects["box"] = objects["box"].reshape(-1, 4)
-    return images, instances, objects
+    state = cached_tensors(cache_dir() / f"object-scenes-{spec.key()}.pt", build)
+    return {split: ObjectScenes(split, spec.size, {k.partition("/")[2]: v.numpy() for k, v in state.items()
+                                                   if k.startswith(split + "/")})
+            for split in SPLITS}
 
 
 # ---------------------------------------------------------------------------------------------
-# Captioned scenes (concept localization)
+# Captions and concepts (concept localization)
 
 
 @dataclass(frozen=True)
 class CaptionSpec:
-    """What determines a captioned-scene data set (sizes in pixels, probabilities in [0, 1])."""
+    """How captions mention a scene's objects (probabilities in [0, 1]); see :func:`caption_for`."""
 
-    size: int = 224
-    n_train: int = 800
-    n_test: int = 300
-    objects: tuple[int, int] = (3, 5)
-    object_size: tuple[int, int] = (56, 72)
-    categories: tuple[str, ...] = ("trousers", "sandal", "shirt", "sneaker", "bag")
     mention_probability: float = 0.75
-    relation_probability: float = 0.6
+    relation_probability: float = 0.5
     position_probability: float = 0.5
-    colour_probability: float = 0.6
     seed: int = 0
-
-    def __post_init__(self) -> None:
-        unknown = [c for c in self.categories if c not in OBJECT_WORDS]
-        if unknown or len(set(self.categories)) != len(self.categories) or not self.categories:
-            raise CamlibError(f"categories must be distinct words of {OBJECT_WORDS}, got {self.categories}")
-        if not 1 <= self.objects[0] <= self.objects[1] <= GRID * GRID:
-            raise CamlibError(f"objects must be a range within 1..{GRID * GRID}, got {self.objects}")
-
-    def count(self, split: str) -> int:
-        """Number of images of ``split``."""
-        return {"train": self.n_train, "test": self.n_test}[split]
-
-    def key(self) -> str:
-        """A short hash of the spec (for cache file names)."""
-        return stable_key({"version": GENERATOR_VERSION, **asdict(self)})
 
 
 def neighbours(cells: np.ndarray) -> list[tuple[int, int]]:
@@ -190,73 +391,59 @@ def side_word(cell: int) -> str | None:
 
 
 def with_article(noun: str) -> str:
-    """"a bag", but "trousers" (a plural noun takes no article)."""
-    return noun if noun.endswith("trousers") else f"a {noun}"
+    """"a cow", "an insect"."""
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
-def caption_for(layout: _Layout, spec: CaptionSpec, rng: np.random.Generator) -> str:
-    """A caption mentioning some of the layout's objects, one clause each (two for a relation).
+def caption_for(categories: np.ndarray, cells: np.ndarray, spec: CaptionSpec, rng: np.random.Generator) -> str:
+    """A caption mentioning some of a scene's objects (concept indices ``categories``, grid ``cells``).
 
     Each object is skipped with probability ``1 - mention_probability``; a mentioned object with an
     unmentioned horizontal neighbour is described together with it with ``relation_probability``
-    ("a shirt next to a sneaker", the two nouns in alphabetical order); else, in an outer column, by its side with
-    ``position_probability`` ("a bag on the left"); a colour is added with ``colour_probability``.
+    ("a cow next to a pig", nouns in alphabetical order); else, in an outer column, by its side with
+    ``position_probability`` ("a cow on the left").
     """
-    order = rng.permutation(len(layout.categories))
-    pairs = neighbours(layout.cells)
+    pairs = neighbours(cells)
     used: set[int] = set()
     clauses = []
-    for a in order:
+    for a in rng.permutation(len(categories)):
         if a in used:
             continue
         used.add(int(a))
         if rng.random() >= spec.mention_probability:
             continue
-        noun = OBJECT_WORDS[layout.categories[a]]
+        noun = CONCEPTS[categories[a]]
         partners = [b for p in pairs if a in p for b in p if b != a and b not in used]
         if partners and rng.random() < spec.relation_probability:
             b = partners[int(rng.integers(len(partners)))]
             used.add(b)
-            first, second = sorted((noun, OBJECT_WORDS[layout.categories[b]]))
+            first, second = sorted((noun, CONCEPTS[categories[b]]))
             clauses.append(f"{with_article(first)} next to {with_article(second)}")
             continue
-        colour = f"{COLOUR_NAMES[layout.colours[a]]} " if rng.random() < spec.colour_probability else ""
-        side = side_word(layout.cells[a])
-        where = f" on the {side}" if side and rng.random() < spec.position_probability else ""
-        clauses.append(f"{with_article(colour + noun)}{where}")
+        side = side_word(cells[a])
+        clauses.append(with_article(noun) + (f" on the {side}" if side and rng.random() < spec.position_probability else ""))
     return ", ".join(clauses)
 
 
-def make_captioned_scenes(spec: CaptionSpec, split: str, photos: list[np.ndarray] | None = None) -> ObjectScenes:
-    """Generate ``split`` of ``spec`` (backgrounds: :func:`camlib.data.background_photos` by default)."""
-    rng = _rng(spec.seed, split)
-    photos = background_photos() if photos is None else photos
-    allowed = np.array([OBJECT_WORDS.index(c) for c in spec.categories])
-    layouts = []
-    for _ in range(spec.count(split)):
-        k = int(rng.integers(spec.objects[0], spec.objects[1] + 1))
-        layouts.append(_Layout(rng.choice(allowed, k), rng.integers(0, len(COLOURS), k),
-                               rng.choice(GRID * GRID, k, replace=False)))
-    captions = [caption_for(layout, spec, rng) for layout in layouts]
-    images, instances, objects = _render(layouts, spec.size, spec.object_size, split, photos, list(COLOURS.values()), rng)
-    return ObjectScenes(images, instances, objects, captions, np.full(len(images), -1, dtype=np.int64))
+def make_captions(scenes: ObjectScenes, spec: CaptionSpec = CaptionSpec()) -> list[str]:
+    """One caption per image of ``scenes`` (deterministic given the split's name and ``spec.seed``)."""
+    rng = np.random.default_rng(np.random.SeedSequence(spec.seed).spawn(len(SPLITS))[SPLITS.index(scenes.name)])
+    category, cell = scenes.arrays["category"], scenes.arrays["cell"]
+    return [caption_for(category[scenes.objects_of(i)], cell[scenes.objects_of(i)], spec, rng) for i in range(len(scenes))]
 
 
-# ---------------------------------------------------------------------------------------------
-# Concepts: what a phrase means, and which objects of a scene it picks out
-
-#: Words that may not start or end a mined phrase (so "bag on the" is not a concept).
-STOPWORDS = frozenset({"a", "on", "the", "next", "to"})
-_NOUN = "|".join(re.escape(w) for w in OBJECT_WORDS)
+#: Words that may not start or end a mined phrase (so "cow on the" is not a concept).
+STOPWORDS = frozenset({"a", "an", "on", "the", "next", "to"})
+_NOUN = "|".join(re.escape(w) for w in CONCEPTS)
 _PATTERNS = (
-    re.compile(rf"^(?:(?P<colour>{'|'.join(COLOUR_NAMES)}) )?(?P<noun>{_NOUN})(?: on the (?P<side>left|right))?$"),
+    re.compile(rf"^(?P<noun>{_NOUN})(?: on the (?P<side>left|right))?$"),
     re.compile(rf"^(?P<noun>{_NOUN}) next to (?P<other>{_NOUN})$"),
 )
 
 
 def clause_tokens(caption: str) -> list[list[str]]:
-    """A caption's clauses as token lists with the article "a" removed."""
-    return [[t for t in clause.split() if t != "a"] for clause in caption.lower().rstrip(".").split(",") if clause.strip()]
+    """A caption's clauses as token lists with the articles "a" and "an" removed."""
+    return [[t for t in clause.split() if t not in ("a", "an")] for clause in caption.lower().rstrip(".").split(",") if clause.strip()]
 
 
 def phrase_in(phrase: str, caption: str) -> bool:
@@ -266,9 +453,11 @@ def phrase_in(phrase: str, caption: str) -> bool:
                for i in range(len(clause) - len(words) + 1))
 
 
-def mine_phrases(captions: list[str], min_count: int, lengths: tuple[int, int] = (2, 5)) -> dict[str, int]:
+def mine_phrases(captions: list[str], min_count: int, lengths: tuple[int, int] = (1, 5)) -> dict[str, int]:
     """Phrases of ``lengths`` words (inclusive range) that occur in at least ``min_count`` captions,
-    with their caption counts; a phrase neither starts nor ends with one of :data:`STOPWORDS`."""
+    with their caption counts, most frequent first; a phrase neither starts nor ends with one of
+    :data:`STOPWORDS`, and only phrases the caption grammar can interpret are kept (:func:`concept_kind`:
+    "cow", "cow on the left", "cow next to pig"; not "left" or "cow on")."""
     counts: dict[str, int] = {}
     for caption in captions:
         seen = set()
@@ -280,62 +469,47 @@ def mine_phrases(captions: list[str], min_count: int, lengths: tuple[int, int] =
                         seen.add(" ".join(gram))
         for phrase in seen:
             counts[phrase] = counts.get(phrase, 0) + 1
-    return dict(sorted(((p, c) for p, c in counts.items() if c >= min_count), key=lambda pc: (-pc[1], pc[0])))
+    return dict(sorted(((p, c) for p, c in counts.items() if c >= min_count and _interpretable(p)),
+                       key=lambda pc: (-pc[1], pc[0])))
+
+
+def _interpretable(phrase: str) -> bool:
+    return any(pattern.match(phrase) for pattern in _PATTERNS)
 
 
 def _parse(phrase: str) -> dict[str, str | None]:
     for pattern in _PATTERNS:
         match = pattern.match(phrase)
         if match:
-            return {"colour": None, "side": None, "other": None, **match.groupdict()}
-    raise CamlibError(f"cannot interpret phrase {phrase!r}: expected '[colour] noun [on the left|right]' "
-                      "or 'noun next to noun'")
+            return {"side": None, "other": None, **match.groupdict()}
+    raise CamlibError(f"cannot interpret phrase {phrase!r}: expected 'noun [on the left|right]' or 'noun next to noun'")
 
 
 def concept_kind(phrase: str) -> str:
-    """"relation", "colour + side", "colour", "side" or "object" (a bare noun)."""
+    """"relation" ("cow next to pig"), "side" ("cow on the left") or "object" (a bare noun)."""
     parts = _parse(phrase)
-    if parts["other"]:
-        return "relation"
-    return " + ".join(k for k in ("colour", "side") if parts[k]) or "object"
+    return "relation" if parts["other"] else "side" if parts["side"] else "object"
 
 
 def concept_objects(phrase: str, scenes: ObjectScenes, image: int) -> np.ndarray:
-    """The object rows of ``image`` that ``phrase`` describes, from the exact scene layout
-    (not the caption): every object matching its colour, category and side; for "X next to Y",
-    every X and Y that stand next to each other. Empty when the scene does not show the concept.
-    """
+    """The object rows of ``image`` that ``phrase`` describes, from the exact layout (not the caption):
+    every object of its concept (on its side); for "X next to Y", every X and Y standing next to each
+    other. Empty when the scene does not show the phrase."""
     parts = _parse(phrase)
     rows = scenes.objects_of(image)
-    category = scenes.objects["category"][rows]
+    category = scenes.arrays["category"][rows]
+    cells = scenes.arrays["cell"][rows]
     if parts["other"]:
-        a, b = OBJECT_WORDS.index(parts["noun"]), OBJECT_WORDS.index(parts["other"])
+        a, b = CONCEPTS.index(parts["noun"]), CONCEPTS.index(parts["other"])
         found = set()
-        for i, j in neighbours(scenes.objects["cell"][rows]):
+        for i, j in neighbours(cells):
             if sorted((category[i], category[j])) == sorted((a, b)):
                 found.update((rows[i], rows[j]))
         return np.array(sorted(found), dtype=np.int64)
-    keep = category == OBJECT_WORDS.index(parts["noun"])
-    if parts["colour"]:
-        keep &= scenes.objects["colour"][rows] == COLOUR_NAMES.index(parts["colour"])
+    keep = category == CONCEPTS.index(parts["noun"])
     if parts["side"]:
-        keep &= np.array([side_word(c) == parts["side"] for c in scenes.objects["cell"][rows]], dtype=bool)
+        keep &= np.array([side_word(c) == parts["side"] for c in cells], dtype=bool)
     return rows[keep]
-
-
-def concept_distractors(phrase: str, scenes: ObjectScenes, image: int) -> np.ndarray:
-    """Object rows of ``image`` that a phrase's nouns name but the phrase does not describe (a blue
-    bag for "red bag", a bag on the right for "bag on the left", a lone shirt for "bag next to shirt")."""
-    parts = _parse(phrase)
-    rows = scenes.objects_of(image)
-    nouns = [OBJECT_WORDS.index(parts[k]) for k in ("noun", "other") if parts[k]]
-    named = rows[np.isin(scenes.objects["category"][rows], nouns)]
-    return np.setdiff1d(named, concept_objects(phrase, scenes, image))
-
-
-def concept_present(phrase: str, scenes: ObjectScenes) -> np.ndarray:
-    """Bool (N,): whether each image shows ``phrase`` (exact layout, see :func:`concept_objects`)."""
-    return np.array([len(concept_objects(phrase, scenes, i)) > 0 for i in range(len(scenes))], dtype=bool)
 
 
 def concept_negatives(phrase: str, captions: list[str], rng: np.random.Generator, hard: bool = True,
@@ -344,8 +518,8 @@ def concept_negatives(phrase: str, captions: list[str], rng: np.random.Generator
 
     Positives: captions containing ``phrase``. Negatives (``per_positive`` x as many, at most all
     there are): with ``hard``, ConceptLearner-style hard negatives first, captions sharing a word of
-    the phrase but not the phrase (e.g. "blue bag" or "red shirt" for "red bag"), topped up with
-    random captions without it; without ``hard``, random captions without any of the phrase's words.
+    the phrase but not the phrase (e.g. "cow on the right" or "pig on the left" for "cow on the left"),
+    topped up with random captions without it; without ``hard``, random captions without any of the phrase's words.
     """
     has = np.array([phrase_in(phrase, c) for c in captions], dtype=bool)
     words = set(phrase.split()) - STOPWORDS
@@ -359,95 +533,3 @@ def concept_negatives(phrase: str, captions: list[str], rng: np.random.Generator
     else:
         negatives = rng.permutation(np.flatnonzero(~shares))[:want]
     return positives, np.sort(negatives)
-
-
-# ---------------------------------------------------------------------------------------------
-# Scene classes (informative objects)
-
-
-@dataclass(frozen=True)
-class SceneClassSpec:
-    """Scene classes by their objects: every class shows each of ``frequent`` with probability
-    ``frequent_probability``; class ``c`` shows each of its ``discriminative[c]`` objects with
-    ``own_probability`` and each other class's with ``other_probability``. With
-    ``category_colours`` every object of a category has its colour (:data:`CATEGORY_COLOURS`; the
-    objects table's ``colour`` then indexes that list), else a random one of :data:`COLOURS`."""
-
-    size: int = 224
-    class_names: tuple[str, ...] = ("beach", "winter", "office", "gym")
-    frequent: tuple[str, ...] = ("t-shirt", "trousers")
-    discriminative: tuple[tuple[str, ...], ...] = (("sandal", "dress"), ("coat", "boot"), ("shirt", "bag"), ("sneaker", "pullover"))
-    frequent_probability: float = 0.9
-    own_probability: float = 0.7
-    other_probability: float = 0.1
-    category_colours: bool = True
-    object_size: tuple[int, int] = (56, 72)
-    n_train_per_class: int = 120
-    n_test_per_class: int = 50
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if len(self.discriminative) != len(self.class_names):
-            raise CamlibError("discriminative needs one tuple of objects per scene class")
-        used = list(self.frequent) + [o for group in self.discriminative for o in group]
-        unknown = [o for o in used if o not in OBJECT_WORDS]
-        if unknown or len(set(used)) != len(used):
-            raise CamlibError(f"objects must be distinct words of {OBJECT_WORDS}; check {unknown or used}")
-
-    def count(self, split: str) -> int:
-        """Number of images of ``split``."""
-        per_class = {"train": self.n_train_per_class, "test": self.n_test_per_class}[split]
-        return per_class * len(self.class_names)
-
-    def key(self) -> str:
-        """A short hash of the spec (for cache file names)."""
-        return stable_key({"version": GENERATOR_VERSION, **asdict(self)})
-
-    def probabilities(self) -> np.ndarray:
-        """Float (classes, len(OBJECT_WORDS)): the probability that a class's image shows each object."""
-        table = np.zeros((len(self.class_names), len(OBJECT_WORDS)))
-        for c, own in enumerate(self.discriminative):
-            for word in self.frequent:
-                table[c, OBJECT_WORDS.index(word)] = self.frequent_probability
-            for d, group in enumerate(self.discriminative):
-                for word in group:
-                    table[c, OBJECT_WORDS.index(word)] = self.own_probability if d == c else self.other_probability
-        return table
-
-    def discriminativeness(self) -> np.ndarray:
-        """Float (classes, len(OBJECT_WORDS)): how much more often a class shows each object than the
-        other classes do on average (:meth:`probabilities` minus the mean of the other rows)."""
-        table = self.probabilities()
-        others = (table.sum(axis=0, keepdims=True) - table) / max(len(table) - 1, 1)
-        return table - others
-
-
-#: scikit-image samples of ground textures: the "floors and walls" of scene-class images.
-TEXTURES = ("brick", "grass", "gravel")
-
-
-def texture_photos() -> list[np.ndarray]:
-    """The :data:`TEXTURES` photographs as uint8 (H, W, 3)."""
-    return [np.repeat(getattr(skdata, name)()[:, :, None], 3, axis=2) for name in TEXTURES]
-
-
-def make_scene_classes(spec: SceneClassSpec, split: str, photos: list[np.ndarray] | None = None) -> ObjectScenes:
-    """Generate ``split`` of ``spec`` on crops of ``photos`` (default :func:`texture_photos`):
-    equally many images per class, in random order, each object
-    in its own random cell with a random colour (an image showing nothing is redrawn; one drawing
-    more than 9 objects keeps 9 of them at random)."""
-    rng = _rng(spec.seed, split)
-    photos = texture_photos() if photos is None else photos
-    probabilities = spec.probabilities()
-    labels = rng.permutation(np.repeat(np.arange(len(spec.class_names)), spec.count(split) // len(spec.class_names)))
-    layouts = []
-    for label in labels:
-        present = np.zeros(len(OBJECT_WORDS), dtype=bool)
-        while not present.any():
-            present = rng.random(len(OBJECT_WORDS)) < probabilities[label]
-        categories = rng.permutation(np.flatnonzero(present))[:GRID * GRID]
-        colours = categories if spec.category_colours else rng.integers(0, len(COLOURS), len(categories))
-        layouts.append(_Layout(categories, colours, rng.choice(GRID * GRID, len(categories), replace=False)))
-    palette = CATEGORY_COLOURS if spec.category_colours else list(COLOURS.values())
-    images, instances, objects = _render(layouts, spec.size, spec.object_size, split, photos, palette, rng)
-    return ObjectScenes(images, instances, objects, [""] * len(images), labels.astype(np.int64), spec.class_names)

@@ -3,7 +3,7 @@
 The same code serves the CPU-scale chapter (:mod:`.pretrained_heads`: heads on a frozen ImageNet trunk,
 several seeds) and the full-scale ILSVRC runs (:mod:`camlib.chapters.ch04_trained_networks.full_scale`).
 """
-from camlib.chapters.ch04_trained_networks.claims_table import Roles, claims_table, summary
+from camlib.chapters.ch04_trained_networks.claims_table import Roles, claims_table, scorecard_table, summary
 from camlib.eval_batches import EvalBatch, dataset_batches, resized_input, split_batches
 from camlib.evaluation import (
     PAPER_THRESHOLD,
@@ -32,5 +32,5 @@ __all__ = [
     "Evaluation", "GtKnownScores", "evaluate", "evaluate_gt_known",
     "PAPER_THRESHOLD", "RELEASED_THRESHOLD", "SWEEP_THRESHOLDS",
     "table1", "table2", "table3", "box_area_table", "over_seeds", "size_bins", "SIZE_BINS", "modern_table", "threshold_curves", "threshold_summary",
-    "Roles", "claims_table", "summary",
+    "Roles", "claims_table", "scorecard_table", "summary",
 ]

@@ -139,3 +139,30 @@ def summary(table: pd.DataFrame) -> str:
         if claims:
             lines.append(f"{title} ({len(claims)}): " + "; ".join(claims) + ".")
     return "\n".join(lines)
+
+
+#: Why a claim of :func:`paper_claims` does not hold here, by the start of its text (used only when it does not).
+WHY_NOT = {
+    "GAP localizes better than GMP": "Set-up: the frozen trunk's features were shaped by Lite0's own GAP head, so a 64-unit "
+                                     "head chooses among features that already cover whole objects; the paper fine-tuned "
+                                     "the whole network.",
+    "An fc head classifies": "Scale: an fc layer on a 14x14x64 map over-fits 960 training images (the paper trained on 1.2M).",
+    "Extra conv layers": "Set-up: two more convs on a frozen trunk's map add parameters that 960 training images do not fill; "
+                         "the paper trained AlexNet*-GAP end to end on ILSVRC.",
+    "The heuristics": "Set-up: on these maps the released rule's lowest threshold keeps nearly every pixel, so the "
+                      "heuristics choose among near-whole-image boxes (the test is degenerate here).",
+    "CAM localizes better than backprop": "Metric: gradient maps are spiky; the 20% rule keeps almost nothing of them.",
+    "A higher-resolution last map": "Set-up: the 7x7 map comes from Lite0's own last stage, which classifies better.",
+    "GAP and GMP classify about equally": "Set-up: GMP's head reaches its plateau in fewer epochs and its seeds spread more.",
+}
+
+
+def scorecard_table(table: pd.DataFrame, seeds: int) -> pd.DataFrame:
+    """:func:`claims_table`'s rows for :func:`camlib.scorecard.record_claims`: columns claim, paper, measured
+    (ours A vs B, the gain and its interval, the images and ``seeds``) and why (:data:`WHY_NOT`, for a claim that does not hold)."""
+    rows = table.reset_index()
+    rows["measured"] = [f"{a:.1f} vs {b:.1f}; gain {gain} (n={n}, {seeds} seeds)" for a, b, gain, n in
+                        zip(rows["ours A"], rows["ours B"], rows["gain (95% interval)"], rows["test images"])]
+    rows["why"] = ["" if holds == "yes" else next((why for start, why in WHY_NOT.items() if claim.startswith(start)), "")
+                   for claim, holds in zip(rows["claim"], rows["holds here?"])]
+    return rows

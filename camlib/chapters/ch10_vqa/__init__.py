@@ -7,7 +7,7 @@ from camlib.chapters.ch10_vqa.answer_cam import answer_cams
 from camlib.chapters.ch10_vqa.answer_figures import show_answer_cams, show_scenes
 from camlib.chapters.ch10_vqa.attribute_readout import scene_probes
 from camlib.chapters.ch10_vqa.bow import AnswerVocabulary, BagOfWords, tokenize
-from camlib.chapters.ch10_vqa.dataset import VQASpec, VQASplit, generate_vqa
+from camlib.chapters.ch10_vqa.dataset import VQASpec, VQASplit, generate_vqa, stamp_table
 from camlib.chapters.ch10_vqa.model import INPUTS, SimpleBaseline, select_l2, train_simple_baseline
 from camlib.chapters.ch10_vqa.pipeline import Baselines, fit_baselines
 from camlib.chapters.ch10_vqa.pointing_table import pointing_table
@@ -19,7 +19,7 @@ from camlib.chapters.ch10_vqa.vqa_v1 import ImageFiles, VQAv1Split, fit_vqa_v1, 
 from camlib.data.vqa_scenes import CATEGORIES, COLOURS, SceneObject, render_scene
 
 __all__ = [
-    "VQASpec", "VQASplit", "generate_vqa", "QuestionTable", "Question", "ask", "QUESTION_TYPES",
+    "VQASpec", "VQASplit", "generate_vqa", "stamp_table", "QuestionTable", "Question", "ask", "QUESTION_TYPES",
     "SceneObject", "render_scene", "CATEGORIES", "COLOURS", "scene_features", "scene_probes",
     "BagOfWords", "AnswerVocabulary", "tokenize",
     "SimpleBaseline", "train_simple_baseline", "select_l2", "INPUTS", "Baselines", "fit_baselines",

@@ -12,9 +12,9 @@ from camlib.chapters.ch10_vqa.model import train_simple_baseline
 from camlib.data.vqa_scenes import SceneObject
 from camlib.features import Features
 
-#: Probe name -> (which scenes it applies to, the scene's label).
+#: Probe name -> (which scenes it applies to, the scene's label); colour only where the object has a clear one.
 PROBES: dict[str, tuple[Callable[[list[SceneObject]], bool], Callable[[list[SceneObject]], str]]] = {
-    "colour of a lone object": (lambda s: len(s) == 1, lambda s: s[0].colour),
+    "colour of a lone object": (lambda s: len(s) == 1 and s[0].colour is not None, lambda s: s[0].colour),
     "category of a lone object": (lambda s: len(s) == 1, lambda s: s[0].category),
     "number of objects": (lambda s: True, lambda s: str(len(s))),
 }

@@ -1,27 +1,31 @@
 """The generated VQA set: scenes + questions for train/val/test, deterministic from a seed.
 
-Objects of ``train`` and ``val`` come from disjoint parts of Fashion-MNIST's training set (every
-fifth item goes to ``val``), objects of ``test`` from its test set, so no test object was seen
-in training.
+The photographed stamps of each category are split between the splits (:data:`STAMP_CYCLE`: of
+every five stamps of a group, in mapping order, three go to ``train``, one to ``val``, one to
+``test``), so no test object was seen in training.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from camlib.cache import stable_key
 from camlib.chapters.ch10_vqa.questions import Question, ask
 from camlib.chapters.ch10_vqa.table import QuestionTable
-from camlib.data import FASHION_MNIST_CLASSES, load_fashion_mnist
-from camlib.data.vqa_scenes import CATEGORIES, SceneObject, render_scene
+from camlib.data import colours, vqa_scenes
+from camlib.data.composites import BACKGROUND_CROPS, background_crops, load_stamps_cached, split_stamps
+from camlib.data.stamps import GROUPS_FILE, stamp_mapping
+from camlib.data.vqa_scenes import CATEGORIES, Piece, SceneObject, pieces, render_scene
 from camlib.errors import CamlibError
 from camlib.progress import progress
 
 SPLITS = ("train", "val", "test")
 #: Bump when the generator's output changes (invalidates cached features).
-GENERATOR_VERSION = 2
-_VAL_EVERY = 5
+GENERATOR_VERSION = 3
+#: Which split each stamp of a group goes to, in turn (mapping order): 3/5 train, 1/5 val, 1/5 test.
+STAMP_CYCLE = ("train", "test", "train", "val", "train")
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,14 @@ class VQASpec:
                               f"got {self.images} and {self.questions_per_image}")
 
     def key(self) -> str:
-        """A short hash of the spec and :data:`GENERATOR_VERSION` (names cache files)."""
-        return stable_key({"version": GENERATOR_VERSION, **asdict(self)})
+        """A short hash of the spec, the stamps, the background crops, the colour rule and :data:`GENERATOR_VERSION`
+        (names cache files; the colour rule decides which questions are asked, and so the random stream of later scenes)."""
+        stamps = [(e.path, e.sha256, e.class_name) for e in stamp_mapping(GROUPS_FILE)]
+        rule = (colours.HUES, colours.MIN_SATURATION, colours.MIN_VALUE, colours.BROWN_VALUE, colours.MIN_CHROMATIC,
+                colours.MIN_DOMINANT, vqa_scenes.GAP, vqa_scenes.LONGEST_STAMP)
+        backgrounds = [tuple(c) for c in BACKGROUND_CROPS]
+        return stable_key({"version": GENERATOR_VERSION, "stamps": stamps, "backgrounds": backgrounds, "cycle": STAMP_CYCLE,
+                           "rule": rule, **asdict(self)})
 
 
 @dataclass
@@ -84,8 +94,8 @@ class VQASplit:
 
 
     def answer_masks(self, rows: np.ndarray, answers: list[str]) -> np.ndarray:
-        """bool (len(rows), H, W): the pixels of the objects in each question's image whose colour or
-        category is ``answers[i]`` (e.g. the objects a predicted answer describes; empty if none)."""
+        """bool (len(rows), H, W): the pixels of the objects in each question's image whose (clear) colour
+        or category is ``answers[i]`` (e.g. the objects a predicted answer describes; empty if none)."""
         rows = np.asarray(rows)
         if len(rows) != len(answers):
             raise CamlibError(f"{len(rows)} rows but {len(answers)} answers")
@@ -98,26 +108,45 @@ class VQASplit:
         return out
 
 
-def _items(split: str, categories: tuple[str, ...], fashion: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Category word -> the Fashion-MNIST items uint8 (M, 28, 28) that ``split`` draws from."""
-    images, labels = fashion["test" if split == "test" else "train"]
-    if split != "test":
-        in_val = np.arange(len(labels)) % _VAL_EVERY == 0
-        keep = in_val if split == "val" else ~in_val
-        images, labels = images[keep], labels[keep]
-    return {c: images[labels == FASHION_MNIST_CLASSES.index(CATEGORIES[c])] for c in categories}
+def stamp_pools(categories: tuple[str, ...]) -> dict[str, dict[str, list[Piece]]]:
+    """Per split, category word -> its pieces (stamps with their colours); the splits' stamps are disjoint."""
+    stamps = list(load_stamps_cached(GROUPS_FILE))
+    chosen = {CATEGORIES[c] for c in categories}
+    members = [i for i, s in enumerate(stamps) if s.class_name in chosen]
+    split = split_stamps([stamps[i] for i in members], STAMP_CYCLE)
+    return {name: pieces([stamps[members[i]] for i in split[name]], categories) for name in SPLITS}
 
 
-def make_split(spec: VQASpec, split: str, items: dict[str, np.ndarray]) -> VQASplit:
-    """Generate one split from its item pool (see :func:`generate_vqa`)."""
+def stamp_table(categories: tuple[str, ...]) -> pd.DataFrame:
+    """Per category: stamps per split, how many have a clear colour, and those colours (with counts)."""
+    pools = stamp_pools(categories)
+    rows = {}
+    for c in categories:
+        row = {f"{name} stamps": len(pools[name][c]) for name in SPLITS}
+        named = [p.colour for name in SPLITS for p in pools[name][c] if p.colour is not None]
+        row["with a clear colour"] = len(named)
+        row["colours"] = ", ".join(f"{k} {v}" for k, v in pd.Series(named).value_counts().sort_index().items())
+        rows[c] = row
+    return pd.DataFrame(rows).T.rename_axis("category")
+
+
+def colour_pairs(pool: dict[str, list[Piece]]) -> list[tuple[str, str]]:
+    """The (colour, category) pairs of the pool's pieces with a clear colour, sorted: what "is there a"
+    questions may name (so the question alone does not rule out a pair no stamp shows)."""
+    return sorted({(p.colour, c) for c, members in pool.items() for p in members if p.colour is not None})
+
+
+def make_split(spec: VQASpec, split: str, pool: dict[str, list[Piece]], pairs: list[tuple[str, str]]) -> VQASplit:
+    """Generate one split from its stamp pool; "is there a" questions name ``pairs`` (see :func:`generate_vqa`)."""
     rng = np.random.default_rng(np.random.SeedSequence(spec.seed).spawn(len(SPLITS))[SPLITS.index(split)])
     n = spec.images[SPLITS.index(split)]
     images = np.empty((n, spec.canvas, spec.canvas, 3), dtype=np.uint8)
     instances = np.empty((n, spec.canvas, spec.canvas), dtype=np.int8)
     scenes, asked, owners = [], [], []
+    backgrounds = background_crops()
     for i in progress(range(n), desc=f"vqa {split} scenes"):
-        images[i], instances[i], objects = render_scene(rng, items, spec.canvas, spec.max_objects, spec.object_size)
-        questions: list[Question] = ask(objects, spec.categories, rng, spec.questions_per_image)
+        images[i], instances[i], objects = render_scene(rng, pool, backgrounds, spec.canvas, spec.max_objects, spec.object_size)
+        questions: list[Question] = ask(objects, pairs, rng, spec.questions_per_image)
         scenes.append(objects)
         asked += questions
         owners += [i] * len(questions)
@@ -134,5 +163,6 @@ def make_split(spec: VQASpec, split: str, items: dict[str, np.ndarray]) -> VQASp
 
 def generate_vqa(spec: VQASpec = VQASpec()) -> dict[str, VQASplit]:
     """``{"train", "val", "test"}`` splits for ``spec``; the same spec gives bit-identical splits."""
-    fashion = {name: load_fashion_mnist(name) for name in ("train", "test")}
-    return {split: make_split(spec, split, _items(split, spec.categories, fashion)) for split in SPLITS}
+    pools = stamp_pools(spec.categories)
+    pairs = colour_pairs({c: [p for pool in pools.values() for p in pool[c]] for c in spec.categories})
+    return {split: make_split(spec, split, pools[split], pairs) for split in SPLITS}
