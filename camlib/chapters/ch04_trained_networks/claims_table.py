@@ -141,7 +141,8 @@ def summary(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-#: Why a claim of :func:`paper_claims` does not hold here, by the start of its text (used only when it does not).
+#: Why a claim of :func:`paper_claims` does not hold here, by the start of its text (used only when it does not; the
+#: claims the chapter asserts to hold have none).
 WHY_NOT = {
     "GAP localizes better than GMP": "Set-up: the frozen trunk's features were shaped by Lite0's own GAP head, so a 64-unit "
                                      "head chooses among features that already cover whole objects; the paper fine-tuned "
@@ -151,9 +152,6 @@ WHY_NOT = {
                          "the paper trained AlexNet*-GAP end to end on ILSVRC.",
     "The heuristics": "Set-up: on these maps the released rule's lowest threshold keeps nearly every pixel, so the "
                       "heuristics choose among near-whole-image boxes (the test is degenerate here).",
-    "CAM localizes better than backprop": "Metric: gradient maps are spiky; the 20% rule keeps almost nothing of them.",
-    "A higher-resolution last map": "Set-up: the 7x7 map comes from Lite0's own last stage, which classifies better.",
-    "GAP and GMP classify about equally": "Set-up: GMP's head reaches its plateau in fewer epochs and its seeds spread more.",
 }
 
 
