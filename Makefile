@@ -12,7 +12,7 @@ export CAMLIB_STATIC_PROGRESS := 1
 export PYTHONHASHSEED := 0
 export OMP_NUM_THREADS := 2
 
-.PHONY: env assets notebooks book unit nbval test browser-deps bench clean
+.PHONY: env assets notebooks book unit nbval test retrain browser-deps bench clean
 
 env: $(STAMP)
 
@@ -51,6 +51,11 @@ nbval: assets
 # nbval first: the unit tests' reader's-machine check then reuses the cached composites and trunk maps
 # (inference, not training) that the chapters made
 test: nbval unit
+
+# retrain every shipped network in a scratch folder and compare its metrics with the manifest (not in CI: about
+# an hour on 2 cores); `$(PY) -m camlib.book.retrain` alone trains and ships the missing or stale ones
+retrain: assets
+	$(PY) -m camlib.book.retrain --check
 
 bench: assets
 	$(PY) bench/run_all.py

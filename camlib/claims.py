@@ -78,3 +78,18 @@ def interval_verdict(difference: float, low: float, high: float) -> str:
     if high < 0:
         return "no"
     return "yes, within noise" if difference > 0 else "no, within noise"
+
+
+def equivalence_verdict(difference: float, low: float, high: float, margin: float) -> str:
+    """Verdict on "about equal" (two one-sided tests at 95%): "yes" when the whole interval ``[low, high]``
+    of the difference lies within ``+-margin`` (a margin stated before the measurement), "no" when it lies
+    wholly outside; otherwise "yes, within noise" / "no, within noise" as the estimate is inside or outside."""
+    if margin <= 0:
+        raise CamlibError(f"the equivalence margin must be positive, got {margin}")
+    if not low <= difference <= high:
+        raise CamlibError(f"the difference {difference} lies outside its interval [{low}, {high}]")
+    if -margin <= low and high <= margin:
+        return "yes"
+    if low > margin or high < -margin:
+        return "no"
+    return "yes, within noise" if abs(difference) <= margin else "no, within noise"

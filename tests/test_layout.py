@@ -1,6 +1,8 @@
 """The package's layers, read from the code's own imports (see CONTRIBUTING.md, "Architecture").
 
-* The library (``camlib`` outside ``camlib/chapters``) never imports chapter code.
+* The library (``camlib`` outside ``camlib/chapters`` and ``camlib/book``) never imports chapter code.
+* ``camlib/book`` (what exists only for the book: the command that trains the shipped networks) may import
+  the library and the chapters; neither imports it.
 * A chapter's code (``camlib/chapters/chNN_*``) imports the library and its own modules, never another
   chapter's; neither does a chapter's notebook (``notebooks/NN_*.ipynb``).
 * No two library modules share a file name, so a name says which module is meant.
@@ -43,7 +45,7 @@ def imported_modules(source: str, module: str, is_package: bool) -> set[str]:
 
 
 def library_files() -> list[Path]:
-    return sorted(p for p in PACKAGE.rglob("*.py") if "chapters" not in p.relative_to(PACKAGE).parts)
+    return sorted(p for p in PACKAGE.rglob("*.py") if not {"chapters", "book"} & set(p.relative_to(PACKAGE).parts))
 
 
 def chapter_files() -> list[Path]:
@@ -58,6 +60,18 @@ def imports_of(path: Path) -> set[str]:
 def test_library_never_imports_chapter_code(path):
     offenders = sorted(name for name in imports_of(path) if name.startswith("camlib.chapters"))
     assert not offenders, f"{path.relative_to(ROOT)} imports chapter code {offenders}; move what it needs into the library"
+
+
+@pytest.mark.parametrize("path", library_files() + chapter_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_nothing_below_the_book_layer_imports_it(path):
+    offenders = sorted(name for name in imports_of(path) if name == "camlib.book" or name.startswith("camlib.book."))
+    assert not offenders, f"{path.relative_to(ROOT)} imports {offenders}: camlib.book is the top layer"
+
+
+def test_the_book_layer_is_a_layer():
+    assert (PACKAGE / "book" / "retrain.py").is_file()
+    assert not any("book" in p.relative_to(PACKAGE).parts for p in library_files())
+    assert imported_modules("from camlib.book.retrain import recipes", "camlib.finetune", False) >= {"camlib.book.retrain"}
 
 
 @pytest.mark.parametrize("path", chapter_files(), ids=lambda p: str(p.relative_to(ROOT)))

@@ -1,11 +1,12 @@
-"""Table 5 helpers: the raw-pixel floor, PCA to a common dimension, one-pass features, claims and generic localization."""
+"""Table 5 helpers: the tasks, the raw-pixel floor, PCA to a common dimension, one-pass features (the fine-tuned
+GAP network's included), claims over objects and seeds, and generic localization."""
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from torch import nn
 
-from camlib.chapters.ch06_transfer import not_worse, pca_pair, raw_pixels, render_split, table5_claims
+from camlib.chapters.ch06_transfer import (Claim, Scores, claims_table, compare, held_out_stamps, paper_differences,
+                                           pca_pair, raw_pixels, render_rows, table5)
 from camlib.errors import CamlibError
 from camlib.features import classifier_inputs, extract, final_linear
 
@@ -48,12 +49,12 @@ def test_classifier_inputs_are_the_gap_vector_of_a_gap_network():
 
 
 def test_network_features_read_gap_and_the_stride16_map_in_one_pass(lite0):
-    from camlib.chapters.ch06_transfer import network_features
+    from camlib.chapters.ch06_transfer import network_features, stride16_tap
     from camlib.features import to_batch
     from camlib.models.trunks import lite_trunk
 
     images = np.random.default_rng(1).integers(0, 256, (3, 224, 224, 3), dtype=np.uint8)
-    feats = network_features(lite0, images, maps_of=2, batch_size=2)
+    feats = network_features(lite0, images, {"stride16": stride16_tap(lite0)}, maps_of=2, batch_size=2)
     reference = extract(lite0, images, size=224)
     torch.testing.assert_close(feats["gap"], reference.pooled, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(feats["maps"], reference.maps[:2], rtol=1e-5, atol=1e-5)
@@ -62,9 +63,34 @@ def test_network_features_read_gap_and_the_stride16_map_in_one_pass(lite0):
         maps16 = trunk(to_batch(images, 224, lite0.mean, lite0.std))
     assert maps16.shape[-2:] == (14, 14) and feats["stride16"].shape == (3, channels)
     torch.testing.assert_close(feats["stride16"], maps16.mean(dim=(2, 3)), rtol=1e-4, atol=1e-5)
+    assert set(network_features(lite0, images[:1])) == {"gap"}
 
 
-def test_render_split_returns_the_largest_object_and_its_mask():
+def test_gap_network_tap_reads_the_converted_networks_gap_feature_in_lite0s_pass(lite0):
+    from camlib.chapters.ch06_transfer import gap_network_tap, network_features, own_accuracy
+    from camlib.features import to_batch
+    from camlib.finetune import Conversion, convert
+
+    net = convert(lite0.model, Conversion(width=8), num_classes=3, seed=0).eval()
+    images = np.random.default_rng(2).integers(0, 256, (3, 224, 224, 3), dtype=np.uint8)
+    feats = network_features(lite0, images, {"gap-net": gap_network_tap(lite0, net)}, batch_size=2)
+    with torch.no_grad():
+        x = to_batch(images, 224, lite0.mean, lite0.std)
+        head = net.upper.head
+        expected = head.pool(head.head_conv(net.upper.tuned(net.low(x)))).flatten(1)  # the added layer's maps averaged
+        logits = net(x)
+    assert feats["gap-net"].shape == (3, 8)
+    torch.testing.assert_close(feats["gap-net"], expected, rtol=1e-5, atol=1e-6)
+    labels = logits.argmax(1).numpy()
+    assert own_accuracy(net, feats["gap-net"], labels) == 100.0  # its own linear layer on the feature = its logits
+    assert own_accuracy(net, feats["gap-net"], (labels + 1) % 3) == 0.0
+    with torch.no_grad():
+        net.low.stem[0].weight.add_(1.0)  # no longer Lite0's stem
+    with pytest.raises(CamlibError, match="frozen part"):
+        gap_network_tap(lite0, net)
+
+
+def test_render_rows_returns_the_largest_object_and_its_mask():
     from camlib.data.composites import CompositeSpec, generate_composites
     from camlib.data.paste import mask_box
     from camlib.data.stamps import GROUPS_FILE
@@ -72,38 +98,103 @@ def test_render_split_returns_the_largest_object_and_its_mask():
     spec = CompositeSpec(size=224, splits=(("train", 3), ("test", 3)), stamps=GROUPS_FILE,
                          stamp_cycle=("train", "test", "train"), multi_share=1.0, seed=3)
     split = generate_composites(spec, progress=False)["test"]
-    images, labels, boxes, masks = render_split(split, 2, "test")
+    images, boxes, masks = render_rows(split, np.array([2, 0]), "test")
     assert images.shape == (2, 224, 224, 3) and images.dtype == np.uint8 and masks.shape == (2, 224, 224)
-    assert labels.tolist() == split.labels[:2].tolist()
-    for i in range(2):
-        np.testing.assert_array_equal(boxes[i], split.boxes(i)[0])
-        np.testing.assert_allclose(mask_box(masks[i]), boxes[i], atol=1)
-    with pytest.raises(CamlibError, match="has 3 images"):
-        render_split(split, 4, "test")
+    for k, i in enumerate([2, 0]):
+        np.testing.assert_array_equal(images[k], split.render(i)[0])
+        np.testing.assert_array_equal(boxes[k], split.boxes(i)[0])
+        np.testing.assert_allclose(mask_box(masks[k]), boxes[k], atol=1)
+    with pytest.raises(CamlibError, match="of the 3 test images"):
+        render_rows(split, np.array([3]), "test")
 
 
-def test_table5_claims_verdicts_from_a_hand_made_table():
-    accuracy = pd.Series({"pixels": 20.0, "A: GAP": 80.0, "A: stride-16 map": 79.0,
-                          "B: GAP": 60.0, "B: stride-16 map": 40.0})
-    claims = table5_claims(accuracy, 400, ["A", "B"], stronger="A", weaker="B", floor="pixels",
-                           why={"cut": "because", "stronger": "", "floor": ""}).set_index("claim")
-    holds = claims["holds?"]
-    # A: 79 vs 80 is inside two standard errors (2 sqrt((79*21 + 80*20) / 400) = 5.7): not worse.
-    assert holds["A: stride-16 features not worse than the full network's GAP"] == "yes"
-    assert claims.loc["A: stride-16 features not worse than the full network's GAP", "measured"] == \
-        "79.0% vs 80.0% (-1.0, margin 5.7)"
-    # B: 40 vs 60, 20 points below: fails, with the reason given for that kind of claim.
-    assert holds["B: stride-16 features not worse than the full network's GAP"] == "no"
-    assert claims.loc["B: stride-16 features not worse than the full network's GAP", "why"] == "because"
-    assert holds["A (GoogLeNet-level on ImageNet) beats B (AlexNet-level)"] == "yes"
-    assert holds["A: GAP features beat pixels"] == "yes" and holds["B: GAP features beat pixels"] == "yes"
-    assert claims["paper"].iloc[0] == "GoogLeNet-GAP vs GoogLeNet: mean -0.45"
-    assert claims["paper"].iloc[2] == "GoogLeNet vs AlexNet fc7: mean +8.25"
-    assert not_worse(50.0, 90.0, 400) == "no" and not_worse(90.0, 50.0, 400) == "yes"
+def test_held_out_stamps_tests_on_unseen_stamps_and_keeps_one_for_training():
+    stamps = {0: ["a1", "a2"], 1: ["b1", "b2", "b3", "b4"], 2: ["c1", "c2"], 3: ["d1"], 4: ["e1", "e2"]}
+    seen = {"a1", "b1", "b3", "e1", "e2"}
+    assert held_out_stamps(stamps, seen) == {
+        0: (["a1"], ["a2"]),  # the seen stamp trains, the unseen one tests
+        1: (["b1", "b3"], ["b2", "b4"]),
+        2: (["c1"], ["c2"]),  # nothing seen: the first stays in training
+    }  # 3: a single stamp; 4: every stamp seen
+    assert held_out_stamps(stamps, set()) == {0: (["a1"], ["a2"]), 1: (["b1"], ["b2", "b3", "b4"]),
+                                              2: (["c1"], ["c2"]), 4: (["e1"], ["e2"])}
+
+
+def test_imagenet_task_splits_by_object_and_labels_by_class():
+    from camlib.chapters.ch06_transfer import imagenet_task
+    from camlib.data.stamps import MAPPING_FILE, stamp_mapping
+
+    mapping = stamp_mapping(MAPPING_FILE)
+    class_of = {e.path: e.class_name for e in mapping}
+    ox = [e.path for e in mapping if e.class_name == "ox"]
+    lion = [e.path for e in mapping if e.class_name == "lion"]
+    seen = {e.path for e in mapping} - set(ox[2:]) - set(lion[:1])  # ox: its last two stamps unseen; lion: its first
+    task = imagenet_task(seen, images_per_stamp=10)
+    assert task.class_names == ("lion", "ox")  # in ImageNet class order
+    assert set(task.test_objects) == set(ox[2:]) | set(lion[:1])
+    assert set(task.train_objects) == set(ox[:2]) | set(lion[1:])
+    for objects, labels in ((task.train_objects, task.train_labels), (task.test_objects, task.test_labels)):
+        assert [class_of[o] for o in objects] == [task.class_names[k] for k in labels]
+    with pytest.raises(CamlibError, match="a task needs 2"):
+        imagenet_task({e.path for e in mapping} - set(ox[2:]))
+
+
+def _scores(**hits) -> Scores:
+    return Scores({n: 1 for n in hits}, {n: 1.0 for n in hits}, {n: np.asarray(h, dtype=bool) for n, h in hits.items()})
+
+
+def test_compare_judges_over_objects_and_seeds():
+    from camlib.chapters.ch06_transfer import EQUIVALENCE_MARGIN
+
+    objects = np.repeat(np.arange(20), 2)  # 20 objects, two images each
+    every, half = np.ones(40), (np.arange(40) % 4 < 2).astype(float)  # half: objects 0, 2, 4, ... hit
+    same = compare([every], [every], objects, "similar")
+    assert (same.difference, same.low, same.high, same.verdict) == (0.0, 0.0, 0.0, "yes")
+    assert same.objects == 20 and same.measured() == "100.0% vs 100.0%: +0.0 [+0.0, +0.0] (detectable 0.0; 20 test objects)"
+    better = compare([every], [half], objects, "higher")
+    assert better.difference == 50.0 and better.low > 20 and better.verdict == "yes"
+    assert compare([every], [half], objects, "similar").verdict == "no"  # the whole interval beyond the margin
+    assert compare([half], [every], objects, "higher").verdict == "no"
+    # three seeds against one: the difference is the mean over seeds (100, 50, 50 vs 50 -> +16.7)
+    seeds = compare([every, half, half], [half], objects, "similar")
+    assert seeds.a == pytest.approx(200 / 3) and seeds.difference == pytest.approx(50 / 3)
+    assert seeds.low <= 0 <= seeds.high and seeds.verdict == "no, within noise"  # estimate beyond the margin, interval not
+    near = compare([every], [np.r_[np.zeros(1), np.ones(39)]], objects, "similar")
+    assert 0 < near.difference <= EQUIVALENCE_MARGIN and near.verdict == "yes, within noise"  # the interval reaches past it
+    with pytest.raises(CamlibError, match="1 or 3 score arrays"):
+        compare([every, every, every], [every, every], objects, "higher")
+    with pytest.raises(CamlibError, match="'higher' or 'similar'"):
+        compare([every], [every], objects, "lower")
+
+
+def test_claims_table_keeps_a_why_for_each_verdict_but_yes():
+    objects = np.arange(40)
+    scores = {"t": _scores(a=np.ones(40), b=np.arange(40) % 2 == 0)}
+    claims = claims_table([Claim("a beats b", "paper", "t", ("a",), ("b",), "higher", {"no": "Set-up: x."}),
+                           Claim("a like b", "paper", "t", ("a",), ("b",), "similar", {"no": "Scale: y."})],
+                          scores, {"t": objects}, resamples=200)
+    assert claims["holds?"].tolist() == ["yes", "no"] and claims["why"].tolist() == ["", "Scale: y."]
+    assert claims["measured"].iloc[0].startswith("100.0% vs 50.0%: +50.0 [")
+    with pytest.raises(CamlibError, match="has no why"):
+        claims_table([Claim("b beats a", "paper", "t", ("b",), ("a",), "higher")], scores, {"t": objects}, resamples=200)
+
+
+def test_table5_means_seeds_and_sits_beside_the_papers_means():
+    scores = {"task": _scores(s0=[1, 1, 0, 0], s1=[1, 0, 0, 0], lite=[1, 1, 1, 0])}
+    table = table5(scores, {"ours": ("s0", "s1"), "Lite0": ("lite",), "other": ("missing",)},
+                   {"ours": "gap from GoogLeNet-GAP", "Lite0": "ave pool from GoogLeNet"})
+    assert table.loc["ours", "task"] == 37.5 and table.loc["ours", "task: seed range"] == 25.0
+    assert table.loc["Lite0", "task"] == 75.0 and table.loc["Lite0", "task: seed range"] == 0.0
+    assert np.isnan(table.loc["other", "task"]) and table.loc["other", "paper's row"] == ""
+    assert table.loc["ours", "paper: mean of 8 data sets"] == pytest.approx(634.10 / 8)  # (51.31 + 66.61 + ... + 95.00) / 8
+    paper = paper_differences()
+    assert paper["gap vs original"] == pytest.approx(-0.45, abs=0.005)  # as the paper's Table 5 prints them
+    assert paper["largest gap vs original"] == pytest.approx(1.41)
+    assert paper["stronger vs weaker"] == pytest.approx(8.25, abs=0.005)
 
 
 def test_generic_localization_finds_a_bright_object(lite0):
-    from camlib.chapters.ch06_transfer import chance_hit_rates, generic_localization
+    from camlib.chapters.ch06_transfer import chance_hits, generic_localization
     from camlib.data.localization_split import LocalizationSplit
     from camlib.probe import fit_probe
 
@@ -132,14 +223,19 @@ def test_generic_localization_finds_a_bright_object(lite0):
     centres = (test.boxes[squares, :2] + test.boxes[squares, 2:]) / 2
     inside = (result.boxes[squares, :2] <= centres) & (centres <= result.boxes[squares, 2:])
     assert inside.all()
-    chance = chance_hit_rates(test, train.boxes, (64, 64))
+    assert result.hits.dtype == bool and result.hit_rates["CAM box (predicted class)"] == 100.0 * result.hits.mean()
+    chance = chance_hits(test, train.boxes, (64, 64))
     assert set(chance) == {"chance: random box", "chance: box of a training size, random place"}
+    assert all(v.shape == (8,) and ((0 <= v) & (v <= 1)).all() for v in chance.values())
+    # a training box of the whole image, placed anywhere, is the whole image: it hits exactly the full-image boxes
+    whole = chance_hits(test, np.array([[0, 0, 64, 64]], dtype=np.float32), (64, 64))
+    np.testing.assert_array_equal(whole["chance: box of a training size, random place"], (test.labels == 0).astype(float))
     with pytest.raises(CamlibError, match="for 8 images"):
         generic_localization(probe, feats.pooled[:3], feats.maps, test)
 
 
-def test_accuracy_table_reduces_every_feature_to_the_common_dimension():
-    from camlib.chapters.ch06_transfer import SVM_C_GRID, accuracy_table
+def test_score_features_reduces_every_feature_to_the_common_dimension():
+    from camlib.chapters.ch06_transfer import SVM_C_GRID, score_features
 
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1, 2], 10)
@@ -150,8 +246,8 @@ def test_accuracy_table_reduces_every_feature_to_the_common_dimension():
         x[:, :3] += centres[labels]
         return x
 
-    features = {"wide": (blobs(8), blobs(8)), "narrow": (blobs(3), blobs(3))}
-    table = accuracy_table(features, labels, labels, dim=3)
+    scores = score_features({"wide": (blobs(8), blobs(8)), "narrow": (blobs(3), blobs(3))}, labels, labels, dim=3)
+    table = scores.table()
     assert table["dimension"].tolist() == [8, 3]
-    assert (table["accuracy at 3 dims (%)"] == 100.0).all()
+    assert (table["test accuracy (%)"] == 100.0).all() and scores.hits["wide"].shape == (30,)
     assert set(table["C"]) <= set(SVM_C_GRID)

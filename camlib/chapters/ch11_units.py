@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from camlib import frozen_heads
+from camlib import finetune, frozen_heads
 from camlib.cache import array_fingerprint, cached_tensors, stable_key
 from camlib.cam import CAM, upsample
 from camlib.claims import interval_verdict
@@ -303,21 +303,22 @@ class UnitSource:
     class_names: tuple[str, ...]
 
 
-def frozen_gap_head(seed: int = 0) -> UnitSource:
-    """Chapters 1 and 4's GAP head (trained with ``seed``, loaded from its checkpoint or trained) on
-    EfficientNet-Lite0's frozen 14x14 trunk, with the test composites of photographed objects."""
-    spec = frozen_heads.group_composites(frozen_heads.CPU_TRAIN_IMAGES, frozen_heads.CPU_TEST_IMAGES)
-    data = frozen_heads.lite_maps(spec, ("train", "test"))
-    names = frozen_heads.group_names()
-    head, _ = frozen_heads.train_head("gap", data.maps["train"][16], data.labels["train"], len(names), seed, data.key,
-                                      frozen_heads.CPU_WIDTH, frozen_heads.HEAD_TRAINING)
+def tuned_gap_network(seed: int = 0) -> UnitSource:
+    """Chapters 1 and 4's GAP network (Lite0 converted and fine-tuned with ``seed``, shipped as a
+    checkpoint, :mod:`camlib.finetune`) with its test composites of photographed objects: the units of its
+    head conv on each test image."""
+    net, _ = finetune.shipped_tuned("gap", 16, seed)
+    test = load_composites(finetune.tuned_spec(), progress=False)["test"]
+    low = finetune.test_low_maps(net)[0]
+    device = next(net.parameters()).device
     with torch.no_grad():
-        features = head.head_conv(data.maps["test"][16].to(next(head.parameters()).device)).cpu()
-    test = data.splits["test"]
+        features = torch.cat([net.upper.head.head_conv(net.upper.tuned(low[i:i + 64].float().to(device))).cpu()
+                              for i in range(0, len(low), 64)])
     rendered = [test.render(i) for i in range(len(test))]
     images, masks = np.stack([image for image, _ in rendered]), np.stack([m.any(axis=0) for _, m in rendered])
+    head = net.upper.head
     return UnitSource(images, features, head.fc.weight.detach().cpu(), head.fc.bias.detach().cpu(),
-                      test.labels.astype(np.int64), masks, names)
+                      test.labels.astype(np.int64), masks, frozen_heads.group_names())
 
 
 # --- a large image pool for Lite0's units: every image's per-unit peak, and the object under each map cell ---
@@ -438,8 +439,12 @@ def pool_sources() -> PoolSources:
                        tuple(real_photos()))
 
 
+#: The stamp-group composites (train, test) in the pool of Lite0's units.
+GROUP_POOL_IMAGES = (960, 320)
+
+
 def _group_spec() -> CompositeSpec:
-    return frozen_heads.group_composites(frozen_heads.CPU_TRAIN_IMAGES, frozen_heads.CPU_TEST_IMAGES)
+    return frozen_heads.group_composites(*GROUP_POOL_IMAGES)
 
 
 @dataclass

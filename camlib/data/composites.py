@@ -272,6 +272,11 @@ class CompositeSplit:
         """``(N,)`` class index of each image (an ImageNet class, or a group of :data:`~camlib.data.stamps.GROUPS_FILE`)."""
         return self.arrays["labels"]
 
+    def objects(self) -> np.ndarray:
+        """``(N,)`` the stamp of each image's largest instance: the object an image shows, the unit of
+        independence (images of one object are not independent samples)."""
+        return self.arrays["stamp"][self.arrays["first"][:-1]]
+
     def boxes(self, i: int) -> np.ndarray:
         """``(k, 4)`` boxes of image ``i``, largest first."""
         first = self.arrays["first"]

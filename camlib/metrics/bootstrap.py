@@ -77,3 +77,46 @@ def seed_image_intervals(
         return {name: float(np.mean([v[name] for v in values])) for name in values[0]}
 
     return bootstrap_intervals(seed_mean, n, resamples, level, seed + 1)
+
+
+def cluster_seed_intervals(
+    statistics: Callable[[int, np.ndarray], dict[str, float]],
+    seeds: int,
+    clusters: np.ndarray,
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, tuple[float, float]]:
+    """Percentile intervals of the mean over seeds of ``statistics(k, rows)``, resampling the units of
+    independence: ``clusters (n,)`` names each image's unit (the object it shows: images of one object are
+    not independent), and each draw takes the units with replacement (all images of a drawn unit, as often
+    as it was drawn) and ``seeds`` seeds with replacement, the same images for every seed. With one image
+    per unit it is :func:`seed_image_intervals`; units of several images give the wider, honest interval.
+    """
+    clusters = np.asarray(clusters)
+    if clusters.ndim != 1 or len(clusters) < 2:
+        raise CamlibError(f"clusters names one unit per image, (n,) with n >= 2; got shape {clusters.shape}")
+    if seeds < 1 or resamples < 10 or not 0 < level < 1:
+        raise CamlibError(f"need seeds >= 1, resamples >= 10 and level in (0, 1); got {seeds}, {resamples}, {level}")
+    _, unit = np.unique(clusters, return_inverse=True)
+    members = [np.flatnonzero(unit == u) for u in range(unit.max() + 1)]
+    if len(members) < 2:
+        raise CamlibError("a cluster bootstrap needs at least 2 distinct units")
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {}
+    for _ in range(resamples):
+        rows = np.concatenate([members[u] for u in rng.integers(0, len(members), len(members))])
+        values = [statistics(int(k), rows) for k in rng.integers(0, seeds, seeds)]
+        for name in values[0]:
+            draws.setdefault(name, []).append(float(np.mean([v[name] for v in values])))
+    tail = 100.0 * (1.0 - level) / 2.0
+    return {name: tuple(float(v) for v in np.nanpercentile(values, [tail, 100.0 - tail])) for name, values in draws.items()}
+
+
+def minimum_detectable_effect(low: float, high: float, power_z: float = 0.84) -> float:
+    """The smallest true difference a test at 5% (two-sided) detects with 80% power (``power_z`` = z of the
+    power), from a 95% interval ``[low, high]`` of the difference: (1.96 + 0.84) standard errors, the
+    standard error read off the interval's half-width."""
+    if not high >= low:
+        raise CamlibError(f"need low <= high, got [{low}, {high}]")
+    return (1.96 + power_z) * (high - low) / (2 * 1.96)

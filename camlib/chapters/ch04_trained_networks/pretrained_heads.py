@@ -5,8 +5,8 @@ The trunk is EfficientNet-Lite0 (ImageNet weights, packaged) cut where its map i
 its maps are computed once and cached, each head is trained on them); the 7x7 row continues the
 trunk to the network's own 7x7 map. The data are composites of photographed objects in coarse
 classes (mammal, bird, fruit...), split by stamp so that no test object was seen in training, at
-ILSVRC's object sizes. Every head is trained with every seed until its training loss flattens (the
-same rule for all). Evaluation puts each head back on the real trunk; a memo
+ILSVRC's object sizes. Every head was trained with every seed until its training loss flattened (the
+same rule for all) by ``python -m camlib.book.retrain`` and is shipped as a checkpoint (:mod:`camlib.checkpoints`). Evaluation puts each head back on the real trunk; a memo
 (:class:`camlib.models.trunks.MemoTrunk`) runs the trunk once per test batch for all heads.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ from torch import nn
 from camlib.chapters.ch04_trained_networks.claims_table import Roles
 from camlib.chapters.ch04_trained_networks.results import Classification, Examples, Results
 from camlib.data.composites import CompositeSpec, CompositeSplit, largest_box_shares
+from camlib.data.paths import cache_dir
 from camlib.errors import CamlibError
 from camlib.eval_batches import EvalBatch, composite_batches
 from camlib.evaluation import evaluate, evaluate_gt_known
@@ -32,7 +33,10 @@ from camlib.frozen_heads import (
     group_composites,
     group_names,
     lite_maps,
-    train_head,
+    fit_head,
+    head_key,
+    head_name,
+    shipped_head,
 )
 from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps
 from camlib.models.gap import count_parameters
@@ -84,7 +88,7 @@ class Scale:
     config: TrainConfig = HEAD_TRAINING
     backprop_images: int = 48
     batch_size: int = 32
-    resamples: int = 300
+    resamples: int = 1000
     seed: int = 0
 
     def __post_init__(self):
@@ -109,7 +113,8 @@ def _images(split: CompositeSplit, rows: np.ndarray, lite: PretrainedClassifier,
 
 
 def run(scale: Scale = CPU, examples: int = 6) -> Results:
-    """Train (or load) every head with every seed and evaluate every row of Tables 1-3 on the test split."""
+    """Load every shipped head of every seed (at :data:`CPU`; another scale trains its heads here) and evaluate
+    every row of Tables 1-3 on the test split."""
     data = lite_maps(scale.spec, ("train",), (16, 32), TRUNK, scale.batch_size)
     test, names, lite = data.splits["test"], group_names(), data.classifier
     trunk14, trunk7 = data.trunks[16], data.trunks[32]
@@ -122,10 +127,14 @@ def run(scale: Scale = CPU, examples: int = 6) -> Results:
     training: dict[str, list[TrainResult]] = {row: [] for row in NETWORKS}
     methods = {}
     jobs = [(seed, row) for seed in scale.seeds for row in NETWORKS]
-    for seed, row in progress(jobs, desc="train and evaluate heads"):
+    for seed, row in progress(jobs, desc="evaluate heads"):
         kind, stride = NETWORKS[row]
-        head, fit = train_head(kind, data.maps["train"][stride], data.labels["train"], len(names), seed, data.key, scale.width,
-                               scale.config, desc=f"{row}, seed {seed}")
+        if scale == CPU:
+            head, fit = shipped_head(kind, stride, seed, data, scale.width, scale.config)
+        else:  # another scale (FULL): trained here, resumable from its checkpoint in the cache
+            name = f"{head_name(kind, stride, seed)}-{head_key(kind, stride, seed, data.key, scale.width, scale.config)}"
+            head, fit = fit_head(kind, data.maps["train"][stride], data.labels["train"], len(names), seed, scale.width,
+                                 scale.config, cache_dir() / "training" / f"{name}.pt", desc=f"{row}, seed {seed}")
         training[row].append(fit)
         network = on_trunk(head, trunks[stride])
         for method_row, (network_row, method) in METHODS.items():
@@ -149,9 +158,10 @@ def run(scale: Scale = CPU, examples: int = 6) -> Results:
         methods=methods,
         examples=Examples(np.stack([image for image, _ in rendered]), test.labels[first],
                           [test.boxes(i) for i in range(examples)], names, lite.mean, lite.std),
-        seconds=sum(t.seconds for fits in training.values() for t in fits),
+        seconds=sum(t.seconds for fits in training.values() for t in fits if not t.loaded),
         training=training,
         largest_box_share=largest_box_shares(test),
+        objects=test.objects(),
     )
 
 

@@ -90,6 +90,7 @@ class Results:
         seconds: training time of this call (0 when every network came from its checkpoint).
         training: Table 1 rows -> per seed, the training record (per-epoch loss and accuracy).
         largest_box_share: ``(N,)`` share of each test image covered by its largest box (size bins), if known.
+        objects: ``(N,)`` the object each test image shows (the unit of independence of the intervals), if known.
     """
 
     classification: dict[str, list[Classification]]
@@ -102,6 +103,7 @@ class Results:
     seconds: float = 0.0
     training: dict[str, list[TrainResult]] = field(default_factory=dict, repr=False)
     largest_box_share: np.ndarray | None = field(default=None, repr=False)
+    objects: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def seeds(self) -> int:

@@ -1,6 +1,7 @@
 """Visual question answering with CAM (Sec. 4.2): a generated VQA set with exact ground truth, the
-"simple baseline" (bag of words + GAP feature -> linear softmax), answer CAMs, pointing accuracy,
-and the real VQA v1 files as the full-scale path.
+"simple baseline" (bag of words + GAP feature -> linear softmax; trained once by
+``python -m camlib.book.retrain`` and shipped), answer CAMs, pointing accuracy, and the real VQA v1
+files as the full-scale path.
 """
 from camlib.chapters.ch10_vqa.accuracy import accuracy_table, normalize_answer, vqa_accuracy
 from camlib.chapters.ch10_vqa.answer_cam import answer_cams
@@ -13,6 +14,7 @@ from camlib.chapters.ch10_vqa.pipeline import Baselines, fit_baselines
 from camlib.chapters.ch10_vqa.pointing_table import pointing_table
 from camlib.chapters.ch10_vqa.questions import QUESTION_TYPES, Question, ask
 from camlib.chapters.ch10_vqa.scene_features import scene_features
+from camlib.chapters.ch10_vqa.shipped import shipped_baselines, shipped_probe_models, shipped_probes, vqa_recipes
 from camlib.chapters.ch10_vqa.table import QuestionTable
 from camlib.chapters.ch10_vqa.verdicts import image_gain, vqa_claims
 from camlib.chapters.ch10_vqa.vqa_v1 import ImageFiles, VQAv1Split, fit_vqa_v1, load_vqa_v1, vqa_v1_features
@@ -23,6 +25,7 @@ __all__ = [
     "SceneObject", "render_scene", "CATEGORIES", "COLOURS", "scene_features", "scene_probes",
     "BagOfWords", "AnswerVocabulary", "tokenize",
     "SimpleBaseline", "train_simple_baseline", "select_l2", "INPUTS", "Baselines", "fit_baselines",
+    "vqa_recipes", "shipped_baselines", "shipped_probes", "shipped_probe_models",
     "answer_cams", "pointing_table",
     "vqa_accuracy", "normalize_answer", "accuracy_table", "image_gain", "vqa_claims", "show_scenes", "show_answer_cams",
     "load_vqa_v1", "VQAv1Split", "ImageFiles", "vqa_v1_features", "fit_vqa_v1",

@@ -8,7 +8,7 @@ import pandas as pd
 
 from camlib.chapters.ch10_vqa.bow import AnswerVocabulary
 from camlib.chapters.ch10_vqa.dataset import VQASplit
-from camlib.chapters.ch10_vqa.model import train_simple_baseline
+from camlib.chapters.ch10_vqa.model import SimpleBaseline, train_simple_baseline
 from camlib.data.vqa_scenes import SceneObject
 from camlib.features import Features
 
@@ -20,22 +20,49 @@ PROBES: dict[str, tuple[Callable[[list[SceneObject]], bool], Callable[[list[Scen
 }
 
 
+#: One probe's data: the pooled GAP features of the scenes it applies to (n, K) and their labels (n strings).
+ProbeData = tuple[np.ndarray, list[str]]
+
+
+def probe_scenes(split: VQASplit) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """Per probe of :data:`PROBES`: the indices (n,) of the scenes of ``split`` it applies to and their labels."""
+    out = {}
+    for name, (applies, label) in PROBES.items():
+        keep = np.flatnonzero([applies(s) for s in split.scenes])
+        out[name] = (keep, [label(split.scenes[i]) for i in keep])
+    return out
+
+
+def probe_data(split: VQASplit, feats: Features) -> dict[str, ProbeData]:
+    """Per probe of :data:`PROBES`: the pooled features (n, K) of the scenes it applies to and their labels."""
+    return {name: (feats.pooled.numpy()[keep], labels) for name, (keep, labels) in probe_scenes(split).items()}
+
+
+def train_probe(data: ProbeData, l2: float = 1e-2, max_iter: int = 100) -> SimpleBaseline:
+    """A linear softmax on pooled features (n, K) over the labels seen in ``data`` (at most ``max_iter`` L-BFGS iterations)."""
+    pooled, labels = data
+    vocabulary = AnswerVocabulary.fit(labels)
+    return train_simple_baseline(np.zeros((len(labels), 0)), pooled, np.arange(len(labels)), vocabulary.encode(labels),
+                                 vocabulary, inputs="image", l2=l2, max_iter=max_iter)
+
+
+def probe_row(model: SimpleBaseline, data: ProbeData) -> dict[str, float]:
+    """The probe's accuracy (%) on ``data``, the majority-class rate (%) and the number of scenes."""
+    pooled, labels = data
+    predicted = model.answer(np.zeros((len(labels), 0)), pooled, np.arange(len(labels)))
+    majority = pd.Series(labels).value_counts().iloc[0]
+    return {"accuracy": 100.0 * np.mean(np.array(predicted) == np.array(labels)),
+            "majority class": 100.0 * majority / len(labels), "test scenes": len(labels)}
+
+
+def probe_table(models: dict[str, SimpleBaseline], test: tuple[VQASplit, Features]) -> pd.DataFrame:
+    """:func:`probe_row` of every probe in ``models`` on the ``test`` scenes, one row per probe."""
+    data = probe_data(*test)
+    rows = {name: probe_row(model, data[name]) for name, model in models.items()}
+    return pd.DataFrame(rows).T.astype({"test scenes": int})
+
+
 def scene_probes(train: tuple[VQASplit, Features], test: tuple[VQASplit, Features], l2: float = 1e-2) -> pd.DataFrame:
     """Test accuracy (%) of a linear softmax on the pooled GAP feature for each of :data:`PROBES`,
     beside the majority-class rate on the test scenes, with the number of test scenes."""
-    rows = {}
-    for name, (applies, label) in PROBES.items():
-        data = {}
-        for part, (split, feats) in (("train", train), ("test", test)):
-            keep = np.flatnonzero([applies(s) for s in split.scenes])
-            data[part] = (feats.pooled.numpy()[keep], [label(split.scenes[i]) for i in keep])
-        vocabulary = AnswerVocabulary.fit(data["train"][1])
-        pooled, labels = data["train"]
-        model = train_simple_baseline(np.zeros((len(labels), 0)), pooled, np.arange(len(labels)),
-                                      vocabulary.encode(labels), vocabulary, inputs="image", l2=l2)
-        pooled, labels = data["test"]
-        predicted = model.answer(np.zeros((len(labels), 0)), pooled, np.arange(len(labels)))
-        majority = pd.Series(labels).value_counts().iloc[0]
-        rows[name] = {"accuracy": 100.0 * np.mean(np.array(predicted) == np.array(labels)),
-                      "majority class": 100.0 * majority / len(labels), "test scenes": len(labels)}
-    return pd.DataFrame(rows).T.astype({"test scenes": int})
+    return probe_table({name: train_probe(data, l2) for name, data in probe_data(*train).items()}, test)

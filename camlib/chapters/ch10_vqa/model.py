@@ -139,15 +139,17 @@ def select_l2(
     vocabulary: AnswerVocabulary,
     inputs: Inputs = "question+image",
     grid: Sequence[float] = (1e-3, 1e-2, 1e-1),
+    max_iter: int = 100,
 ) -> tuple[SimpleBaseline, dict[float, float]]:
-    """Train one model per ``l2`` in ``grid`` on ``train`` (see :data:`Split`) and keep the one with the
-    best top-1 accuracy on ``val`` (ties: the smaller penalty). Returns it and {l2: val accuracy %}.
+    """Train one model per ``l2`` in ``grid`` on ``train`` (see :data:`Split`; at most ``max_iter`` L-BFGS
+    iterations each) and keep the one with the best top-1 accuracy on ``val`` (ties: the smaller penalty).
+    Returns it and {l2: val accuracy %}.
     """
     if not grid:
         raise CamlibError("the l2 grid is empty")
     best, scores = None, {}
     for l2 in sorted(grid):
-        model = train_simple_baseline(*train, vocabulary, inputs=inputs, l2=l2)
+        model = train_simple_baseline(*train, vocabulary, inputs=inputs, l2=l2, max_iter=max_iter)
         scores[l2] = 100.0 * float(np.mean(model.predict(*val[:3]) == val[3]))
         if best is None or scores[l2] > best[0]:
             best = (scores[l2], model)

@@ -40,6 +40,12 @@ class Baselines:
         return out
 
 
+def fit_encoders(questions: QuestionTable, top_answers: int | None = None,
+                 max_words: int | None = None) -> tuple[BagOfWords, AnswerVocabulary]:
+    """The word list and the answer vocabulary of the training ``questions`` (counts: nothing is trained)."""
+    return BagOfWords.fit(questions.text, max_words=max_words), AnswerVocabulary.fit(questions.answer, top=top_answers)
+
+
 def fit_baselines(
     train: tuple[QuestionTable, torch.Tensor | np.ndarray],
     val: tuple[QuestionTable, torch.Tensor | np.ndarray],
@@ -47,14 +53,15 @@ def fit_baselines(
     max_words: int | None = None,
     grid: Sequence[float] = (1e-3, 1e-2, 1e-1),
     kinds: Sequence[str] = INPUTS,
+    max_iter: int = 100,
 ) -> Baselines:
     """Fit the word list and answer vocabulary on ``train`` = (questions, pooled GAP features (N, K)),
-    then one softmax per input kind, its ``l2`` chosen on ``val``."""
-    words = BagOfWords.fit(train[0].text, max_words=max_words)
-    vocabulary = AnswerVocabulary.fit(train[0].answer, top=top_answers)
+    then one softmax per input kind (at most ``max_iter`` L-BFGS iterations), its ``l2`` chosen on ``val``."""
+    words, vocabulary = fit_encoders(train[0], top_answers, max_words)
     fitted = Baselines(words, vocabulary, {}, {})
     data = {name: (*fitted.inputs(table, pooled), vocabulary.encode(table.answer))
             for name, (table, pooled) in (("train", train), ("val", val))}
     for kind in kinds:
-        fitted.models[kind], fitted.l2_scores[kind] = select_l2(data["train"], data["val"], vocabulary, inputs=kind, grid=grid)
+        fitted.models[kind], fitted.l2_scores[kind] = select_l2(data["train"], data["val"], vocabulary, inputs=kind,
+                                                                grid=grid, max_iter=max_iter)
     return fitted

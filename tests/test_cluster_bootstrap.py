@@ -1,0 +1,51 @@
+"""Intervals over the unit of independence: images of one object are resampled together."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from camlib.errors import CamlibError
+from camlib.metrics.bootstrap import cluster_seed_intervals, minimum_detectable_effect, seed_image_intervals
+
+
+def test_copies_of_an_object_widen_the_interval_by_the_square_root_of_the_copies():
+    """40 objects shown 9 times each, every copy scoring the same: resampling images sees 360 independent
+    values (a standard error 3 = sqrt(9) times too small); resampling objects sees the 40 there are."""
+    values = np.random.default_rng(1).normal(size=40)
+    copies = 9
+    per_image, objects = np.repeat(values, copies), np.repeat(np.arange(40), copies)
+    mean = lambda k, rows: {"m": float(per_image[rows].mean())}  # noqa: E731
+    naive = seed_image_intervals(mean, 1, len(per_image), resamples=2000)["m"]
+    clustered = cluster_seed_intervals(mean, 1, objects, resamples=2000)["m"]
+    ratio = (clustered[1] - clustered[0]) / (naive[1] - naive[0])
+    assert ratio == pytest.approx(np.sqrt(copies), rel=0.12)
+    expected_half_width = 1.96 * values.std() / np.sqrt(40)  # the hand-computed standard error of 40 values
+    assert (clustered[1] - clustered[0]) / 2 == pytest.approx(expected_half_width, rel=0.12)
+
+
+def test_one_image_per_object_is_the_image_bootstrap():
+    per_image = np.random.default_rng(2).normal(size=200)
+    mean = lambda k, rows: {"m": float(per_image[rows].mean())}  # noqa: E731
+    naive = seed_image_intervals(mean, 1, 200, resamples=2000)["m"]
+    clustered = cluster_seed_intervals(mean, 1, np.arange(200), resamples=2000)["m"]
+    assert (clustered[1] - clustered[0]) == pytest.approx(naive[1] - naive[0], rel=0.1)
+
+
+def test_seeds_that_disagree_widen_the_interval():
+    per_image = np.zeros(100)
+    offsets = [0.0, 2.0, 4.0]
+    stat = lambda k, rows: {"m": offsets[k] + float(per_image[rows].mean())}  # noqa: E731
+    low, high = cluster_seed_intervals(stat, 3, np.arange(100) // 4, resamples=500)["m"]
+    assert low < 1.0 and high > 3.0
+
+
+@pytest.mark.parametrize("clusters", [np.zeros(5), np.array([1]), np.zeros((2, 2))])
+def test_too_few_units_are_refused(clusters):
+    with pytest.raises(CamlibError):
+        cluster_seed_intervals(lambda k, rows: {"m": 0.0}, 1, clusters, resamples=20)
+
+
+def test_minimum_detectable_effect_is_2_8_standard_errors():
+    assert minimum_detectable_effect(-1.96, 1.96) == pytest.approx(2.80)
+    with pytest.raises(CamlibError):
+        minimum_detectable_effect(1.0, 0.0)
