@@ -63,10 +63,12 @@ def tolerance(group: list[NetworkRecord], metric: str) -> float:
     return max(max(values) - min(values) if values else 0.0, FLOOR.get(metric, DEFAULT_FLOOR))
 
 
-def check(selected: list[Recipe], shipped: dict[str, NetworkRecord], folder: Path, command: str, threads: int = 2) -> bool:
-    """Retrain ``selected`` into ``folder`` and print each metric beside the shipped one; whether all agree."""
+def check(selected: list[Recipe], every: list[Recipe], shipped: dict[str, NetworkRecord], folder: Path, command: str,
+          threads: int = 2) -> bool:
+    """Retrain ``selected`` into ``folder`` and print each metric beside the shipped one, within the spread of the
+    shipped seeds of its group among ``every`` recipe; whether all agree."""
     groups: dict[str, list[NetworkRecord]] = {}
-    for r in recipes():
+    for r in every:
         if r.name in shipped:
             groups.setdefault(r.group, []).append(shipped[r.name])
     agree = True
@@ -110,14 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = shlex.join(["python", "-m", "camlib.book.retrain", *(argv if argv is not None else sys.argv[1:])])
     try:
-        selected = _select(recipes(), args.names)
+        every = recipes()
+        selected = _select(every, args.names)
         shipped = read_manifest()
         if args.list:
             for recipe in selected:
                 print(f"{recipe.name}\t{status(recipe, shipped)}")
             return 0
         if args.prune:
-            orphans = sorted({*shipped, *(p.stem for p in networks_dir().glob("*.safetensors"))} - {r.name for r in recipes()})
+            orphans = sorted({*shipped, *(p.stem for p in networks_dir().glob("*.safetensors"))} - {r.name for r in every})
             for name in orphans:
                 remove_network(name)
                 print(f"removed {name}")
@@ -128,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                 folder.mkdir(parents=True, exist_ok=True)
                 if args.reduced:
                     return 0 if reduced(selected[0], folder, command, args.max_steps, args.threads) else 1
-                return 0 if check(selected, shipped, folder, command, args.threads) else 1
+                return 0 if check(selected, every, shipped, folder, command, args.threads) else 1
         todo = [r for r in selected if args.all or status(r, shipped) != "shipped"]
         for k, recipe in enumerate(todo, start=1):
             record = train_and_ship(recipe, networks_dir(), command, threads=args.threads)
