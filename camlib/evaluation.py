@@ -253,13 +253,18 @@ def _device_of(method: MapMethod) -> torch.device:
 def evaluate_gt_known(method: MapMethod, batches: Iterable[EvalBatch], device: torch.device | str | None = None) -> GtKnownScores:
     """Score the ground-truth class's maps of any ``method`` (CAM, backprop, the centre baseline,
     spectral residual...): the class is given, only the localization is judged."""
+    return gt_known_record(method, batches, device).compute()
+
+
+def gt_known_record(method: MapMethod, batches: Iterable[EvalBatch], device: torch.device | str | None = None) -> GtKnownEvaluator:
+    """:func:`evaluate_gt_known`'s evaluator, which can still score any subset of the images (``compute(rows)``)."""
     device = device if device is not None else _device_of(method)
     scores = GtKnownEvaluator()
     with method:
         for batch in batches:
             maps = method(batch.images.to(device), batch.labels[:, None])
             scores.accumulate(maps[:, 0].float().cpu().numpy(), batch.boxes, batch.masks)
-    return scores.compute()
+    return scores
 
 
 @dataclass(frozen=True)

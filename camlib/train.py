@@ -68,6 +68,12 @@ class TrainConfig:
             raise CamlibError(f"max_steps must be None or >= 1, got {self.max_steps}")
 
 
+#: A network counts as converged when its last epoch's training error (%) is below this: comparisons that rest on a
+#: network above it test the training budget, not the design. (A fixed budget leaves a fitted network a few percent
+#: of its training images to go; an untrained one is far above.)
+CONVERGED_ERROR = 10.0
+
+
 @dataclass
 class TrainResult:
     """``history``: one dict per epoch (``loss``, ``accuracy`` in percent on the training batches);

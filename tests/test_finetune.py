@@ -82,8 +82,10 @@ def test_colour_jitter_is_seeded_bounded_and_the_identity_at_strength_zero():
 
 def test_recipes_name_every_network_and_seed_once():
     recipes = tuned_recipes()
-    assert [r.name for r in recipes] == ["lite0-tuned-gap-14-s0", "lite0-tuned-gap-14-s1", "lite0-tuned-gap-14-s2"]
-    assert len({r.key for r in recipes}) == 3 and {r.group for r in recipes} == {"lite0-tuned-gap-14"}
+    assert [r.name for r in recipes[:6]] == ["lite0-tuned-gap-14-s0", "lite0-tuned-gmp-14-s0", "lite0-tuned-gap-7-s0",
+                                            "lite0-tuned-gap-extra-14-s0", "lite0-tuned-fc-14-s0", "lite0-tuned-gap-14-s1"]
+    assert len({r.name for r in recipes}) == len({r.key for r in recipes}) == 15
+    assert {r.group for r in recipes} == {f"lite0-tuned-{row}" for row in ("gap-14", "gmp-14", "gap-7", "gap-extra-14", "fc-14")}
     other = tuned_recipes(networks=(("gmp", 16), ("gap", 32)), seeds=(0,))
     assert [r.name for r in other] == ["lite0-tuned-gmp-14-s0", "lite0-tuned-gap-7-s0"]
 
@@ -96,7 +98,7 @@ def test_fine_tuning_runs_both_ways_and_the_loss_falls(tmp_path, monkeypatch):
 
     import camlib.data.paths as paths
     from camlib.finetune import TUNED_TRAINING, fine_tune
-    from camlib.frozen_heads import group_composites
+    from camlib.stamp_groups import group_composites
 
     assets = paths.assets_dir().resolve()
     monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))

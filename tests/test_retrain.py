@@ -48,3 +48,41 @@ def test_the_check_tolerance_is_the_seed_spread_with_a_floor():
     assert tolerance([rec(30.0), rec(34.5), rec(31.0)], "test top-1 error") == pytest.approx(4.5)
     assert tolerance([rec(30.0), rec(30.2)], "test top-1 error") == 1.0
     assert tolerance([rec(30.0)], "final train loss") == 0.05
+
+
+def test_the_recipe_chooser_picks_the_best_rule_under_which_every_head_converged():
+    import pandas as pd
+    import pytest
+
+    from camlib.book.choose_recipe import CONVERGED, dev_spec, winner
+    from camlib.errors import CamlibError
+
+    table = pd.DataFrame([
+        {"rule": "a", "head": "gap", "final train error": 5.0, "dev top-1 error": 20.0},
+        {"rule": "a", "head": "gmp", "final train error": CONVERGED + 1, "dev top-1 error": 10.0},  # best dev, GMP diverged
+        {"rule": "b", "head": "gap", "final train error": 4.0, "dev top-1 error": 30.0},
+        {"rule": "b", "head": "gmp", "final train error": 6.0, "dev top-1 error": 34.0},
+        {"rule": "c", "head": "gap", "final train error": 3.0, "dev top-1 error": 28.0},
+        {"rule": "c", "head": "gmp", "final train error": 2.0, "dev top-1 error": 30.0},
+    ])
+    assert winner(table) == "c"
+    with pytest.raises(CamlibError, match="no candidate rule"):
+        winner(table[table["rule"] == "a"])
+    # the development split never shows the shipped networks' test objects: their train objects, split in two
+    from camlib.data.composites import split_stamps
+    from camlib.data.stamps import load_stamps
+    from camlib.finetune import tuned_spec
+
+    stamps = load_stamps(tuned_spec().stamps)
+    shipped, dev = split_stamps(stamps, tuned_spec().stamp_cycle), split_stamps(stamps, dev_spec().stamp_cycle)
+    assert dev["test"] == shipped["test"] and sorted(dev["train"] + dev["dev"]) == shipped["train"]
+    assert not set(dev["train"]) & set(dev["dev"])
+
+
+def test_the_shipped_rule_is_the_one_the_development_runs_chose():
+    from camlib.book.choose_recipe import CANDIDATES, recorded_choice, winner
+    from camlib.finetune import TUNED_TRAINING
+
+    runs = recorded_choice()
+    assert set(runs["rule"]) == set(CANDIDATES) and set(runs["head"]) == {"gap", "gmp"}
+    assert CANDIDATES[winner(runs)] == TUNED_TRAINING

@@ -21,7 +21,6 @@ from camlib.checkpoints import (NetworkRecord, Recipe, current_commit, load_netw
                                 remove_network, save_network)
 from camlib.errors import CamlibError
 from camlib.finetune import tuned_recipes
-from camlib.frozen_heads import head_recipes
 from camlib.repro import seed_everything
 
 #: Each metric's least tolerance in ``--check`` (the seeds' spread may be smaller than run-to-run noise).
@@ -31,7 +30,7 @@ DEFAULT_FLOOR = 1.0
 
 def recipes() -> list[Recipe]:
     """Every network the chapters read."""
-    return [*head_recipes(), *tuned_recipes(), *vqa_recipes()]
+    return [*tuned_recipes(), *vqa_recipes()]
 
 
 def _select(all_recipes: list[Recipe], names: list[str]) -> list[Recipe]:

@@ -1,10 +1,11 @@
-"""Chapter 1's experiment: GAP and GMP heads on the same frozen ImageNet trunk.
+"""Chapter 1's experiment: GAP and GMP networks converted from the same ImageNet network, fine-tuned the same way.
 
-Each head (:func:`camlib.models.heads.paper_head`) was trained with several seeds on EfficientNet-Lite0's
-cached 14x14 maps of composites of photographed objects (:mod:`camlib.frozen_heads`) until its
-training loss flattened, by the project's command (``python -m camlib.book.retrain``), and is shipped
-as a checkpoint; here it classifies the test composites, whose objects (stamps) it never saw.
-Chapter 4 reads the same heads and scores their localization.
+Each network is EfficientNet-Lite0 cut at its 14x14 map, given the paper's head (a 3x3 conv, then global
+average or max pooling and a linear layer: :func:`camlib.models.heads.paper_head`) and fine-tuned with the
+stride-16 stage below it on composites of photographed objects (:mod:`camlib.finetune`), with several seeds,
+by the project's command (``python -m camlib.book.retrain``); it ships as a checkpoint. Here it classifies the
+test composites, whose objects (stamps) it never saw. Chapter 4 reads the same networks and scores their
+localization.
 """
 from __future__ import annotations
 
@@ -15,28 +16,28 @@ import numpy as np
 import pandas as pd
 import torch
 
-from camlib import frozen_heads
+from camlib import finetune
 from camlib.cam import CAM, normalize_maps, upsample
 from camlib.claims import equivalence_verdict
+from camlib.data.composites import load_composites
 from camlib.metrics.bootstrap import cluster_seed_intervals, minimum_detectable_effect
 from camlib.models.gap import count_parameters
 from camlib.plots import overlay
 from camlib.progress import progress
-from camlib.train import TrainConfig, TrainResult
+from camlib.train import TrainResult
 
-#: Head name -> head kind of :func:`camlib.models.heads.paper_head`.
+#: Network name -> head kind of :func:`camlib.models.heads.paper_head`.
 HEADS = {"GAP": "gap", "GMP": "gmp"}
 #: "GAP and GMP classify about equally" means top-1 errors within this many points: stated before measuring,
 #: about three times the paper's own gap (35.0 vs 35.6).
 EQUIVALENCE_MARGIN = 2.0
-TRUNK = "efficientnet-lite0"
 
 
 @dataclass
 class HeadRuns:
-    """Per head, per seed: ``hits`` bool ``(N, 2)`` (top-1 and top-2 right on the test images), the
-    training record, and the head's parameter count (the frozen trunk's are not counted); ``objects``
-    ``(N,)`` names the object each test image shows (the unit of independence)."""
+    """Per network, per seed: ``hits`` bool ``(N, 2)`` (top-1 and top-2 right on the test images), the
+    training record, and the parameters fine-tuned (the tuned blocks and the head); ``objects`` ``(N,)``
+    names the object each test image shows (the unit of independence)."""
 
     hits: dict[str, list[np.ndarray]]
     training: dict[str, list[TrainResult]]
@@ -53,34 +54,30 @@ class HeadRuns:
         return 100.0 * (1.0 - float((hits if rows is None else hits[rows]).mean()))
 
 
-def compare_heads(train_images: int = frozen_heads.CPU_TRAIN_IMAGES, test_images: int = frozen_heads.CPU_TEST_IMAGES,
-                  seeds: tuple[int, ...] = frozen_heads.CPU_SEEDS, width: int = frozen_heads.CPU_WIDTH,
-                  config: TrainConfig = frozen_heads.HEAD_TRAINING) -> HeadRuns:
-    """Load every shipped head of :data:`HEADS` of every seed (trained by the rule ``config`` on the same
-    cached trunk maps, :mod:`camlib.checkpoints`) and classify the test composites."""
-    spec = frozen_heads.group_composites(train_images, test_images)
-    data = frozen_heads.lite_maps(spec, ("train", "test"), name=TRUNK)
-    test_maps = data.maps["test"][16]
-    runs = HeadRuns({h: [] for h in HEADS}, {h: [] for h in HEADS}, {}, data.splits["test"].objects())
-    for seed, head in progress([(s, h) for s in seeds for h in HEADS], desc="load heads"):
-        model, fit = frozen_heads.shipped_head(HEADS[head], 16, seed, data, width, config)
-        with torch.no_grad():
-            top = model(test_maps.to(next(model.parameters()).device)).topk(2, dim=1).indices.cpu().numpy()
-        truth = data.labels["test"].numpy()
+def compare_heads(seeds: tuple[int, ...] = finetune.TUNED_SEEDS) -> HeadRuns:
+    """Load the shipped GAP and GMP networks of every seed (:func:`camlib.finetune.shipped_tuned`) and classify
+    the test composites of :func:`camlib.finetune.tuned_spec`."""
+    objects = load_composites(finetune.tuned_spec(), progress=False)["test"].objects()
+    runs = HeadRuns({h: [] for h in HEADS}, {h: [] for h in HEADS}, {}, objects)
+    for seed, head in progress([(s, h) for s in seeds for h in HEADS], desc="load networks"):
+        net, fit = finetune.shipped_tuned(HEADS[head], 16, seed)
+        maps, labels = finetune.test_low_maps(net)
+        top = finetune.upper_logits(net.upper, maps).topk(2, dim=1).indices.numpy()
+        truth = labels.numpy()
         runs.hits[head].append(np.stack([top[:, 0] == truth, (top == truth[:, None]).any(axis=1)], axis=1))
         runs.training[head].append(fit)
-        runs.parameters[head] = count_parameters(model)
+        runs.parameters[head] = count_parameters(net.upper.tuned) + count_parameters(net.upper.head)
     return runs
 
 
 def heads_table(runs: HeadRuns) -> pd.DataFrame:
-    """Per head: its parameters, epochs to the stopping rule, the last epoch's training loss and error, and
+    """Per network: the parameters fine-tuned, epochs, the last epoch's training loss and error, and
     the top-1 / top-2 test error (%), each the mean over seeds."""
     rows = {}
     for head in runs.hits:
         fits = runs.training[head]
         rows[head] = {
-            "head parameters": runs.parameters[head],
+            "parameters fine-tuned": runs.parameters[head],
             "epochs": float(np.mean([len(f.history) for f in fits])),
             "train loss, last epoch": float(np.mean([f.history[-1]["loss"] for f in fits])),
             "train error, last epoch": float(np.mean([100.0 - f.history[-1]["accuracy"] for f in fits])),
@@ -105,7 +102,7 @@ def gap_gmp_claim(runs: HeadRuns, resamples: int = 1000) -> dict[str, float | st
 @dataclass
 class HeadMaps:
     """The test composites' images ``(N, S, S, 3)`` uint8, object masks (each image's instances merged,
-    ``(N, S, S)`` bool), labels ``(N,)``, and per head its CAM of the true class ``(N, S, S)`` in [0, 1]."""
+    ``(N, S, S)`` bool), labels ``(N,)``, and per network its CAM of the true class ``(N, S, S)`` in [0, 1]."""
 
     images: np.ndarray
     masks: np.ndarray
@@ -113,24 +110,21 @@ class HeadMaps:
     maps: dict[str, np.ndarray]
 
 
-def head_maps(seed: int = 0, rows: np.ndarray | None = None, train_images: int = frozen_heads.CPU_TRAIN_IMAGES,
-              test_images: int = frozen_heads.CPU_TEST_IMAGES, width: int = frozen_heads.CPU_WIDTH,
-              config: TrainConfig = frozen_heads.HEAD_TRAINING) -> HeadMaps:
-    """The CAMs of the true class by the shipped GAP and GMP heads trained with ``seed``, on the test
+def head_maps(seed: int = 0, rows: np.ndarray | None = None) -> HeadMaps:
+    """The CAMs of the true class by the shipped GAP and GMP networks trained with ``seed``, on the test
     composites ``rows`` (all by default), upsampled to the image."""
-    spec = frozen_heads.group_composites(train_images, test_images)
-    data = frozen_heads.lite_maps(spec, ("train", "test"), name=TRUNK)
-    split = data.splits["test"]
+    split = load_composites(finetune.tuned_spec(), progress=False)["test"]
     rows = np.arange(len(split)) if rows is None else np.asarray(rows)
     rendered = [split.render(int(i)) for i in rows]
     images = np.stack([image for image, _ in rendered])
     masks = np.stack([instance_masks.any(axis=0) for _, instance_masks in rendered])
-    labels = data.labels["test"][rows]
+    labels = torch.from_numpy(split.labels[rows].astype(np.int64))
     maps = {}
     for head, kind in HEADS.items():
-        model, _ = frozen_heads.shipped_head(kind, 16, seed, data, width, config)
-        with CAM(model.eval()) as cam:
-            result = cam(data.maps["test"][16][rows].to(next(model.parameters()).device), classes=labels[:, None])
+        net, _ = finetune.shipped_tuned(kind, 16, seed)
+        low, _ = finetune.test_low_maps(net)
+        with CAM(net.upper.eval()) as cam:
+            result = cam(low[rows].float().to(next(net.parameters()).device), classes=labels[:, None])
         maps[head] = normalize_maps(upsample(result.maps[:, 0:1].cpu(), (split.size, split.size)))[:, 0].numpy()
     return HeadMaps(images, masks, labels.numpy(), maps)
 

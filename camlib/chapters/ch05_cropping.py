@@ -196,8 +196,8 @@ def table4_images(scale: str = "default") -> dict[str, BoxedImages]:
         index = np.arange(len(train))
         return {"train": train.subset(index[index % 5 != 0], "cub-train-fit"),
                 "dev": train.subset(index[index % 5 == 0], "cub-train-dev"), "test": test}
-    if scale != "default":
-        raise CamlibError(f"scale must be 'default' or 'full', got {scale!r}")
+    if scale not in ("default", "gpu"):
+        raise CamlibError(f"scale must be 'default', 'gpu' or 'full', got {scale!r}")
     splits, names = load_composites(CPU_SPEC, progress=False), class_names(CPU_SPEC)
     return {name: BoxedImages.from_composites(split, f"birds-{composite_key(CPU_SPEC)}-{name}", names)
             for name, split in splits.items()}

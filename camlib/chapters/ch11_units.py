@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from camlib import finetune, frozen_heads
+from camlib import finetune, stamp_groups
 from camlib.cache import array_fingerprint, cached_tensors, stable_key
 from camlib.cam import CAM, upsample
 from camlib.claims import interval_verdict
@@ -318,7 +318,7 @@ def tuned_gap_network(seed: int = 0) -> UnitSource:
     images, masks = np.stack([image for image, _ in rendered]), np.stack([m.any(axis=0) for _, m in rendered])
     head = net.upper.head
     return UnitSource(images, features, head.fc.weight.detach().cpu(), head.fc.bias.detach().cpu(),
-                      test.labels.astype(np.int64), masks, frozen_heads.group_names())
+                      test.labels.astype(np.int64), masks, stamp_groups.group_names())
 
 
 # --- a large image pool for Lite0's units: every image's per-unit peak, and the object under each map cell ---
@@ -327,7 +327,7 @@ def tuned_gap_network(seed: int = 0) -> UnitSource:
 #: are coded ``GROUP_OFFSET + group`` (never an ImageNet class, still "an object").
 BACKGROUND, GROUP_OFFSET = -1, 1000
 #: The pool's parts, in pool order: chapter 3's ImageNet-class composites (test split), the stamp-group
-#: composites of :func:`camlib.frozen_heads.group_composites` (train, then test) and the annotated real photos.
+#: composites of :func:`camlib.stamp_groups.group_composites` (train, then test) and the annotated real photos.
 POOL_PARTS: tuple[str, ...] = ("ImageNet composites", "group composites", "real photos")
 PHOTO_SIZE = 224
 _POOL_VERSION = 1
@@ -444,7 +444,7 @@ GROUP_POOL_IMAGES = (960, 320)
 
 
 def _group_spec() -> CompositeSpec:
-    return frozen_heads.group_composites(*GROUP_POOL_IMAGES)
+    return stamp_groups.group_composites(*GROUP_POOL_IMAGES)
 
 
 @dataclass
@@ -490,7 +490,7 @@ def lite_unit_pool(batch_size: int = 50) -> tuple[UnitPool, PoolSources]:
             out["part"].append(torch.full((len(features),), part, dtype=torch.int16))
             out["index"].append(torch.arange(start, start + len(features), dtype=torch.int32))
 
-        group_maps = frozen_heads.lite_maps(_group_spec(), ("train", "test")).maps
+        group_maps = stamp_groups.lite_maps(_group_spec(), ("train", "test")).maps
         blocks_out = torch.cat([group_maps["train"][32], group_maps["test"][32]])
         with torch.no_grad(), CAM(model) as cam:
             for part, count in enumerate(sources.counts):

@@ -117,7 +117,7 @@ class CompositeSpec:
 
     def __repr__(self) -> str:
         # Fields added after the first release are left out at their defaults, so that older specs keep their
-        # repr, which names cached trunk maps and trained heads (camlib.frozen_heads).
+        # repr, which names cached trunk maps and trained networks (camlib.stamp_groups, camlib.finetune).
         later = {"share_histogram": ILSVRC_LARGEST_BOX_HISTOGRAM, "classes": "mapping", "groups": ()}
         shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
                  if f.name not in later or getattr(self, f.name) != later[f.name]]

@@ -1,7 +1,7 @@
-"""Chapter 4 (Sec. 3, Tables 1-3): weakly supervised localization by the paper's heads trained here; tables, claims.
+"""Chapter 4 (Sec. 3, Tables 1-3): weakly supervised localization by the paper's converted networks; tables, claims.
 
-The same code serves the CPU-scale chapter (:mod:`.pretrained_heads`: heads on a frozen ImageNet trunk,
-several seeds) and the full-scale ILSVRC runs (:mod:`camlib.chapters.ch04_trained_networks.full_scale`).
+The same code serves the CPU-scale chapter (:mod:`.converted_networks`: ImageNet networks converted and
+fine-tuned on composites, several seeds) and the full-scale ILSVRC runs (:mod:`camlib.chapters.ch04_trained_networks.full_scale`).
 """
 from camlib.chapters.ch04_trained_networks.claims_table import Roles, claims_table, scorecard_table, summary
 from camlib.eval_batches import EvalBatch, dataset_batches, resized_input, split_batches

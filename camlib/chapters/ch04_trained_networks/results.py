@@ -11,7 +11,7 @@ from torch import nn
 from camlib.chapters.ch04_trained_networks.claims_table import Roles
 from camlib.errors import CamlibError
 from camlib.eval_batches import EvalBatch
-from camlib.evaluation import Evaluation, GtKnownScores
+from camlib.evaluation import Evaluation, GtKnownEvaluator, GtKnownScores
 from camlib.map_methods import MapMethod
 from camlib.metrics.bootstrap import select_rows
 from camlib.preprocess import IMAGENET_MEAN, IMAGENET_STD
@@ -91,6 +91,7 @@ class Results:
         training: Table 1 rows -> per seed, the training record (per-epoch loss and accuracy).
         largest_box_share: ``(N,)`` share of each test image covered by its largest box (size bins), if known.
         objects: ``(N,)`` the object each test image shows (the unit of independence of the intervals), if known.
+        centre_record: the centre baseline's evaluator, which scores any subset of the test images, if kept.
     """
 
     classification: dict[str, list[Classification]]
@@ -104,6 +105,7 @@ class Results:
     training: dict[str, list[TrainResult]] = field(default_factory=dict, repr=False)
     largest_box_share: np.ndarray | None = field(default=None, repr=False)
     objects: np.ndarray | None = field(default=None, repr=False)
+    centre_record: GtKnownEvaluator | None = field(default=None, repr=False)
 
     @property
     def seeds(self) -> int:

@@ -1,13 +1,14 @@
-"""Tables 1-3 at CPU scale: the paper's heads on a frozen ImageNet trunk, trained on photographed objects.
+"""Tables 1-3 at CPU scale: ImageNet networks converted the paper's way and fine-tuned on photographed objects.
 
-The trunk is EfficientNet-Lite0 (ImageNet weights, packaged) cut where its map is 14x14 at 224 px
-(112 channels), as the paper cut VGG and GoogLeNet, and kept frozen (:mod:`camlib.frozen_heads`:
-its maps are computed once and cached, each head is trained on them); the 7x7 row continues the
-trunk to the network's own 7x7 map. The data are composites of photographed objects in coarse
-classes (mammal, bird, fruit...), split by stamp so that no test object was seen in training, at
-ILSVRC's object sizes. Every head was trained with every seed until its training loss flattened (the
-same rule for all) by ``python -m camlib.book.retrain`` and is shipped as a checkpoint (:mod:`camlib.checkpoints`). Evaluation puts each head back on the real trunk; a memo
-(:class:`camlib.models.trunks.MemoTrunk`) runs the trunk once per test batch for all heads.
+Each row is EfficientNet-Lite0 (ImageNet weights, packaged) cut where its map is 14x14 at 224 px, as the
+paper cut VGG and GoogLeNet, given the row's head (:func:`camlib.models.heads.paper_head`) and fine-tuned
+with the whole stride-16 stage below it (:mod:`camlib.finetune`); the 7x7 row keeps the network's own
+stride-32 blocks. The data are composites of photographed objects in coarse classes (mammal, bird,
+fruit...), split by stamp so that no test object was seen in training, at ILSVRC's object sizes. Every
+row and seed was trained once by ``python -m camlib.book.retrain`` and ships as a checkpoint
+(:mod:`camlib.checkpoints`); the :data:`GPU` scale fine-tunes every block on ten times the composites
+instead. The frozen layers below the tuned ones are the same in every network, so a memo
+(:class:`camlib.models.trunks.MemoTrunk`) runs them once per test batch for all rows.
 """
 from __future__ import annotations
 
@@ -19,35 +20,24 @@ from torch import nn
 
 from camlib.chapters.ch04_trained_networks.claims_table import Roles
 from camlib.chapters.ch04_trained_networks.results import Classification, Examples, Results
-from camlib.data.composites import CompositeSpec, CompositeSplit, largest_box_shares
+from camlib.data.composites import CompositeSpec, CompositeSplit, largest_box_shares, load_composites
 from camlib.data.paths import cache_dir
 from camlib.errors import CamlibError
 from camlib.eval_batches import EvalBatch, composite_batches
-from camlib.evaluation import evaluate, evaluate_gt_known
-from camlib.frozen_heads import (
-    CPU_SEEDS,
-    CPU_TEST_IMAGES,
-    CPU_TRAIN_IMAGES,
-    CPU_WIDTH,
-    HEAD_TRAINING,
-    group_composites,
-    group_names,
-    lite_maps,
-    fit_head,
-    head_key,
-    head_name,
-    shipped_head,
-)
+from camlib.evaluation import evaluate, gt_known_record
+from camlib.finetune import (NETWORK, TUNED_SEEDS, TUNED_TEST_IMAGES, TUNED_TRAIN_IMAGES, TUNED_WIDTH, Conversion,
+                             ConvertedNet, convert, fine_tune, shipped_tuned, tuned_key, tuned_name, tuned_training)
+from camlib.stamp_groups import group_composites, group_names
 from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps
 from camlib.models.gap import count_parameters
-from camlib.models.heads import on_trunk, paper_head
 from camlib.models.pretrained import PretrainedClassifier, load_pretrained
-from camlib.models.trunks import MemoTrunk, lite_trunk
+from camlib.models.trunks import MemoTrunk
 from camlib.paper_tables import size_bins
 from camlib.progress import progress
+from camlib.repro import default_device
 from camlib.train import TrainConfig, TrainResult
 
-#: Table 1 rows: display name -> (head kind of :func:`camlib.models.heads.paper_head`, trunk output stride).
+#: Table 1 rows: display name -> (head kind of :func:`camlib.models.heads.paper_head`, output stride of the map).
 NETWORKS = {"GAP": ("gap", 16), "GMP": ("gmp", 16), "GAP, 7x7 map": ("gap", 32), "GAP + 2 convs": ("gap-extra", 16),
             "fc net": ("fc", 16)}
 #: Table 2 rows: display name -> (network row, map method).
@@ -71,29 +61,28 @@ PAPER_ROWS = {
 }
 ROLES = Roles(gap="GAP", gmp="GMP", low_res="GAP, 7x7 map", extra_convs="GAP + 2 convs", extra_base="GAP",
               fc="fc net", fc_base="GAP", backprop=("Backprop on GAP", "Backprop on fc net"))
-TRUNK = "efficientnet-lite0"
 
 
 @dataclass(frozen=True)
 class Scale:
-    """The benchmark (``train_images``/``test_images`` composites of :func:`camlib.frozen_heads.group_composites`),
-    the heads (``width`` units in each head conv), the ``seeds``, the training rule
-    (:data:`camlib.frozen_heads.HEAD_TRAINING`) and how many test images the backprop rows score (the
-    first ``backprop_images``: gradients need the trunk again)."""
+    """The benchmark (``train_images``/``test_images`` composites of :func:`camlib.stamp_groups.group_composites`),
+    the ``seeds``, the training rule (``None``: each row's shipped rule, :func:`camlib.finetune.tuned_training`), the first stride whose blocks are fine-tuned (16: the stride-16 stage,
+    the CPU way; 2: every block but the stem, a GPU's), and how many test images the backprop rows score (the
+    first ``backprop_images``: a gradient per image)."""
 
-    train_images: int = CPU_TRAIN_IMAGES
-    test_images: int = CPU_TEST_IMAGES
-    width: int = CPU_WIDTH
-    seeds: tuple[int, ...] = CPU_SEEDS
-    config: TrainConfig = HEAD_TRAINING
+    train_images: int = TUNED_TRAIN_IMAGES
+    test_images: int = TUNED_TEST_IMAGES
+    seeds: tuple[int, ...] = TUNED_SEEDS
+    config: TrainConfig | None = None
+    tune_from_stride: int = 16
     backprop_images: int = 48
     batch_size: int = 32
     resamples: int = 1000
     seed: int = 0
 
     def __post_init__(self):
-        if min(self.train_images, self.test_images) < 10 or not self.seeds or self.width < 1:
-            raise CamlibError("need at least 10 train and test images, one seed and width >= 1")
+        if min(self.train_images, self.test_images) < 10 or not self.seeds:
+            raise CamlibError("need at least 10 train and test images and one seed")
         if not 2 <= self.backprop_images <= self.test_images:
             raise CamlibError(f"backprop_images must lie in [2, test_images={self.test_images}]")
 
@@ -102,10 +91,29 @@ class Scale:
         """The composites."""
         return group_composites(self.train_images, self.test_images, self.seed)
 
+    def conversion(self, row: str) -> Conversion:
+        """How ``row``'s network is converted (:data:`NETWORKS`) at this scale."""
+        kind, stride = NETWORKS[row]
+        return Conversion(kind=kind, map_stride=stride, width=TUNED_WIDTH, tune_from_stride=self.tune_from_stride)
 
-#: What the chapter runs on 2 CPU cores; ``FULL`` trains on ten times the images with five seeds (a GPU helps).
+
+#: What the chapter reads on 2 CPU cores: the shipped networks (:func:`camlib.finetune.tuned_recipes`).
 CPU = Scale()
-FULL = Scale(train_images=9600, test_images=3200, seeds=(0, 1, 2, 3, 4), backprop_images=3200, resamples=1000)
+#: With a GPU (``CAMLIB_SCALE=gpu``): every block but the stem fine-tuned on ten times the composites, here.
+GPU = Scale(train_images=10 * TUNED_TRAIN_IMAGES, test_images=5 * TUNED_TEST_IMAGES, tune_from_stride=2,
+            backprop_images=640)
+
+
+def network(row: str, seed: int, scale: Scale = CPU) -> tuple[ConvertedNet, TrainResult]:
+    """``row``'s network trained with ``seed``: shipped at :data:`CPU`; another scale fine-tunes it here,
+    resumable from its checkpoint in the cache."""
+    kind, stride = NETWORKS[row]
+    if scale == CPU:
+        return shipped_tuned(kind, stride, seed)
+    conversion, config = scale.conversion(row), scale.config or tuned_training(kind)
+    name = f"{tuned_name(kind, stride, seed)}-{tuned_key(conversion, seed, config, scale.spec)}"
+    net, fit = fine_tune(conversion, seed, config, cache_dir() / "training" / f"{name}.pt", spec=scale.spec)
+    return net.to(default_device()), fit
 
 
 def _images(split: CompositeSplit, rows: np.ndarray, lite: PretrainedClassifier, batch_size: int) -> list[EvalBatch]:
@@ -113,46 +121,38 @@ def _images(split: CompositeSplit, rows: np.ndarray, lite: PretrainedClassifier,
 
 
 def run(scale: Scale = CPU, examples: int = 6) -> Results:
-    """Load every shipped head of every seed (at :data:`CPU`; another scale trains its heads here) and evaluate
-    every row of Tables 1-3 on the test split."""
-    data = lite_maps(scale.spec, ("train",), (16, 32), TRUNK, scale.batch_size)
-    test, names, lite = data.splits["test"], group_names(), data.classifier
-    trunk14, trunk7 = data.trunks[16], data.trunks[32]
-    memo = MemoTrunk(trunk14, capacity=-(-scale.test_images // scale.batch_size) + 1)
-    trunks = {16: memo, 32: nn.Sequential(memo, trunk7)}
+    """Every row of Tables 1-3, every seed (:func:`network`), evaluated on the test split."""
+    test, names, lite = load_composites(scale.spec, progress=False)["test"], group_names(), load_pretrained(NETWORK)
     test_batches = _images(test, np.arange(len(test)), lite, scale.batch_size)
     backprop_batches = _images(test, np.arange(scale.backprop_images), lite, scale.batch_size)
     classification: dict[str, list] = {row: [] for row in NETWORKS}
     localization: dict[str, list] = {row: [] for row in METHODS}
     training: dict[str, list[TrainResult]] = {row: [] for row in NETWORKS}
-    methods = {}
+    methods, memo = {}, None
     jobs = [(seed, row) for seed in scale.seeds for row in NETWORKS]
-    for seed, row in progress(jobs, desc="evaluate heads"):
-        kind, stride = NETWORKS[row]
-        if scale == CPU:
-            head, fit = shipped_head(kind, stride, seed, data, scale.width, scale.config)
-        else:  # another scale (FULL): trained here, resumable from its checkpoint in the cache
-            name = f"{head_name(kind, stride, seed)}-{head_key(kind, stride, seed, data.key, scale.width, scale.config)}"
-            head, fit = fit_head(kind, data.maps["train"][stride], data.labels["train"], len(names), seed, scale.width,
-                                 scale.config, cache_dir() / "training" / f"{name}.pt", desc=f"{row}, seed {seed}")
+    for seed, row in progress(jobs, desc="evaluate networks"):
+        net, fit = network(row, seed, scale)
         training[row].append(fit)
-        network = on_trunk(head, trunks[stride])
+        # the frozen layers below the tuned ones are the same in every row: run them once per batch
+        memo = memo or MemoTrunk(net.low, capacity=len(test_batches) + 1)
+        whole = nn.Sequential(memo, net.upper).eval()
         for method_row, (network_row, method) in METHODS.items():
             if network_row != row:
                 continue
             batches = backprop_batches if method is BackpropMaps else test_batches
-            evaluation = evaluate(method(network), batches, len(names), released=method is CAMMaps)
+            evaluation = evaluate(method(whole), batches, len(names), released=method is CAMMaps)
             localization[method_row].append(evaluation)
             if seed == scale.seeds[0]:
-                methods[method_row] = method(network)
+                methods[method_row] = method(whole)
         classification[row].append(Classification.of(localization[row][-1]) if row in localization
-                                   else Classification.measure(network, test_batches))
+                                   else Classification.measure(whole, test_batches))
     first = slice(0, examples)
     rendered = [test.render(i) for i in range(examples)]
+    centre = gt_known_record(CentreMaps(), test_batches)
     return Results(
         classification=classification,
         localization=localization,
-        centre=evaluate_gt_known(CentreMaps(), test_batches),
+        centre=centre.compute(),
         paper_rows=PAPER_ROWS,
         roles=ROLES,
         methods=methods,
@@ -162,23 +162,25 @@ def run(scale: Scale = CPU, examples: int = 6) -> Results:
         training=training,
         largest_box_share=largest_box_shares(test),
         objects=test.objects(),
+        centre_record=centre,
     )
 
 
 def network_table(scale: Scale = CPU) -> pd.DataFrame:
-    """The heads: the paper's network each stands for, its CAM map, its trainable parameters and the
-    multiply-adds of one forward pass of the head (the frozen trunk's cost is the same for all)."""
-    lite = load_pretrained(TRUNK)
-    rows = []
+    """The networks: the paper's network each stands for, its CAM map, the parameters fine-tuned (the tuned
+    blocks and the head) and the multiply-adds of one pass of the head (the rest costs the same in every row
+    but the 7x7 one, which adds Lite0's stride-32 blocks)."""
+    lite, rows = load_pretrained(NETWORK), []
     for row, (kind, stride) in NETWORKS.items():
-        _, channels = lite_trunk(lite.model, stride)
-        side = 224 // stride
-        head = paper_head(kind, channels, len(group_names()), side=side, width=scale.width)
+        upper = convert(lite.model, scale.conversion(row), len(group_names())).upper
+        side, head = 224 // stride, upper.head
         macs = sum(m.weight.numel() * side * side for m in head.modules() if isinstance(m, nn.Conv2d))
         macs += sum(m.weight.numel() for m in head.modules() if isinstance(m, nn.Linear))
         cam = "none (fc head)" if kind == "fc" else f"{side}x{side}"
-        rows.append((row, PAPER_ROWS["table1"][row], cam, count_parameters(head), round(macs / 1e6, 1)))
-    return pd.DataFrame(rows, columns=["network", "stands for", "CAM map", "head parameters", "head MMACs per image"]).set_index("network")
+        rows.append((row, PAPER_ROWS["table1"][row], cam, count_parameters(upper.tuned), count_parameters(head),
+                     round(macs / 1e6, 1)))
+    return pd.DataFrame(rows, columns=["network", "stands for", "CAM map", "tuned block parameters", "head parameters",
+                                       "head MMACs per image"]).set_index("network")
 
 
 def benchmark_table(splits: dict[str, CompositeSplit], names: tuple[str, ...]) -> pd.DataFrame:
@@ -193,13 +195,14 @@ def benchmark_table(splits: dict[str, CompositeSplit], names: tuple[str, ...]) -
 
 
 def training_table(training: dict[str, list[TrainResult]]) -> pd.DataFrame:
-    """Per network and seed: the epochs the stopping rule allowed, the last epoch's training loss and
-    training error (%)."""
+    """Per network and seed: optimizer steps, the last epoch's training loss and training error (%), and the
+    training time in minutes (of the run that made a shipped checkpoint, as its record says)."""
     rows = {}
     for row, fits in training.items():
         for k, fit in enumerate(fits):
             last = fit.history[-1]
-            rows[(row, k)] = {"epochs": len(fit.history), "final loss": last["loss"], "final train error": 100.0 - last["accuracy"]}
+            rows[(row, k)] = {"steps": fit.steps, "final loss": last["loss"], "final train error": 100.0 - last["accuracy"],
+                              "minutes": fit.seconds / 60}
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.names = ["network", "seed"]
     return frame
