@@ -279,7 +279,8 @@ def upper_logits(upper: nn.Module, maps: torch.Tensor, batch_size: int = 64) -> 
                           for start in range(0, len(maps), batch_size)])
 
 
-def _top1_error(upper: nn.Module, maps: torch.Tensor, labels: torch.Tensor) -> float:
+def top1_error(upper: nn.Module, maps: torch.Tensor, labels: torch.Tensor) -> float:
+    """Top-1 error (%) of ``upper`` on the frozen part's maps ``(N, C8, 28, 28)`` with labels ``(N,)``."""
     return 100.0 * float((upper_logits(upper, maps).argmax(1) != labels).double().mean())
 
 
@@ -299,7 +300,7 @@ def tuned_recipes(networks: tuple[tuple[str, int], ...] = TUNED_NETWORKS, seeds:
             maps, labels = test_low_maps(net)
             last = result.history[-1]
             metrics = {"final train loss": last["loss"], "final train error": 100.0 - last["accuracy"],
-                       "test top-1 error": _top1_error(net.upper.eval(), maps, labels)}
+                       "test top-1 error": top1_error(net.upper.eval(), maps, labels)}
             return state, NetworkRecord(name, key, sha256="", command="", commit="", data=repr(tuned_spec()), seed=seed,
                                         steps=result.steps, seconds=result.seconds, history=result.history, metrics=metrics)
 

@@ -24,7 +24,7 @@ import torch
 from camlib.checkpoints import networks_dir
 from camlib.data.composites import CompositeSpec, load_composites
 from camlib.errors import CamlibError
-from camlib.finetune import NETWORK, TUNED_TRAIN_IMAGES, TUNED_WIDTH, Conversion, fine_tune, low_maps, upper_logits
+from camlib.finetune import NETWORK, TUNED_TRAIN_IMAGES, TUNED_WIDTH, Conversion, fine_tune, low_maps, top1_error
 from camlib.stamp_groups import GROUPS_FILE
 from camlib.models.pretrained import load_pretrained
 from camlib.repro import seed_everything
@@ -58,7 +58,7 @@ def score(rule: str, kind: str, seed: int = 0) -> dict[str, float | str]:
     dev = load_composites(spec, progress=False)["dev"]
     maps = low_maps(dev, spec, load_pretrained(NETWORK), net.low, jitter_seed=None)
     labels = torch.from_numpy(dev.labels.astype(np.int64))
-    dev_error = 100.0 * float((upper_logits(net.upper, maps).argmax(1) != labels).double().mean())
+    dev_error = top1_error(net.upper, maps, labels)
     last = result.history[-1]
     return {"rule": rule, "head": kind, "first epoch loss": result.history[0]["loss"], "final train loss": last["loss"],
             "final train error": 100.0 - last["accuracy"], "dev top-1 error": dev_error, "seconds": result.seconds}
