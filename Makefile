@@ -53,9 +53,9 @@ nbval: assets
 test: nbval unit
 
 # retrain every shipped network in a scratch folder and compare its metrics with the manifest (not in CI: about
-# an hour on 2 cores); `$(PY) -m camlib.book.retrain` alone trains and ships the missing or stale ones
+# an hour on 2 cores); `$(PY) -m camlib.commands.retrain` alone trains and ships the missing or stale ones
 retrain: assets
-	$(PY) -m camlib.book.retrain --check
+	$(PY) -m camlib.commands.retrain --check
 
 bench: assets
 	$(PY) bench/run_all.py

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import GapView, after_forward_gains, describe, interleaved, machine, photo_batch, synchronizer, write_json  # noqa: E402
 
-from camlib.box_rules import boxes_from_cams, boxes_from_cams_opencv  # noqa: E402
+from camlib.cam.box_rules import boxes_from_cams, boxes_from_cams_opencv  # noqa: E402
 from camlib.cam import CAM, cam_boxes, class_activation_maps, normalize_maps, upsample  # noqa: E402
 from camlib.models import load_pretrained  # noqa: E402
 

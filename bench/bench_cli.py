@@ -25,9 +25,9 @@ import torch
 from PIL import Image
 from skimage import data
 
-from camlib.cli import main as camlib_main
+from camlib.app.cli import main as camlib_main
 from camlib.models.pretrained import load_pretrained
-from camlib.preprocess import preprocess
+from camlib.models.preprocess import preprocess
 
 SAMPLES = (data.coffee, data.astronaut, data.chelsea, data.rocket)
 

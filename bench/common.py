@@ -15,9 +15,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from camlib.data.assets import imagenet_samples
+from camlib.data.assets.packages import imagenet_samples
 from camlib.models.pretrained import PretrainedClassifier
-from camlib.preprocess import preprocess
+from camlib.models.preprocess import preprocess
 
 
 def cpu_model() -> str:

@@ -6,20 +6,19 @@ answer without importing torch.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import Any
 
 __version__ = "0.1.0"
 
 _SOURCES = {
-    "box_from_cam": "box_rules", "boxes_from_cams": "box_rules", "heuristic_guesses": "box_rules", "released_code_boxes": "box_rules",
+    "box_from_cam": "cam.box_rules", "boxes_from_cams": "cam.box_rules", "heuristic_guesses": "cam.box_rules",
+    "released_code_boxes": "cam.box_rules",
     "CAM": "cam", "CAMResult": "cam", "class_activation_maps": "cam", "upsample": "cam",
-    "BadImageError": "errors", "CamlibError": "errors", "CorruptFileError": "errors", "DatasetNotFoundError": "errors",
-    "NoGapHeadError": "errors", "NotLinearClassifierError": "errors",
-    "load_image": "images",
-    "Localization": "localize", "Prediction": "localize", "localize": "localize",
-    "seed_everything": "repro",
+    "BadImageError": "utils.errors", "CamlibError": "utils.errors", "CorruptFileError": "utils.errors",
+    "DatasetNotFoundError": "utils.errors", "NoGapHeadError": "utils.errors", "NotLinearClassifierError": "utils.errors",
+    "load_image": "utils.images",
+    "Localization": "app.localize", "Prediction": "app.localize", "localize": "app.localize",
+    "seed_everything": "utils.repro",
 }
 
 __all__ = [
@@ -41,15 +40,3 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
-
-class _Package(types.ModuleType):
-    """Keeps ``camlib.localize`` the function: importing the submodule of the same name would
-    otherwise rebind the attribute to the module (as the eager imports of old did not)."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "localize" and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

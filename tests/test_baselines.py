@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from camlib.baselines import centre_boxes, centre_maps, spectral_residual
-from camlib.errors import CamlibError
-from camlib.pointing import peaks
+from camlib.methods.baselines import centre_boxes, centre_maps, spectral_residual
+from camlib.utils.errors import CamlibError
+from camlib.evaluation.pointing import peaks
 
 
 def test_centre_map_peaks_at_centre_and_is_symmetric():
@@ -16,9 +16,10 @@ def test_centre_map_peaks_at_centre_and_is_symmetric():
 
 
 def test_centre_box_by_hand():
-    np.testing.assert_array_equal(centre_boxes(1, (100, 200), 0.5), [[50, 25, 150, 75]])
+    np.testing.assert_array_equal(centre_boxes(np.array([[100, 200]]), 0.5), [[50, 25, 150, 75]])
+    np.testing.assert_array_equal(centre_boxes(np.array([[100, 200], [10, 20]]), 0.3, 0.5), [[70, 25, 130, 75], [7, 2.5, 13, 7.5]])
     with pytest.raises(CamlibError):
-        centre_boxes(1, (10, 10), 0.0)
+        centre_boxes(np.array([[10, 10]]), 0.0)
 
 
 def test_spectral_residual_finds_an_odd_patch():

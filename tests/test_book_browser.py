@@ -39,7 +39,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from camlib.scorecard import load_scorecard
+from camlib.book.scorecard import load_scorecard
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from camlib.errors import CamlibError
+from camlib.utils.errors import CamlibError
 from camlib.metrics import LocalizationEvaluator, MaxBoxAccV2, PxAP, bootstrap_intervals
 from camlib.metrics.bootstrap import select_rows
 

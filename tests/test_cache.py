@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from camlib import CorruptFileError
-from camlib.cache import array_fingerprint, cached, load_torch, save_torch, stable_key
+from camlib.utils.cache import array_fingerprint, cached, load_torch, save_torch, stable_key
 
 
 def test_round_trip(tmp_path):
@@ -48,7 +48,7 @@ def test_cached_rebuilds_corrupt(tmp_path, capsys):
     assert len(calls) == 1
     path.write_bytes(b"garbage")
     assert torch.equal(cached(path, build), torch.full((2,), 7.0))
-    assert len(calls) == 2 and "rebuilding" in capsys.readouterr().out
+    assert len(calls) == 2 and "rebuilding" in capsys.readouterr().err
 
 
 def test_stable_key_hashes_sorted_json():
@@ -89,7 +89,7 @@ class _RunsCode:
 def test_crafted_cache_with_recomputed_checksum_does_not_run_code(tmp_path, capsys):
     import io
 
-    from camlib.cache import atomic_write_bytes
+    from camlib.utils.cache import atomic_write_bytes
 
     marker, path = tmp_path / "ran", tmp_path / "evil.pt"
     buffer = io.BytesIO()
@@ -132,7 +132,7 @@ def test_non_utf8_checksum_file_is_corrupt_and_rebuilt(tmp_path, capsys):
     with pytest.raises(CorruptFileError, match="checksum mismatch"):
         load_torch(path)
     assert torch.equal(cached(path, lambda: torch.zeros(2)), torch.zeros(2))
-    assert "rebuilding" in capsys.readouterr().out
+    assert "rebuilding" in capsys.readouterr().err
 
 
 def test_lite0_weights_load_without_unpickling_code(monkeypatch):

@@ -7,7 +7,7 @@ from torch import nn
 
 from camlib import CAM, CamlibError, NoGapHeadError, NotLinearClassifierError
 from camlib.cam import class_activation_maps, find_gap_head, normalize_maps, select_classes
-from camlib.preprocess import preprocess
+from camlib.models.preprocess import preprocess
 
 
 def test_cam_by_hand():
@@ -48,14 +48,21 @@ class TinyGap(nn.Module):
         return self.fc(self.pool(torch.relu(self.conv(x))).flatten(1))
 
 
+def camlib_hooks() -> int:
+    """CAM's feature hooks: global module hooks (that fire for the hooked module only), so copies of a model carry none."""
+    from torch.nn.modules import module
+
+    return len(module._global_forward_hooks) + len(module._global_forward_pre_hooks)
+
+
 def test_tiny_model_identity_and_hooks_removed():
     torch.manual_seed(0)
     model = TinyGap().eval()
     x = torch.randn(2, 3, 8, 8)
     with CAM(model) as cam:
         result = cam(x, topk=3)
-        assert len(model.pool._forward_pre_hooks) == 1
-    assert len(model.pool._forward_pre_hooks) == 0
+        assert camlib_hooks() == 1
+    assert camlib_hooks() == 0
     assert result.maps.shape == (2, 3, 8, 8)
     torch.testing.assert_close(result.maps.mean(dim=(2, 3)) + result.bias, result.scores, atol=1e-5, rtol=0)
 
@@ -65,7 +72,7 @@ def test_hooks_removed_after_exception():
     with pytest.raises(CamlibError):
         with CAM(model) as cam:
             cam(torch.randn(1, 3, 8, 8), classes=[7])
-    assert len(model.pool._forward_pre_hooks) == 0
+    assert camlib_hooks() == 0
 
 
 def test_call_without_context_is_a_clear_error():
@@ -199,3 +206,26 @@ def test_functional_pooling_error_says_how_to_name_the_layers():
     assert result.maps.shape == (2, 2, 2, 2)
     expected = result.maps.mean(dim=(2, 3)) + result.bias  # CAM's defining identity under GAP
     torch.testing.assert_close(expected, result.scores, rtol=1e-4, atol=1e-4)
+
+
+# -- CAMResult.probs ------------------------------------------------------------------------------------
+def test_probs_by_hand():
+    from camlib import CAMResult
+
+    logits = torch.log(torch.tensor([[1.0, 2.0, 3.0], [4.0, 4.0, 2.0]]))  # softmax: (1, 2, 3) / 6 and (2, 2, 1) / 5
+    result = CAMResult(logits, torch.tensor([[2, 0], [1, 2]]), torch.zeros(2, 2, 1, 1), torch.zeros(2, 2), (1, 1))
+    torch.testing.assert_close(result.probs, torch.tensor([[3 / 6, 1 / 6], [2 / 5, 1 / 5]]))
+    torch.testing.assert_close(result.scores, logits.gather(1, result.classes))
+
+
+def test_probs_are_the_models_softmax(lite0, photo):
+    x, _ = preprocess(photo, lite0.mean, lite0.std)
+    with torch.no_grad():
+        own = torch.softmax(lite0.model(x.unsqueeze(0)), dim=1)
+    with CAM(lite0.model) as cam:
+        top = cam(x.unsqueeze(0), topk=5)
+        every = cam(x.unsqueeze(0), classes=torch.arange(1000))
+    torch.testing.assert_close(every.probs.sum(dim=1), torch.ones(1))
+    torch.testing.assert_close(every.probs, own, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(top.probs, own.topk(5).values, atol=1e-6, rtol=1e-5)
+    assert top.probs[0].tolist() == sorted(top.probs[0].tolist(), reverse=True) and 0.5 < float(top.probs[0, 0]) < 1

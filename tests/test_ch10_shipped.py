@@ -9,8 +9,8 @@ from camlib.chapters.ch10_vqa.attribute_readout import probe_data, train_probe
 from camlib.chapters.ch10_vqa.dataset import VQASpec
 from camlib.chapters.ch10_vqa.model import train_simple_baseline
 from camlib.chapters.ch10_vqa.table import QuestionTable
-from camlib.checkpoints import load_network, read_manifest, save_network
-from camlib.errors import CamlibError
+from camlib.training.checkpoints import load_network, read_manifest, save_network
+from camlib.utils.errors import CamlibError
 
 SPEC = VQASpec()
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
-from camlib.checkpoints import (NetworkRecord, load_into, load_network, networks_dir, read_manifest, save_network,
+from camlib.training.checkpoints import (NetworkRecord, load_into, load_network, networks_dir, read_manifest, save_network,
                                 shipped_tensors)
-from camlib.errors import CamlibError, CorruptFileError
+from camlib.utils.errors import CamlibError, CorruptFileError
 
 
 def record(name: str = "toy-s0", key: str = "k1") -> NetworkRecord:
@@ -50,7 +52,7 @@ def test_another_recipe_key_is_refused(tmp_path):
 
 
 def test_a_missing_network_names_the_command(tmp_path):
-    with pytest.raises(CamlibError, match="python -m camlib.book.retrain nothing"):
+    with pytest.raises(CamlibError, match="python -m camlib.commands.retrain nothing"):
         load_network("nothing", "k", tmp_path)
 
 
@@ -110,6 +112,15 @@ def test_the_environment_variable_moves_the_store(tmp_path, monkeypatch):
         networks_dir()
 
 
+def test_the_store_ships_inside_the_package(monkeypatch):
+    import camlib
+    from camlib.training.checkpoints import VERSION
+
+    monkeypatch.delenv("CAMLIB_NETWORKS_DIR", raising=False)
+    assert networks_dir() == Path(camlib.__file__).resolve().parent / "resources" / "networks" / VERSION
+    assert (networks_dir() / "manifest.json").is_file()
+
+
 def test_shipped_tensors_round_floats_only():
     state = shipped_tensors({"w": torch.tensor([1 / 3]), "n": torch.tensor(5)})
     assert state["w"].dtype == torch.float16 and state["n"].dtype == torch.int64
@@ -117,11 +128,11 @@ def test_shipped_tensors_round_floats_only():
 
 def test_every_recipe_the_chapters_read_is_shipped_and_verifies():
     """The committed store holds every network of the retrain command, each for its current recipe."""
-    from camlib.book.retrain import recipes, status
+    from camlib.commands.retrain import recipes, status
 
     shipped = read_manifest()
     stale = [r.name for r in recipes() if status(r, shipped) != "shipped"]
-    assert not stale, f"not shipped for the current recipe: {stale}; run `python -m camlib.book.retrain`"
+    assert not stale, f"not shipped for the current recipe: {stale}; run `python -m camlib.commands.retrain`"
     for recipe in recipes():
         load_network(recipe.name, recipe.key)  # checks the SHA-256
     files = sorted(p.name for p in networks_dir().glob("*.safetensors"))

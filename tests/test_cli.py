@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from camlib.cli import main
+from camlib.app.cli import main
 
 
 @pytest.fixture()
@@ -55,7 +56,7 @@ def test_module_entry_point(photos):
 
 # -- issue 13: start-up, --out, overlays, interrupts, batches ----------------------------------------
 def test_help_version_and_argument_errors_do_not_import_torch():
-    code = ("import sys\nfrom camlib.cli import main\n"
+    code = ("import sys\nfrom camlib.app.cli import main\n"
             "for argv in (['--help'], ['--version'], ['cam'], ['cam', 'x.jpg', '--topk', 'many']):\n"
             "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
             "assert 'torch' not in sys.modules and 'numpy' not in sys.modules, 'heavy imports before parsing'\n")
@@ -104,7 +105,7 @@ def test_out_that_cannot_be_written_is_caught_by_a_write_probe(monkeypatch, tmp_
     import tempfile
 
     from camlib import CamlibError
-    from camlib.outputs import check_output_folder
+    from camlib.utils.outputs import check_output_folder
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
@@ -139,7 +140,7 @@ def test_overlays_never_replace_an_input_a_link_or_an_earlier_run(photos, tmp_pa
 def test_a_writer_killed_mid_write_leaves_no_truncated_overlay(tmp_path, monkeypatch):
     import os
 
-    from camlib.outputs import write_new_file
+    from camlib.utils.outputs import write_new_file
 
     def killed(src, dst):
         raise KeyboardInterrupt  # stands for a kill between writing the data and naming the file
@@ -153,8 +154,8 @@ def test_a_writer_killed_mid_write_leaves_no_truncated_overlay(tmp_path, monkeyp
 def test_overlay_is_drawn_on_the_original_photo(lite0, tmp_path):
     import numpy as np
 
-    from camlib.localize import localize
-    from camlib.overlays import overlay_figure
+    from camlib.app.localize import localize
+    from camlib.app.overlays import overlay_figure
 
     wide = Image.fromarray(data.coffee()).resize((1200, 400))
     loc = localize(lite0, wide, topk=2)
@@ -167,6 +168,21 @@ def test_overlay_is_drawn_on_the_original_photo(lite0, tmp_path):
     patch = ax.patches[0]
     assert (patch.get_x(), patch.get_width()) == pytest.approx((x0 - 0.5, x1 - x0))
     assert np.asarray(loc.image).shape == (400, 1200, 3)
+
+
+@pytest.mark.parametrize("threshold", [0.25, 0.5])
+def test_boxes_in_input_are_the_predictions_boxes(lite0, threshold):
+    """One call, one set of boxes: ``boxes_in_input`` redraws ``localize``'s boxes at its own threshold."""
+    import numpy as np
+
+    from camlib.app.localize import boxes_in_input, localize
+
+    wide = Image.fromarray(data.coffee()).resize((600, 400))
+    loc = localize(lite0, wide, topk=3, threshold=threshold)
+    shown = loc.geometry.to_original(boxes_in_input(loc))
+    np.testing.assert_allclose(shown, [p.box for p in loc.predictions], atol=0.051)  # predictions round to 0.1 px
+    other = loc.geometry.to_original(boxes_in_input(loc, 0.05))
+    assert not np.allclose(other, [p.box for p in loc.predictions], atol=0.051)  # an explicit threshold still wins
 
 
 def test_jsonl_batches_and_failed_inputs(photos, tmp_path, capsys):
@@ -183,7 +199,7 @@ def test_jsonl_batches_and_failed_inputs(photos, tmp_path, capsys):
 def test_batched_results_equal_one_at_a_time(lite0):
     import numpy as np
 
-    from camlib.localize import localize, localize_batch
+    from camlib.app.localize import localize, localize_batch
 
     images = [Image.fromarray(data.coffee()), Image.fromarray(data.astronaut()), Image.fromarray(data.coffee())]
     batched = localize_batch(lite0, images, topk=3)
@@ -226,7 +242,7 @@ def test_closed_pipe_exits_quietly(photos):
 
 
 def test_temporaries_of_a_killed_writer_go_with_the_next_write(tmp_path):
-    from camlib.outputs import write_new_file
+    from camlib.utils.outputs import write_new_file
 
     stale = tmp_path / ".photo_cam.png.999999999.x1.tmp"  # a SIGKILLed writer's partial file (no such pid)
     stale.write_bytes(b"half")
@@ -236,7 +252,7 @@ def test_temporaries_of_a_killed_writer_go_with_the_next_write(tmp_path):
 
 
 def test_overlay_that_cannot_be_written_keeps_the_results(photos, monkeypatch, tmp_path, capsys):
-    import camlib.outputs as outputs
+    import camlib.utils.outputs as outputs
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
@@ -247,3 +263,111 @@ def test_overlay_that_cannot_be_written_keeps_the_results(photos, monkeypatch, t
     (entry,) = json.loads(captured.out)
     assert entry["predictions"][0]["label"] == "espresso" and "No space left on device" in entry["error"]
     assert "overlay not written" in captured.err and "Traceback" not in captured.err
+
+
+# -- --flip, --model and the plain text output --------------------------------------------------------
+@pytest.fixture()
+def mirrored_photos(tmp_path):
+    """The coffee photo and its left-right mirror, as lossless PNGs (a JPEG's artefacts would differ)."""
+    import numpy as np
+
+    pixels = data.coffee()
+    coffee, mirror = tmp_path / "coffee.png", tmp_path / "mirror.png"
+    Image.fromarray(pixels).save(coffee)
+    Image.fromarray(np.ascontiguousarray(pixels[:, ::-1])).save(mirror)
+    return coffee, mirror
+
+
+def _cam_json(capsys, *argv: str) -> list[dict]:
+    assert main(["cam", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _logits(classifier, image: Image.Image, mirror: bool = False):
+    """The classifier's own logits for ``image`` resized as ``camlib cam`` feeds it (shorter side to its crop size),
+    or for the mirror of that input."""
+    import torch
+
+    from camlib.models.preprocess import resize_crop, to_input
+
+    resized, _ = resize_crop(image, resize=classifier.crop, crop=None)
+    x = to_input(resized, classifier.mean, classifier.std).unsqueeze(0)
+    with torch.no_grad():
+        return classifier.model(x.flip(-1) if mirror else x)[0]
+
+
+def test_flip_averages_the_photo_and_its_mirror(mirrored_photos, lite0, capsys):
+    import torch
+
+    coffee, mirror = mirrored_photos
+    plain = _cam_json(capsys, str(coffee), str(mirror), "--topk", "5")
+    flipped = _cam_json(capsys, str(coffee), str(mirror), "--topk", "5", "--flip")
+    # without --flip (the default) a network sees a photo and its mirror differently ...
+    assert [p["prob"] for p in plain[0]["predictions"]] != [p["prob"] for p in plain[1]["predictions"]]
+    # ... with it, both give the same classes and probabilities, and mirrored boxes
+    photo, mirrored = (entry["predictions"] for entry in flipped)
+    assert [(p["class_index"], p["prob"]) for p in photo] == [(p["class_index"], p["prob"]) for p in mirrored]
+    width = flipped[0]["width"]
+    for p, q in zip(photo, mirrored):
+        x0, y0, x1, y1 = p["box"]
+        assert q["box"] == pytest.approx([width - x1, y0, width - x0, y1], abs=0.11)  # boxes are rounded to 0.1 px
+    # the probabilities are the softmax of the mean of the two logits
+    image = Image.open(coffee)
+    logits = (_logits(lite0, image) + _logits(lite0, image, mirror=True)) / 2
+    expected = torch.softmax(logits, 0).topk(5)
+    assert [p["class_index"] for p in photo] == expected.indices.tolist()
+    assert [p["prob"] for p in photo] == pytest.approx(expected.values.tolist(), rel=1e-4)
+    assert photo[0]["prob"] != pytest.approx(plain[0]["predictions"][0]["prob"], abs=1e-3)
+    alone = _cam_json(capsys, str(coffee), "--topk", "5", "--no-flip")[0]["predictions"]
+    assert [p["class_index"] for p in alone] == [p["class_index"] for p in plain[0]["predictions"]]
+    assert [p["prob"] for p in alone] == pytest.approx([p["prob"] for p in plain[0]["predictions"]], rel=1e-4)
+
+
+@pytest.mark.parametrize("model", ["efficientnet-lite1", "squeezenet1_1"])
+def test_model_option_runs_that_network(mirrored_photos, capsys, model):
+    import torch
+
+    from camlib.models.pretrained import load_pretrained
+
+    coffee = mirrored_photos[0]
+    default = _cam_json(capsys, str(coffee), "--topk", "3")[0]["predictions"]
+    chosen = _cam_json(capsys, str(coffee), "--topk", "3", "--model", model)[0]["predictions"]
+    classifier = load_pretrained(model)
+    expected = torch.softmax(_logits(classifier, Image.open(coffee)), 0).topk(3)
+    assert [p["class_index"] for p in chosen] == expected.indices.tolist()
+    assert [p["prob"] for p in chosen] == pytest.approx(expected.values.tolist(), rel=1e-4)
+    assert chosen[0]["label"] == default[0]["label"] == "espresso"  # both networks know the photo ...
+    assert abs(chosen[0]["prob"] - default[0]["prob"]) > 0.05  # ... but they are different networks
+    assert max(abs(a - b) for a, b in zip(chosen[0]["box"], default[0]["box"])) > 5  # with different maps
+
+
+def test_model_choices_in_help_are_the_loadable_ones_and_others_are_refused(capsys):
+    from camlib.models.pretrained import PRETRAINED
+
+    with pytest.raises(SystemExit):
+        main(["cam", "--help"])
+    helptext = " ".join(capsys.readouterr().out.split())
+    listed = re.search(r"--model MODEL pretrained classifier: (.*?) \(default: ([\w-]+)", helptext)
+    assert listed, helptext
+    assert sorted(re.split(r", | or ", listed.group(1))) == sorted(PRETRAINED) and listed.group(2) in PRETRAINED
+    assert main(["cam", "x.jpg", "--model", "resnet50"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("camlib: error: unknown model 'resnet50'") and "squeezenet1_1" in err and "\n" not in err
+
+
+def test_plain_text_output_format(mirrored_photos, tmp_path, capsys):
+    coffee = mirrored_photos[0]
+    assert main(["cam", str(coffee), "--topk", "3", "--out", str(tmp_path / "out")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    (entry,) = _cam_json(capsys, str(coffee), "--topk", "3")
+    assert len(lines) == 5
+    assert lines[0] == f"{coffee} (600x400)"
+    for line, p in zip(lines[1:4], entry["predictions"]):
+        # "  {prob:6.3f}  {label:<30s} box=[x0, y0, x1, y1]"
+        match = re.fullmatch(r"  ([ \d]\d\.\d{3})  (.{30}) box=\[(.*)\]", line)
+        assert match, line
+        assert float(match.group(1)) == pytest.approx(p["prob"], abs=5e-4) and match.group(2).rstrip() == p["label"]
+        assert [float(v) for v in match.group(3).split(", ")] == p["box"]
+    assert lines[1].startswith("   0.7") and "espresso" in lines[1]
+    assert lines[4] == f"  overlay: {(tmp_path / 'out' / 'coffee_cam.png').resolve()}"
+    assert (tmp_path / "out" / "coffee_cam.png").is_file()

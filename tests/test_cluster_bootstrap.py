@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from camlib.errors import CamlibError
+from camlib.utils.errors import CamlibError
 from camlib.metrics.bootstrap import cluster_seed_intervals, minimum_detectable_effect, seed_image_intervals
 
 

@@ -1,5 +1,5 @@
 """Every chapter opens on Colab and runs locally: the badge links to the chapter's own file, the
-install cell acts only on Colab, and ``camlib.notebook.setup()`` picks the GPU when there is one."""
+install cell acts only on Colab, and ``camlib.book.notebook.setup()`` picks the GPU when there is one."""
 from __future__ import annotations
 
 import re
@@ -79,10 +79,10 @@ def restore_global_state(monkeypatch):
 
 @pytest.mark.parametrize("cuda, device", [(True, "cuda"), (False, "cpu")])
 def test_setup_uses_the_gpu_when_present(monkeypatch, restore_global_state, cuda, device):
-    import camlib.notebook
+    import camlib.book.notebook
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     for name in ("CAMLIB_THREADS", "OMP_NUM_THREADS"):  # the default thread count, whatever the shell sets
         monkeypatch.delenv(name, raising=False)
-    run = camlib.notebook.setup()
+    run = camlib.book.notebook.setup()
     assert run["device"] == device and run["scale"] == "default" and torch.get_num_threads() == 2

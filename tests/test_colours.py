@@ -4,8 +4,8 @@ import colorsys
 import numpy as np
 import pytest
 
-from camlib.data.colours import COLOURS, MIN_CHROMATIC, _hsv, colour_codes, colour_name, dominant_colour
-from camlib.errors import CamlibError
+from camlib.data.generators.colours import COLOURS, MIN_CHROMATIC, _hsv, colour_codes, colour_name, dominant_colour
+from camlib.utils.errors import CamlibError
 
 
 @pytest.mark.parametrize("rgb, name", [

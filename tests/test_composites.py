@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from camlib.data import composites
-from camlib.data.composites import (
+from camlib.data.generators import composites
+from camlib.data.generators.composites import (
     BACKGROUND_CROPS,
     CUB_BOX_HISTOGRAM,
     ILSVRC_BOXES_PER_IMAGE,
@@ -19,9 +19,9 @@ from camlib.data.composites import (
     sample_largest_shares,
     split_stamps,
 )
-from camlib.data.paste import mask_box
-from camlib.data.stamps import GROUPS_FILE
-from camlib.errors import CamlibError
+from camlib.metrics.boxes import mask_box
+from camlib.data.generators.stamps import GROUPS_FILE
+from camlib.utils.errors import CamlibError
 
 #: ILSVRC 2012 validation: mean share of the largest box (box_statistics.md).
 ILSVRC_LARGEST_MEAN = 0.441
@@ -109,8 +109,8 @@ def _old_cache_key(spec: CompositeSpec) -> str:
     """The key as computed before share_histogram / classes / groups existed (the spec's first eight fields)."""
     from dataclasses import asdict
 
-    from camlib.cache import stable_key
-    from camlib.data.stamps import stamp_mapping
+    from camlib.utils.cache import stable_key
+    from camlib.data.generators.stamps import stamp_mapping
 
     old = {k: v for k, v in asdict(spec).items() if k not in ("share_histogram", "classes", "groups")}
     stamps = [(e.path, e.sha256, e.class_index) for e in stamp_mapping(spec.stamps)]

@@ -5,21 +5,21 @@ import numpy as np
 import pytest
 import torch
 
-from camlib.baselines import random_boxes
+from camlib.methods.baselines import random_boxes
 from camlib.cam import cam_boxes
 from camlib.chapters.ch05_cropping import (
     REFERENCES,
     SETTINGS,
     BoxedImages,
-    centre_boxes,
     choose_c_on_dev,
     enlarge_boxes,
     pixel_box,
     run_cropping,
 )
-from camlib.data.localization_split import LocalizationSplit
-from camlib.errors import CamlibError
+from camlib.data.sets.localization_split import LocalizationSplit
+from camlib.utils.errors import CamlibError
 from camlib.metrics.boxes import hit_rate, paired_iou
+from camlib.data.assets.paths import cache_dir
 
 CUB_MINI = Path(__file__).parent / "fixtures" / "CUB_200_2011_mini"
 
@@ -96,11 +96,6 @@ def test_enlarge_boxes_grows_about_the_centre_and_clips():
         enlarge_boxes(boxes, -0.1, sizes)
 
 
-def test_centre_boxes_have_the_mean_relative_size():
-    boxes = centre_boxes(np.array([[100, 200]]), np.array([[0.2, 0.4], [0.4, 0.6]]))
-    np.testing.assert_allclose(boxes, [[70, 25, 130, 75]])  # 0.3 x 200 wide, 0.5 x 100 high, centred
-
-
 def test_choose_c_on_dev_picks_the_best_dev_accuracy():
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1, 2], 20)
@@ -125,7 +120,7 @@ def test_crop_from_a_smaller_source_has_fewer_pixels():
 
 
 def test_pipeline_runs_on_the_cub_fixture(lite0, tmp_path, monkeypatch):
-    from camlib.data.cub import CUB200
+    from camlib.data.sets.cub import CUB200
 
     monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))
     train = BoxedImages.from_dataset(CUB200(CUB_MINI, "train"), "cub-mini-train")
@@ -146,6 +141,6 @@ def test_pipeline_runs_on_the_cub_fixture(lite0, tmp_path, monkeypatch):
     assert by_hit["images"].sum() == 2 and list(by_hit.columns) == ["images", *SETTINGS, *REFERENCES]
     assert result.accuracy_by_size()["images"].sum() == 2
     assert result.test_iou.shape == (2,) and all(c.shape == (2,) for c in result.test_correct.values())
-    assert list((tmp_path / "cache" / "features").glob("*.pt")), "features are cached under the data root"
+    assert list((cache_dir() / "features").glob("*.pt")), "features are cached under the data root"
     again = run_cropping(lite0, images, size=64, margins=(0.0, 0.5), chance_draws=10)
     assert again.accuracy == result.accuracy and again.localization == result.localization

@@ -15,8 +15,8 @@ from torch.utils.data import DataLoader
 from torchvision import transforms
 
 from camlib.data import CUB200, BoxImageDataset, BoxRecord, ImageNetLocalization, collate_boxes, read_voc_xml
-from camlib.data.ilsvrc import read_synsets
-from camlib.errors import CamlibError, CorruptFileError, DatasetNotFoundError
+from camlib.data.sets.ilsvrc import read_synsets
+from camlib.utils.errors import CamlibError, CorruptFileError, DatasetNotFoundError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 IMAGENET = FIXTURES / "ILSVRC2012_mini"

@@ -2,8 +2,8 @@
 sanitizers: timings and addresses) and every figure identical byte for byte.
 
 The two runs use different ``PYTHONHASHSEED`` values, so output that depends on set or dict-of-str
-ordering fails here; seeds and thread counts come only from ``camlib.notebook.setup()``
-(``camlib/repro.py``), which every chapter calls in its third cell.
+ordering fails here; seeds and thread counts come only from ``camlib.book.notebook.setup()``
+(``camlib/utils/repro.py``), which every chapter calls in its third cell.
 """
 from __future__ import annotations
 
@@ -89,13 +89,13 @@ def test_chapter_outputs_are_identical_on_two_runs():
 def test_seeds_and_threads_are_set_only_by_camlib(path):
     notebook = nbformat.read(path, as_version=4)
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
-    assert "camlib.notebook.setup()" in code[1], "the third cell must call camlib.notebook.setup()"
+    assert "camlib.book.notebook.setup()" in code[1], "the third cell must call camlib.book.notebook.setup()"
     offenders = [line for source in code for line in source.splitlines() if SEEDING.search(line)]
-    assert not offenders, f"seed or thread settings outside camlib/repro.py: {offenders}"
+    assert not offenders, f"seed or thread settings outside camlib/utils/repro.py: {offenders}"
 
 
 def test_thread_count_follows_camlib_threads_then_omp(monkeypatch):
-    from camlib.notebook import default_threads
+    from camlib.book.notebook import default_threads
 
     monkeypatch.delenv("CAMLIB_THREADS", raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
@@ -112,7 +112,7 @@ def test_thread_count_follows_camlib_threads_then_omp(monkeypatch):
 def test_show_whole_prints_every_cell_in_full(capsys):
     import pandas as pd
 
-    from camlib.notebook import show_whole
+    from camlib.book.notebook import show_whole
 
     sentence = "GAP head: a class's top 5 units' receptive fields lie on the object, far more than chance"
     frame = pd.DataFrame({"claim": [sentence], "holds?": ["yes"]})

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from camlib.errors import CamlibError
-from camlib.finetune import Conversion, colour_jitter, convert, tuned_recipes
+from camlib.utils.errors import CamlibError
+from camlib.training.finetune import Conversion, colour_jitter, convert, tuned_recipes
 from camlib.models.gap import GapNet
 from camlib.models.heads import FcHeadNet
 from camlib.models.pretrained import load_pretrained
@@ -96,9 +96,9 @@ def test_fine_tuning_runs_both_ways_and_the_loss_falls(tmp_path, monkeypatch):
     block but the stem tuned, images rendered as needed), on a few composites."""
     from dataclasses import replace
 
-    import camlib.data.paths as paths
-    from camlib.finetune import TUNED_TRAINING, fine_tune
-    from camlib.stamp_groups import group_composites
+    import camlib.data.assets.paths as paths
+    from camlib.training.finetune import TUNED_TRAINING, fine_tune
+    from camlib.training.stamp_groups import group_composites
 
     assets = paths.assets_dir().resolve()
     monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))

@@ -17,11 +17,11 @@ from camlib.chapters.ch03_imagenet_localization import (
     sample_rows,
     size_bin_rows,
 )
-from camlib.data.composites import largest_box_shares, load_composites
-from camlib.errors import CamlibError
-from camlib.eval_batches import composite_batches, split_batches
-from camlib.evaluation import ThresholdCurve, evaluate, top1_localization_curve
-from camlib.map_methods import CAMMaps
+from camlib.data.generators.composites import largest_box_shares, load_composites
+from camlib.utils.errors import CamlibError
+from camlib.evaluation.batches import composite_batches, split_batches
+from camlib.evaluation.evaluate import ThresholdCurve, evaluate, top1_localization_curve
+from camlib.methods.map_methods import CAMMaps
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""A run killed (SIGKILL) while camlib.cache writes a large file leaves the old complete file or a new
+"""A run killed (SIGKILL) while camlib.utils.cache writes a large file leaves the old complete file or a new
 complete file, never a mix; a data file whose checksum was not yet replaced is detected and rebuilt,
 and the killed writer's temporary file is removed by the next write."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from camlib import CorruptFileError
-from camlib.cache import atomic_write_bytes, cached, load_torch, save_torch
+from camlib.utils.cache import atomic_write_bytes, cached, load_torch, save_torch
 
 NUMBERS = 16 * 1024 * 1024  # float32: a 64 MiB cache file
 OLD, NEW = 1.0, (2.0, 3.0)

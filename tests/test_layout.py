@@ -1,8 +1,9 @@
 """The package's layers, read from the code's own imports (see CONTRIBUTING.md, "Architecture").
 
-* The library (``camlib`` outside ``camlib/chapters`` and ``camlib/book``) never imports chapter code.
-* ``camlib/book`` (what exists only for the book: the command that trains the shipped networks) may import
-  the library and the chapters; neither imports it.
+* Every module sits in a folder, and the folder is its layer (:data:`LAYERS`, bottom first): a module imports
+  only its own layer and the layers below, so ``utils`` imports nothing of camlib and the library (every
+  layer below ``book``) never imports the book, the chapters or the project's commands. Inside ``data``,
+  ``assets`` lies below ``sets``, which lies below ``generators``.
 * A chapter's code (``camlib/chapters/chNN_*``) imports the library and its own modules, never another
   chapter's; neither does a chapter's notebook (``notebooks/NN_*.ipynb``).
 * No two library modules share a file name, so a name says which module is meant.
@@ -44,8 +45,31 @@ def imported_modules(source: str, module: str, is_package: bool) -> set[str]:
     return {name for name in found if name == "camlib" or name.startswith("camlib.")}
 
 
+#: The layers, bottom first; a module's layer is its folder under ``camlib/`` (``data`` by its sub-folder).
+LAYERS = (("utils",), ("metrics",), ("data.assets",), ("data.sets",), ("data.generators", "data"), ("models",), ("cam",),
+          ("methods",), ("evaluation",), ("training",), ("app",), ("book",), ("chapters",), ("commands",))
+RANK = {folder: rank for rank, group in enumerate(LAYERS) for folder in group}
+#: The library: every layer below the book.
+LIBRARY_RANK = RANK["book"]
+
+
+def layer_of(module: str) -> str | None:
+    """The layer of ``camlib.<folder>[.<sub>]...``; None for the package root (``camlib``, ``camlib.__main__`` and the
+    public names of ``camlib/__init__.py``)."""
+    parts = module.split(".")[1:]
+    if not parts or parts[0] not in {f.split(".")[0] for f in RANK}:
+        return None
+    if parts[0] == "data" and len(parts) > 1 and f"data.{parts[1]}" in RANK:
+        return f"data.{parts[1]}"
+    return parts[0]
+
+
+def package_files() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
 def library_files() -> list[Path]:
-    return sorted(p for p in PACKAGE.rglob("*.py") if not {"chapters", "book"} & set(p.relative_to(PACKAGE).parts))
+    return [p for p in package_files() if (layer := layer_of(module_name(p))) is not None and RANK[layer] < LIBRARY_RANK]
 
 
 def chapter_files() -> list[Path]:
@@ -56,22 +80,39 @@ def imports_of(path: Path) -> set[str]:
     return imported_modules(path.read_text(), module_name(path), path.name == "__init__.py")
 
 
-@pytest.mark.parametrize("path", library_files(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_library_never_imports_chapter_code(path):
-    offenders = sorted(name for name in imports_of(path) if name.startswith("camlib.chapters"))
-    assert not offenders, f"{path.relative_to(ROOT)} imports chapter code {offenders}; move what it needs into the library"
+def upward_imports(module: str, imported: set[str]) -> list[str]:
+    """The modules of ``imported`` in a layer above ``module``'s, and names taken from the package root (other than
+    ``__version__``: the root's public names are a face for users, not a way round the layers)."""
+    own = RANK[layer_of(module)]
+    above = [name for name in imported if (layer := layer_of(name)) is not None and RANK[layer] > own]
+    root = [name for name in imported if layer_of(name) is None and name not in ("camlib", "camlib.__version__")]
+    return sorted(above + root)
 
 
-@pytest.mark.parametrize("path", library_files() + chapter_files(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_nothing_below_the_book_layer_imports_it(path):
-    offenders = sorted(name for name in imports_of(path) if name == "camlib.book" or name.startswith("camlib.book."))
-    assert not offenders, f"{path.relative_to(ROOT)} imports {offenders}: camlib.book is the top layer"
+def test_every_module_sits_in_a_layer_folder():
+    loose = [p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")]
+    folders = sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").is_file())
+    assert not loose, f"modules outside a layer folder: {loose}; move each into the folder of its layer"
+    assert folders == sorted({f.split(".")[0] for f in RANK}), f"package folders {folders} differ from LAYERS"
 
 
-def test_the_book_layer_is_a_layer():
-    assert (PACKAGE / "book" / "retrain.py").is_file()
-    assert not any("book" in p.relative_to(PACKAGE).parts for p in library_files())
-    assert imported_modules("from camlib.book.retrain import recipes", "camlib.finetune", False) >= {"camlib.book.retrain"}
+@pytest.mark.parametrize("path", [p for p in package_files() if layer_of(module_name(p))],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_imports_go_down_the_layers(path):
+    offenders = upward_imports(module_name(path), imports_of(path))
+    assert not offenders, (f"{path.relative_to(ROOT)} (layer {layer_of(module_name(path))}) imports {offenders} from a "
+                           "higher layer or the package root; move what it needs down (LAYERS in this file)")
+
+
+def test_the_layer_rules_can_fail():
+    """The checks can fail: a library module importing the book, a chapter, or a public name of the root."""
+    assert layer_of("camlib.data.sets.real_photos") == "data.sets" and layer_of("camlib.data.fetch") == "data"
+    assert layer_of("camlib.localize") is None and layer_of("camlib.cam.box_rules") == "cam"
+    assert upward_imports("camlib.cam.compute", {"camlib.book.claims"}) == ["camlib.book.claims"]
+    assert upward_imports("camlib.data.assets.paths", {"camlib.data.generators.composites"}) == ["camlib.data.generators.composites"]
+    assert upward_imports("camlib.metrics.wsol", {"camlib.chapters.ch01_pooling_heads"}) == ["camlib.chapters.ch01_pooling_heads"]
+    assert upward_imports("camlib.app.cli", {"camlib", "camlib.__version__", "camlib.localize"}) == ["camlib.localize"]
+    assert upward_imports("camlib.commands.retrain", {"camlib.chapters.ch10_vqa.shipped", "camlib.utils.errors"}) == []
 
 
 @pytest.mark.parametrize("path", chapter_files(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -101,7 +142,7 @@ def test_library_module_names_are_unique():
 
 def test_import_rules_catch_violations():
     """The checks above can fail: a library file importing a chapter, a chapter importing another."""
-    assert imported_modules("from .chapters.ch04_trained_networks import x", "camlib.plots", False) >= {"camlib.chapters.ch04_trained_networks"}
+    assert imported_modules("from ..chapters.ch04_trained_networks import x", "camlib.app.plots", False) >= {"camlib.chapters.ch04_trained_networks"}
     assert imported_modules("from .ch10_vqa import verdicts", "camlib.chapters.ch11_units", False) >= {"camlib.chapters.ch10_vqa"}
     assert imported_modules("from . import claims", "camlib.chapters", True) == {"camlib.chapters", "camlib.chapters.claims"}
 

@@ -5,9 +5,9 @@ import torch
 from torch import nn
 from toy_models import ChannelOracle
 
-from camlib.baselines import spectral_residual
-from camlib.errors import CamlibError
-from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps, FlipAveragedMaps, MapMethod, SpectralResidualMaps
+from camlib.methods.baselines import spectral_residual
+from camlib.utils.errors import CamlibError
+from camlib.methods.map_methods import BackpropMaps, CAMMaps, CentreMaps, FlipAveragedMaps, MapMethod, SpectralResidualMaps
 
 
 def test_cam_maps_by_hand_with_and_without_a_prediction_first():

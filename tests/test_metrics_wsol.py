@@ -9,7 +9,7 @@ from skimage.measure import label, regionprops
 from sklearn.metrics import average_precision_score
 
 import camlib.metrics.threshold_components as components
-from camlib.errors import CamlibError
+from camlib.utils.errors import CamlibError
 from camlib.metrics.boxes import box_iou, iou
 from camlib.metrics.threshold_components import component_boxes
 from camlib.metrics.wsol import MaxBoxAcc, MaxBoxAccV2, PxAP

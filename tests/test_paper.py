@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from camlib import CamlibError
-from camlib.paper import paper_table, side_by_side, table_names
+from camlib.book.paper import paper_table, side_by_side, table_names
 
 
 def test_tables_load():

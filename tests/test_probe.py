@@ -6,8 +6,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
-from camlib.errors import CamlibError
-from camlib.probe import LinearProbe, choose_c, fit_probe
+from camlib.utils.errors import CamlibError
+from camlib.methods.probe import LinearProbe, choose_c, fit_probe
 
 
 def blobs(seed: int = 0, n: int = 60, k: int = 5, classes: int = 3) -> tuple[np.ndarray, np.ndarray]:

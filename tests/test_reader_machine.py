@@ -1,6 +1,6 @@
 """Strict nbval on a reader's machine, not only on the one that executed the chapters.
 
-No chapter trains what its claims rest on: the networks are shipped (:mod:`camlib.checkpoints`), so a
+No chapter trains what its claims rest on: the networks are shipped (:mod:`camlib.training.checkpoints`), so a
 chapter's printed numbers come from the same weights everywhere, and only inference moves with the CPU's
 kernels and summation order, in digits the chapters do not print. This test is the check: it re-runs strict
 nbval on a copy of the committed chapter in another process state than the one that made its outputs:
@@ -53,14 +53,15 @@ SHARED_CACHE = ("composites-*", "trunk-maps", "low-maps")
 
 def fresh_data_root(folder: Path) -> Path:
     """A data root that shares the fetched assets and the :data:`SHARED_CACHE` entries, and nothing else."""
-    from camlib.data.paths import assets_dir, cache_dir
+    from camlib.data.assets.paths import assets_dir, cache_dir
 
     root = folder / "data"
-    (root / "cache").mkdir(parents=True)
+    cache = root / cache_dir().relative_to(cache_dir().parents[1])  # data/cache/v<N>
+    cache.mkdir(parents=True)
     (root / "assets").symlink_to(assets_dir().resolve(), target_is_directory=True)
     for pattern in SHARED_CACHE:
         for entry in cache_dir().glob(pattern):
-            (root / "cache" / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+            (cache / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
     return root
 
 

@@ -8,11 +8,11 @@ import matplotlib
 import numpy as np
 import pytest
 
-from camlib.data.assets import QUOKKA_ANNOTATIONS, VOC_ANNOTATIONS
-from camlib.data.opencv_doc import CLASS_NAMES_FILE, opencv_doc_paths
-from camlib.data.paths import assets_dir
-from camlib.data.real_photos import photo_boxes, read_annotations, real_photos
-from camlib.errors import CorruptFileError
+from camlib.data.assets.packages import QUOKKA_ANNOTATIONS, VOC_ANNOTATIONS
+from camlib.data.assets.opencv_doc import CLASS_NAMES_FILE, opencv_doc_paths
+from camlib.data.assets.paths import assets_dir
+from camlib.data.sets.real_photos import photo_boxes, read_annotations, real_photos
+from camlib.utils.errors import CorruptFileError
 
 matplotlib.use("Agg")
 
@@ -58,7 +58,7 @@ def test_package_boxes_are_used_as_given():
 
 
 def test_contact_sheet_shows_every_photo_and_box():
-    from camlib.plots import real_photo_sheet
+    from camlib.book.figures import real_photo_sheet
 
     photos = real_photos(verify=False)[:4]
     fig = real_photo_sheet(photos, columns=2)

@@ -7,12 +7,12 @@ import sys
 
 import pytest
 
-from camlib.book.retrain import main, recipes, tolerance
-from camlib.checkpoints import NetworkRecord
+from camlib.commands.retrain import main, recipes, tolerance
+from camlib.training.checkpoints import NetworkRecord
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "camlib.book.retrain", *args], capture_output=True, text=True, timeout=1800, env=env)
+    return subprocess.run([sys.executable, "-m", "camlib.commands.retrain", *args], capture_output=True, text=True, timeout=1800, env=env)
 
 
 @pytest.mark.slow
@@ -54,8 +54,8 @@ def test_the_recipe_chooser_picks_the_best_rule_under_which_every_head_converged
     import pandas as pd
     import pytest
 
-    from camlib.book.choose_recipe import CONVERGED, dev_spec, winner
-    from camlib.errors import CamlibError
+    from camlib.commands.choose_recipe import CONVERGED, dev_spec, winner
+    from camlib.utils.errors import CamlibError
 
     table = pd.DataFrame([
         {"rule": "a", "head": "gap", "final train error": 5.0, "dev top-1 error": 20.0},
@@ -69,9 +69,9 @@ def test_the_recipe_chooser_picks_the_best_rule_under_which_every_head_converged
     with pytest.raises(CamlibError, match="no candidate rule"):
         winner(table[table["rule"] == "a"])
     # the development split never shows the shipped networks' test objects: their train objects, split in two
-    from camlib.data.composites import split_stamps
-    from camlib.data.stamps import load_stamps
-    from camlib.finetune import tuned_spec
+    from camlib.data.generators.composites import split_stamps
+    from camlib.data.generators.stamps import load_stamps
+    from camlib.training.finetune import tuned_spec
 
     stamps = load_stamps(tuned_spec().stamps)
     shipped, dev = split_stamps(stamps, tuned_spec().stamp_cycle), split_stamps(stamps, dev_spec().stamp_cycle)
@@ -80,9 +80,25 @@ def test_the_recipe_chooser_picks_the_best_rule_under_which_every_head_converged
 
 
 def test_the_shipped_rule_is_the_one_the_development_runs_chose():
-    from camlib.book.choose_recipe import CANDIDATES, recorded_choice, winner
-    from camlib.finetune import TUNED_TRAINING
+    from camlib.commands.choose_recipe import CANDIDATES, recorded_choice, winner
+    from camlib.training.finetune import TUNED_TRAINING
 
     runs = recorded_choice()
     assert set(runs["rule"]) == set(CANDIDATES) and set(runs["head"]) == {"gap", "gmp"}
     assert CANDIDATES[winner(runs)] == TUNED_TRAINING
+
+
+def test_commands_turn_errors_and_ctrl_c_into_one_line_and_an_exit_code(capsys):
+    from camlib.commands import exit_code
+    from camlib.utils.errors import CamlibError
+
+    def fails():
+        raise CamlibError("no such network")
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    assert exit_code("camlib x", fails) == 2 and capsys.readouterr().err == "camlib x: no such network\n"
+    assert exit_code("camlib x", interrupted, "stopped; rerun resumes") == 130
+    assert capsys.readouterr().err == "camlib x: stopped; rerun resumes\n"
+    assert exit_code("camlib x", lambda: None) == 0 and exit_code("camlib x", lambda: 1) == 1

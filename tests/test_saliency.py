@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from camlib.errors import CamlibError
-from camlib.saliency import gradient_saliency
+from camlib.utils.errors import CamlibError
+from camlib.methods.saliency import gradient_saliency
 
 
 class PixelLinear(nn.Module):

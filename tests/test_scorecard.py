@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from camlib.errors import CamlibError, CorruptFileError
-from camlib.scorecard import COLUMNS, chapter_titles, load_scorecard, record_claims, scorecard_rows
+from camlib.utils.errors import CamlibError, CorruptFileError
+from camlib.book.scorecard import COLUMNS, chapter_titles, load_scorecard, record_claims, scorecard_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 CLAIMS = ROOT / "book" / "claims"
@@ -44,6 +44,13 @@ def test_bad_input_is_refused_with_a_clear_message(bad):
     frame = table([bad.get("verdict", "yes")])
     with pytest.raises(CamlibError):
         scorecard_rows(bad.get("chapter", "ch01"), frame, verdict=bad.get("column", "holds?"))
+
+
+def test_a_checkout_records_claims_in_its_book_folder(monkeypatch):
+    from camlib.book.scorecard import claims_dir
+
+    monkeypatch.delenv("CAMLIB_CLAIMS_DIR", raising=False)
+    assert claims_dir() == Path(__file__).resolve().parents[1] / "book" / "claims"
 
 
 def test_recorded_claims_read_back_in_chapter_order(tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from camlib.cam import CAM
-from camlib.errors import CamlibError, NoGapHeadError
+from camlib.utils.errors import CamlibError, NoGapHeadError
 from camlib.models.gap import GapNet
 from camlib.models.small import SMALL_NETWORKS, SmallFcNet, feature_size, small_network
 

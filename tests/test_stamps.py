@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from camlib.cache import sha256_of
-from camlib.data.opencv_doc import CLASS_NAMES_FILE, opencv_doc_paths
-from camlib.data.stamps import GROUPS_FILE, load_stamps, read_mapping, stamp_mapping, stamp_paths
-from camlib.errors import CamlibError, CorruptFileError
+from camlib.utils.cache import sha256_of
+from camlib.data.assets.opencv_doc import CLASS_NAMES_FILE, opencv_doc_paths
+from camlib.data.generators.stamps import GROUPS_FILE, load_stamps, read_mapping, stamp_mapping, stamp_paths
+from camlib.utils.errors import CamlibError, CorruptFileError
 
 HEADER = "stamp\tclass_index\tclass_name\tsha256\tnotes"
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from camlib.data.text_scenes import font_files
-from camlib.errors import CamlibError
+from camlib.data.generators.text_scenes import font_files
+from camlib.utils.errors import CamlibError
 
 pytest.importorskip("rapidocr_onnxruntime")
 

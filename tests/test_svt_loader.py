@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from camlib.data.opencv_text import load_svt, parse_svt_xml
-from camlib.data.text_scenes import scenes_from_photos
-from camlib.errors import CamlibError, DatasetNotFoundError
+from camlib.data.sets.opencv_text import load_svt, parse_svt_xml
+from camlib.data.generators.text_scenes import scenes_from_photos
+from camlib.utils.errors import CamlibError, DatasetNotFoundError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "svt_mini"
 

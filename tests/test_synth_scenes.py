@@ -3,32 +3,35 @@ frequencies, determinism), captions, mined phrases and concept ground truth."""
 import numpy as np
 import pytest
 
-from camlib.data.composites import BACKGROUND_CROPS
-from camlib.data.object_scenes import (
-    CLASS_NAMES,
-    CLASS_PROBABILITIES,
-    CONCEPTS,
+from camlib.chapters.ch08_concepts import (
     CaptionSpec,
-    ObjectScenes,
-    SceneSpec,
-    _generate,
     caption_for,
-    class_backgrounds,
     clause_tokens,
     concept_negatives,
     concept_objects,
-    discriminative_objects,
-    discriminativeness,
     make_captions,
     mine_phrases,
     neighbours,
-    object_stamps,
     phrase_in,
     side_word,
     with_article,
 )
-from camlib.data.paste import mask_box, scale_rgba
-from camlib.errors import CamlibError
+from camlib.data.generators.composites import BACKGROUND_CROPS
+from camlib.data.generators.object_scenes import (
+    CLASS_NAMES,
+    CLASS_PROBABILITIES,
+    CONCEPTS,
+    ObjectScenes,
+    SceneSpec,
+    _generate,
+    class_backgrounds,
+    discriminative_objects,
+    discriminativeness,
+    object_stamps,
+)
+from camlib.data.generators.paste import scale_rgba
+from camlib.metrics.boxes import mask_box
+from camlib.utils.errors import CamlibError
 
 COW, PIG = CONCEPTS.index("cow"), CONCEPTS.index("pig")
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from camlib.data.text_scenes import (
+from camlib.data.generators.text_scenes import (
     TextSceneSpec,
     _luminance,
     box_masks,
@@ -11,9 +11,8 @@ from camlib.data.text_scenes import (
     make_text_scenes,
     render_word,
     split_photos,
-    tight_box,
 )
-from camlib.errors import CamlibError
+from camlib.utils.errors import CamlibError
 
 SPEC = TextSceneSpec(size=96, n_train=8, n_test=6, font_size=(10, 24), seed=3)
 
@@ -26,7 +25,7 @@ def photos():
 
 @pytest.fixture(scope="module")
 def scenes(photos):
-    return make_text_scenes(SPEC, "train", photos, font_files("matplotlib"), show_progress=False)
+    return make_text_scenes(SPEC, "train", photos, font_files("matplotlib"), progress=False)
 
 
 def test_matplotlib_fonts_exist_and_bad_source_raises():
@@ -51,14 +50,6 @@ def test_render_word_layers():
         render_word("   ", font, 20, 0.0)
 
 
-def test_tight_box_by_hand():
-    mask = np.zeros((6, 8), dtype=bool)
-    mask[1, 2] = mask[3, 5] = True
-    np.testing.assert_array_equal(tight_box(mask), [2, 1, 6, 4])
-    with pytest.raises(CamlibError):
-        tight_box(np.zeros((3, 3), bool))
-
-
 @pytest.mark.parametrize("background", [0.0, 100.0, 128.0, 255.0])
 def test_contrasting_colour(background):
     colour = contrasting_colour(background, np.random.default_rng(1))
@@ -81,10 +72,10 @@ def test_labels_boxes_and_masks_are_exact(scenes):
 
 
 def test_deterministic_and_splits_differ(photos, scenes):
-    again = make_text_scenes(SPEC, "train", photos, font_files("matplotlib"), show_progress=False)
+    again = make_text_scenes(SPEC, "train", photos, font_files("matplotlib"), progress=False)
     np.testing.assert_array_equal(again.images, scenes.images)
     np.testing.assert_array_equal(again.masks, scenes.masks)
-    test = make_text_scenes(SPEC, "test", photos, font_files("matplotlib"), show_progress=False)
+    test = make_text_scenes(SPEC, "test", photos, font_files("matplotlib"), progress=False)
     assert len(test) == 6 and not np.array_equal(test.images[:6], scenes.images[:6])
 
 

@@ -12,10 +12,10 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-import camlib.train as train_module
-from camlib.cache import load_torch
-from camlib.errors import CamlibError
-from camlib.train import TrainConfig, run_key, train
+import camlib.training.train as train_module
+from camlib.utils.cache import load_torch
+from camlib.utils.errors import CamlibError
+from camlib.training.train import TrainConfig, run_key, train
 
 
 def top_or_bottom(n: int = 96, seed: int = 0) -> TensorDataset:
@@ -49,7 +49,7 @@ def same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
 
 def test_it_learns_and_reports_history():
     model = tiny_net()
-    result = train(model, top_or_bottom(), TrainConfig(epochs=6, batch_size=16, lr=0.05), show_progress=False)
+    result = train(model, top_or_bottom(), TrainConfig(epochs=6, batch_size=16, lr=0.05), progress=False)
     assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5, 6]
     assert result.history[-1]["loss"] < result.history[0]["loss"]
     assert result.history[-1]["accuracy"] >= 95.0
@@ -64,24 +64,24 @@ def test_same_seed_gives_bitwise_same_weights_and_another_seed_does_not():
     runs = []
     for seed in (0, 0, 1):
         model = tiny_net()
-        train(model, top_or_bottom(), TrainConfig(epochs=2, batch_size=16, seed=seed), show_progress=False)
+        train(model, top_or_bottom(), TrainConfig(epochs=2, batch_size=16, seed=seed), progress=False)
         runs.append(weights(model))
     assert same(runs[0], runs[1])
     assert not same(runs[0], runs[2])
 
 
 def test_max_steps_stops_early():
-    result = train(tiny_net(), top_or_bottom(), TrainConfig(epochs=5, batch_size=16, max_steps=2), show_progress=False)
+    result = train(tiny_net(), top_or_bottom(), TrainConfig(epochs=5, batch_size=16, max_steps=2), progress=False)
     assert len(result.history) == 1
 
 
 def test_checkpoint_is_loaded_not_retrained(tmp_path):
     path = tmp_path / "net.pt"
     first = tiny_net()
-    trained = train(first, top_or_bottom(), CONFIG, checkpoint=path, show_progress=False)
+    trained = train(first, top_or_bottom(), CONFIG, checkpoint=path, progress=False)
     assert path.is_file() and not Path(str(path) + ".partial").exists()
     again = tiny_net(seed=9)  # other initial weights: they must be replaced by the checkpoint's
-    loaded = train(again, top_or_bottom(), CONFIG, checkpoint=path, show_progress=False)
+    loaded = train(again, top_or_bottom(), CONFIG, checkpoint=path, progress=False)
     assert loaded.loaded and loaded.history == trained.history
     assert loaded.seconds == trained.seconds and loaded.steps == trained.steps  # the record of the run that made it
     assert same(weights(first), weights(again)) and not again.training
@@ -90,20 +90,20 @@ def test_checkpoint_is_loaded_not_retrained(tmp_path):
 def test_corrupt_checkpoint_is_rebuilt(tmp_path, capsys):
     path = tmp_path / "net.pt"
     reference = tiny_net()
-    train(reference, top_or_bottom(), CONFIG, checkpoint=path, show_progress=False)
+    train(reference, top_or_bottom(), CONFIG, checkpoint=path, progress=False)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     rebuilt = tiny_net()
-    result = train(rebuilt, top_or_bottom(), CONFIG, checkpoint=path, show_progress=False)
+    result = train(rebuilt, top_or_bottom(), CONFIG, checkpoint=path, progress=False)
     assert "checksum mismatch" in capsys.readouterr().out
     assert not result.loaded and same(weights(reference), weights(rebuilt))
-    assert train(tiny_net(), top_or_bottom(), CONFIG, checkpoint=path, show_progress=False).loaded
+    assert train(tiny_net(), top_or_bottom(), CONFIG, checkpoint=path, progress=False).loaded
 
 
 def test_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
     uninterrupted = tiny_net()
-    train(uninterrupted, top_or_bottom(), CONFIG, show_progress=False)
+    train(uninterrupted, top_or_bottom(), CONFIG, progress=False)
 
     path = tmp_path / "net.pt"
     real_save, saves = train_module.save_torch, []
@@ -116,22 +116,22 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
 
     monkeypatch.setattr(train_module, "save_torch", save_then_crash)
     with pytest.raises(KeyboardInterrupt):
-        train(tiny_net(), top_or_bottom(), CONFIG, checkpoint=path, show_progress=False)
+        train(tiny_net(), top_or_bottom(), CONFIG, checkpoint=path, progress=False)
     monkeypatch.setattr(train_module, "save_torch", real_save)
     assert Path(str(path) + ".partial").is_file() and not path.exists()
 
     resumed = tiny_net()
-    result = train(resumed, top_or_bottom(), CONFIG, checkpoint=path, show_progress=False)
+    result = train(resumed, top_or_bottom(), CONFIG, checkpoint=path, progress=False)
     assert [h["epoch"] for h in result.history] == [1, 2, 3]
     assert same(weights(uninterrupted), weights(resumed))
 
 
 def test_checkpoint_of_another_network_is_refused(tmp_path):
     path = tmp_path / "net.pt"
-    train(tiny_net(), top_or_bottom(), CONFIG, checkpoint=path, show_progress=False)
+    train(tiny_net(), top_or_bottom(), CONFIG, checkpoint=path, progress=False)
     other = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 2))
     with pytest.raises(CamlibError, match="another network"):
-        train(other, top_or_bottom(), CONFIG, checkpoint=path, show_progress=False)
+        train(other, top_or_bottom(), CONFIG, checkpoint=path, progress=False)
 
 
 def test_config_validation_and_run_keys():
@@ -146,7 +146,7 @@ def test_config_validation_and_run_keys():
 
 
 def test_adam_trains_too():
-    result = train(tiny_net(), top_or_bottom(), TrainConfig(epochs=4, batch_size=16, optimizer="adam", lr=0.01), show_progress=False)
+    result = train(tiny_net(), top_or_bottom(), TrainConfig(epochs=4, batch_size=16, optimizer="adam", lr=0.01), progress=False)
     assert result.history[-1]["accuracy"] >= 90.0
 
 
@@ -157,10 +157,10 @@ def test_torchrun_two_processes_keep_one_model(tmp_path):
         import sys, torch
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_train import tiny_net, top_or_bottom
-        from camlib.train import TrainConfig, train, init_distributed
+        from camlib.training.train import TrainConfig, train, init_distributed
         torch.set_num_threads(1)
         model = tiny_net()
-        result = train(model, top_or_bottom(), TrainConfig(epochs=2, batch_size=8), checkpoint={str(tmp_path / "ddp.pt")!r}, show_progress=False)
+        result = train(model, top_or_bottom(), TrainConfig(epochs=2, batch_size=8), checkpoint={str(tmp_path / "ddp.pt")!r}, progress=False)
         ctx = init_distributed()
         torch.save(model.state_dict(), {str(tmp_path)!r} + f"/rank{{ctx.rank}}.pt")
         with open({str(tmp_path)!r} + f"/rank{{ctx.rank}}.txt", "w") as out:  # one file per rank: prints interleave

@@ -7,8 +7,8 @@ from torch import nn
 
 from camlib.chapters.ch06_transfer import (Claim, Scores, claims_table, compare, held_out_stamps, paper_differences,
                                            pca_pair, raw_pixels, render_rows, table5)
-from camlib.errors import CamlibError
-from camlib.features import classifier_inputs, extract, final_linear
+from camlib.utils.errors import CamlibError
+from camlib.methods.features import classifier_inputs, extract, final_linear
 
 
 def test_raw_pixels():
@@ -50,7 +50,7 @@ def test_classifier_inputs_are_the_gap_vector_of_a_gap_network():
 
 def test_network_features_read_gap_and_the_stride16_map_in_one_pass(lite0):
     from camlib.chapters.ch06_transfer import network_features, stride16_tap
-    from camlib.features import to_batch
+    from camlib.methods.features import to_batch
     from camlib.models.trunks import lite_trunk
 
     images = np.random.default_rng(1).integers(0, 256, (3, 224, 224, 3), dtype=np.uint8)
@@ -68,8 +68,8 @@ def test_network_features_read_gap_and_the_stride16_map_in_one_pass(lite0):
 
 def test_gap_network_tap_reads_the_converted_networks_gap_feature_in_lite0s_pass(lite0):
     from camlib.chapters.ch06_transfer import gap_network_tap, network_features, own_accuracy
-    from camlib.features import to_batch
-    from camlib.finetune import Conversion, convert
+    from camlib.methods.features import to_batch
+    from camlib.training.finetune import Conversion, convert
 
     net = convert(lite0.model, Conversion(width=8), num_classes=3, seed=0).eval()
     images = np.random.default_rng(2).integers(0, 256, (3, 224, 224, 3), dtype=np.uint8)
@@ -91,9 +91,9 @@ def test_gap_network_tap_reads_the_converted_networks_gap_feature_in_lite0s_pass
 
 
 def test_render_rows_returns_the_largest_object_and_its_mask():
-    from camlib.data.composites import CompositeSpec, generate_composites
-    from camlib.data.paste import mask_box
-    from camlib.data.stamps import GROUPS_FILE
+    from camlib.data.generators.composites import CompositeSpec, generate_composites
+    from camlib.metrics.boxes import mask_box
+    from camlib.data.generators.stamps import GROUPS_FILE
 
     spec = CompositeSpec(size=224, splits=(("train", 3), ("test", 3)), stamps=GROUPS_FILE,
                          stamp_cycle=("train", "test", "train"), multi_share=1.0, seed=3)
@@ -122,7 +122,7 @@ def test_held_out_stamps_tests_on_unseen_stamps_and_keeps_one_for_training():
 
 def test_imagenet_task_splits_by_object_and_labels_by_class():
     from camlib.chapters.ch06_transfer import imagenet_task
-    from camlib.data.stamps import MAPPING_FILE, stamp_mapping
+    from camlib.data.generators.stamps import MAPPING_FILE, stamp_mapping
 
     mapping = stamp_mapping(MAPPING_FILE)
     class_of = {e.path: e.class_name for e in mapping}
@@ -195,8 +195,8 @@ def test_table5_means_seeds_and_sits_beside_the_papers_means():
 
 def test_generic_localization_finds_a_bright_object(lite0):
     from camlib.chapters.ch06_transfer import chance_hits, generic_localization
-    from camlib.data.localization_split import LocalizationSplit
-    from camlib.probe import fit_probe
+    from camlib.data.sets.localization_split import LocalizationSplit
+    from camlib.methods.probe import fit_probe
 
     # Class 1: a white square on black in a random quadrant; class 0: all black. The SVM is trained
     # on whole images; its CAM must peak on the square of test images it never saw.

@@ -15,7 +15,7 @@ from camlib.chapters.ch11_units import (
     unit_masks,
     unit_precision,
 )
-from camlib.errors import CamlibError
+from camlib.utils.errors import CamlibError
 
 
 def test_rank_units_by_weight_stable_ties():
@@ -156,7 +156,6 @@ from camlib.chapters.ch11_units import (  # noqa: E402
     BACKGROUND,
     UnitPool,
     UnitSource,
-    _head_maps,
     box_label_map,
     cell_classes,
     class_hits,
@@ -168,6 +167,7 @@ from camlib.chapters.ch11_units import (  # noqa: E402
     top_images,
     unit_peaks,
 )
+from camlib.chapters.ch11_units.unit_pool import _head_maps  # noqa: E402
 
 
 def test_cell_classes_read_each_cells_centre():

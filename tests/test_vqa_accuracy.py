@@ -4,7 +4,7 @@ import pytest
 
 from camlib.chapters.ch10_vqa.accuracy import accuracy_table, normalize_answer, vqa_accuracy
 from camlib.chapters.ch10_vqa.table import QuestionTable
-from camlib.errors import CamlibError
+from camlib.utils.errors import CamlibError
 
 
 @pytest.mark.parametrize("raw, clean", [("Two dogs.", "2 dogs"), ("the T-shirt", "t shirt"), ("3.5", "3.5"),

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from camlib.chapters.ch10_vqa.bow import AnswerVocabulary, BagOfWords, tokenize
-from camlib.errors import CamlibError
+from camlib.utils.errors import CamlibError
 
 
 def test_tokenize():

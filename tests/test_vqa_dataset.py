@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from camlib.chapters.ch10_vqa.dataset import VQASpec, generate_vqa, stamp_pools
-from camlib.data.paste import mask_box
-from camlib.data.vqa_scenes import stamp_colour
-from camlib.errors import CamlibError
+from camlib.metrics.boxes import mask_box
+from camlib.data.generators.vqa_scenes import stamp_colour
+from camlib.utils.errors import CamlibError
 
 SPEC = VQASpec(canvas=96, object_size=(24, 40), images=(8, 3, 4), questions_per_image=3, seed=1)
 

@@ -6,7 +6,7 @@ import torch
 from camlib.chapters.ch10_vqa.answer_cam import answer_cams
 from camlib.chapters.ch10_vqa.bow import AnswerVocabulary
 from camlib.chapters.ch10_vqa.model import select_l2, train_simple_baseline
-from camlib.errors import CamlibError
+from camlib.utils.errors import CamlibError
 
 VOCAB = AnswerVocabulary(("a", "b", "c"))
 

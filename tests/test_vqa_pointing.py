@@ -12,9 +12,10 @@ def test_table_per_group():
     masks[2, :2, 2:] = True
     cams = torch.zeros(3, 2, 2)
     cams[0, 0, 0] = cams[1, 0, 0] = cams[2, 0, 1] = 1.0  # peaks at cells (0,0), (0,0), (0,1)
-    table = pointing_table(cams, masks, ["a", "a", "b"])
+    table = pointing_table(cams, masks, ["a", "a", "b"], tolerance=0.0)
     assert list(table.index) == ["a", "b", "all"]
     np.testing.assert_allclose(table["CAM peak"], [50.0, 100.0, 200 / 3])
     np.testing.assert_allclose(table["centre"], [50.0, 0.0, 100 / 3])  # centre pixel (2, 2) lies in mask 1
     np.testing.assert_allclose(table["random"], [25.0, 25.0, 25.0])
     assert list(table["maps"]) == [2, 1, 3]
+    assert (pointing_table(cams, masks, ["a", "a", "b"])["random"] > 25.0).all()  # the pointing game's 15 px by default

@@ -5,8 +5,8 @@ import torch
 from camlib.chapters.ch10_vqa.attribute_readout import scene_probes
 from camlib.chapters.ch10_vqa.dataset import VQASplit
 from camlib.chapters.ch10_vqa.table import QuestionTable
-from camlib.data.vqa_scenes import COLOURS, SceneObject
-from camlib.features import Features
+from camlib.data.generators.vqa_scenes import COLOURS, SceneObject
+from camlib.methods.features import Features
 
 COLOUR_NAMES = list(COLOURS)[:5]
 

@@ -9,8 +9,8 @@ from camlib.chapters.ch10_vqa.questions import (
     _left_questions,
     ask,
 )
-from camlib.data.vqa_scenes import SceneObject
-from camlib.errors import CamlibError
+from camlib.data.generators.vqa_scenes import SceneObject
+from camlib.utils.errors import CamlibError
 
 FRUIT = SceneObject("fruit", "red", (0, 0, 10, 10))
 FISH1 = SceneObject("fish", "blue", (20, 0, 30, 10))

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from camlib.data.paste import mask_box
-from camlib.data.stamps import Stamp
-from camlib.data.vqa_scenes import GAP, LONGEST_STAMP, pieces, place_boxes, render_scene, stamp_colour
-from camlib.errors import CamlibError
+from camlib.metrics.boxes import mask_box
+from camlib.data.generators.stamps import Stamp
+from camlib.data.generators.vqa_scenes import GAP, LONGEST_STAMP, pieces, place_boxes, render_scene, stamp_colour
+from camlib.utils.errors import CamlibError
 
 
 def block(rgb, group: str, height: int = 40, width: int = 30, name: str = "x.png") -> Stamp:

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from camlib.chapters.ch10_vqa.vqa_v1 import ImageFiles, load_vqa_v1
-from camlib.errors import CorruptFileError, DatasetNotFoundError
+from camlib.utils.errors import CorruptFileError, DatasetNotFoundError
+from camlib.data.assets.paths import cache_dir
 
 FIXTURE = Path(__file__).parent / "fixtures" / "vqa_mini"
 
@@ -83,7 +84,7 @@ def test_full_scale_path_runs_on_the_fixture(tmp_path, monkeypatch):
     assert list(table.index) == ["other", "number", "yes/no", "overall"]
     assert list(table.columns) == ["question+image", "question", "image", "questions"]
     assert list(table["questions"]) == [2, 1, 1, 4]
-    assert list((tmp_path / "cache" / "vqa").glob("efficientnet-lite0-vqa_v1-val2014-64-2.pt"))
+    assert list((cache_dir() / "vqa").glob("efficientnet-lite0-vqa_v1-val2014-64-2.pt"))
 
 
 def test_annotation_without_a_field_names_the_annotations_file(tmp_path):

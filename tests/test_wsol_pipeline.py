@@ -28,13 +28,13 @@ from camlib.chapters.ch04_trained_networks import (
     threshold_curves,
     threshold_summary,
 )
-from camlib.data.localization_split import LocalizationSplit
-from camlib.errors import CamlibError
-from camlib.eval_batches import scale_boxes
-from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps
+from camlib.data.sets.localization_split import LocalizationSplit
+from camlib.utils.errors import CamlibError
+from camlib.evaluation.batches import scale_boxes
+from camlib.methods.map_methods import BackpropMaps, CAMMaps, CentreMaps
 from camlib.metrics import LocalizationResult
 from camlib.models.small import small_network
-from camlib.paper import paper_table, side_by_side
+from camlib.book.paper import paper_table, side_by_side
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -112,7 +112,7 @@ def test_every_map_method_is_scored_by_one_evaluation():
 
 
 def test_map_scales():
-    from camlib.evaluation import fraction_of_max, min_max
+    from camlib.evaluation.evaluate import fraction_of_max, min_max
 
     maps = np.array([[[-2.0, 0.0], [1.0, 4.0]], [[-1.0, -1.0], [-3.0, -2.0]]])
     assert fraction_of_max(maps).tolist() == [[[0.0, 0.0], [0.25, 1.0]], [[1.0, 1.0], [1.0, 1.0]]]
@@ -174,7 +174,7 @@ def test_claims_verdicts_follow_the_numbers():
     results = _results({"G": perfect, "M": favour0, "L": favour0, "X": perfect, "B": backprop},
                        {"G": perfect, "M": favour0, "L": favour0, "X": perfect, "F": favour0})
     table = claims_table(results, resamples=50)
-    verdict = table["holds here?"]
+    verdict = table["holds?"]
     assert perfect.top1_error == 0 and favour0.top1_error == pytest.approx(200 / 3)
     assert not table.index.str.startswith("GAP and GMP classify").any()  # chapter 1's claim, not repeated here
     assert verdict.iloc[0] == "yes"  # 0 vs 66.7 localization error (the class must be right)
@@ -189,7 +189,7 @@ def test_claims_verdicts_follow_the_numbers():
 
 
 def test_imagenet_fixture_boxes_follow_the_resize():
-    from camlib.data.ilsvrc import ImageNetLocalization
+    from camlib.data.sets.ilsvrc import ImageNetLocalization
 
     val = ImageNetLocalization(FIXTURES / "ILSVRC2012_mini", "val", transform=resized_input(48), progress=False)
     batch = next(dataset_batches(val, 48, batch_size=3))
@@ -239,7 +239,7 @@ def test_full_scale_chapter_on_the_miniature_imagenet(tmp_path):
     from dataclasses import replace
 
     import camlib.chapters.ch04_trained_networks.full_scale as full_scale
-    from camlib.train import TrainConfig
+    from camlib.training.train import TrainConfig
 
     runs = tuple(replace(r, weights=None, image_size=64) for r in full_scale.CHAPTER_RUNS[:1])
     results = full_scale.chapter_results(FIXTURES / "ILSVRC2012_mini", tmp_path, TrainConfig(epochs=1, batch_size=3),
@@ -262,7 +262,7 @@ def test_chapter_scale_must_be_known():
 def test_claims_summary_groups_by_verdict():
     from camlib.chapters.ch04_trained_networks.claims_table import summary
 
-    table = pd.DataFrame({"holds here?": ["yes", "no", "yes", "yes, within noise"]}, index=["A", "B", "C", "D"])
+    table = pd.DataFrame({"holds?": ["yes", "no", "yes", "yes, within noise"]}, index=["A", "B", "C", "D"])
     assert summary(table) == ("Held beyond the noise (2): A; C.\nHeld, but within the noise (1): D.\n"
                               "Did not hold (1): B.")
 
@@ -275,8 +275,8 @@ def test_figures_draw_every_method_and_curve():
 
     from camlib.chapters.ch04_trained_networks.figures import plot_threshold_curves, show_examples
     from camlib.chapters.ch04_trained_networks.results import Examples
-    from camlib.plots import plot_training_loss
-    from camlib.train import TrainResult
+    from camlib.book.figures import plot_training_loss
+    from camlib.training.train import TrainResult
 
     split = rectangles(n=3)
     examples = Examples(split.images, split.labels, [b[None] for b in split.boxes], split.class_names)

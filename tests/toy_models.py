@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from camlib.preprocess import IMAGENET_MEAN, IMAGENET_STD
+from camlib.models.preprocess import IMAGENET_MEAN, IMAGENET_STD
 
 
 class ChannelOracle(nn.Module):

@@ -1,2 +1,3 @@
-"""What exists only for the book: the command that trains the networks the chapters read. The library
-never imports this package; it may import the library and the chapters."""
+"""What exists only for the book: the paper's numbers and tables, claims and their verdicts, the scorecard, chapter set-up, book figures.
+
+The library never imports it; chapters do."""

@@ -7,8 +7,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..box_rules import check_threshold, chunk_length, paper_rule_boxes
-from ..errors import CamlibError
+from camlib.cam.box_rules import PAPER_THRESHOLD, check_threshold, chunk_length, paper_rule_boxes
+from camlib.utils.errors import CamlibError
 
 
 def select_classes(
@@ -94,7 +94,7 @@ def normalize_maps(maps: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     return out.view_as(maps)
 
 
-def cam_boxes(maps: torch.Tensor, size: tuple[int, int] | np.ndarray, threshold: float = 0.2) -> np.ndarray:
+def cam_boxes(maps: torch.Tensor, size: tuple[int, int] | np.ndarray, threshold: float = PAPER_THRESHOLD) -> np.ndarray:
     """The paper's boxes ``(..., 4)`` of ``(..., h, w)`` CAMs upsampled to ``size`` ``(H, W)``.
 
     Equal to ``boxes_from_cams(upsample(maps, size), threshold)``, but the maps are upsampled a

@@ -1,17 +1,26 @@
-"""``CAM``: class activation maps from a single forward pass, with hooks that are always removed."""
+"""``CAM``: class activation maps from a single forward pass, with hooks that are always removed.
+
+The feature hook is a global module hook that fires only for the hooked module itself, so the model
+carries no hook of camlib's: it can be copied, pickled or saved with ``torch.save`` while a ``CAM`` is
+attached, and its copies are never hooked.
+"""
 from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _NormBase
+from torch.nn.modules.dropout import _DropoutNd
+from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 
-from ..errors import CamlibError, NoGapHeadError
-from .compute import cam_boxes, class_activation_maps, select_classes, upsample
-from .head import GapHead, check_head_trace, check_logits, find_gap_head
+from camlib.utils.errors import CamlibError, NoGapHeadError
+from camlib.cam.box_rules import PAPER_THRESHOLD
+from camlib.cam.compute import cam_boxes, class_activation_maps, select_classes, upsample
+from camlib.cam.head import GapHead, check_head_trace, check_logits, find_gap_head
 
 
 @dataclass
@@ -46,7 +55,7 @@ class CAMResult:
         """``(B, C, H, W)`` maps resized to ``size`` (default: the input size)."""
         return upsample(self.maps, size or self.input_size)
 
-    def boxes(self, threshold: float = 0.2, size: tuple[int, int] | None = None) -> np.ndarray:
+    def boxes(self, threshold: float = PAPER_THRESHOLD, size: tuple[int, int] | None = None) -> np.ndarray:
         """``(B, C, 4)`` boxes of the paper's rule on the maps upsampled to ``size`` (default: the
         input size); equal to ``boxes_from_cams(self.upsampled(size), threshold)``, only faster."""
         return cam_boxes(self.maps, size or self.input_size, threshold)
@@ -59,11 +68,19 @@ class _HookHandle:
     finalizer: weakref.finalize
 
 
-def _store(cam: "weakref.ref[CAM]", features: torch.Tensor) -> None:
-    """The hook's body: keep ``features`` on the CAM object if it still exists."""
+def _store(cam: "weakref.ref[CAM]", module: nn.Module, features: torch.Tensor) -> None:
+    """The hook's body: keep ``features`` on the CAM object if it still exists and ``module`` is the one it hooks."""
     target = cam()
-    if target is not None:
+    if target is not None and module is target.head.feature_module:
         target._features = features
+
+
+def _mode_matters(module: nn.Module) -> bool:
+    """Whether ``module``'s output can depend on its training mode: batch and instance norm, dropout, recurrent and
+    attention layers (their dropout), and any module not from ``torch.nn`` (its forward may read ``self.training``)."""
+    if isinstance(module, (_NormBase, _DropoutNd, nn.RNNBase, nn.MultiheadAttention)):
+        return True
+    return not type(module).__module__.startswith("torch.nn.")
 
 
 class CAM:
@@ -78,7 +95,13 @@ class CAM:
 
     The head is found automatically (or give ``target_layer``/``classifier`` by module name) and
     checked on the first call: anything but pass-through layers between pooling and the linear
-    classifier raises a readable :class:`~camlib.errors.NoGapHeadError`.
+    classifier raises a readable :class:`~camlib.utils.errors.NoGapHeadError`.
+
+    A model in training mode, or any of whose modules is in training mode where that changes its
+    output (:func:`_mode_matters`), is refused with a ``CamlibError`` rather than put in eval mode for you: batch norm in training mode would update its running statistics and make
+    each image's map depend on the rest of the batch, and switching modes behind the caller's back
+    would change their model. Call ``model.eval()`` first. A ``CAM`` itself cannot be copied or
+    pickled (it is tied to one attached model); make a new one for a copy of the model.
     """
 
     def __init__(self, model: nn.Module, target_layer: str | None = None, classifier: str | None = None):
@@ -95,11 +118,11 @@ class CAM:
         """Register the feature hook (done by ``with``). The hook holds only a weak reference to
         this object, and is removed when it is garbage-collected, if :meth:`remove` was not called."""
         if self._handle is None:
-            module, me = self.head.feature_module, weakref.ref(self)
+            me = weakref.ref(self)
             if self.head.capture == "input":
-                handle = module.register_forward_pre_hook(lambda mod, args: _store(me, args[0]))
+                handle = register_module_forward_pre_hook(lambda mod, args: _store(me, mod, args[0]))
             else:
-                handle = module.register_forward_hook(lambda mod, args, output: _store(me, output))
+                handle = register_module_forward_hook(lambda mod, args, output: _store(me, mod, output))
             self._handle = _HookHandle(weakref.finalize(self, handle.remove))
         return self
 
@@ -115,6 +138,9 @@ class CAM:
 
     def __exit__(self, *exc) -> None:
         self.remove()
+
+    def __reduce__(self) -> Any:  # what pickle, copy.copy and copy.deepcopy call
+        raise CamlibError("a CAM cannot be pickled or copied: copy or pickle the model, and make a new CAM(model) for it")
 
     # -- computing ---------------------------------------------------------------------------
     def _forward_traced(self, images: torch.Tensor) -> torch.Tensor:
@@ -144,6 +170,8 @@ class CAM:
             images = images.unsqueeze(0)
         if images.ndim != 4 or images.shape[0] == 0:
             raise CamlibError(f"images must be a non-empty batch (B, C, H, W), got shape {tuple(images.shape)}")
+        if images.numel() == 0:
+            raise CamlibError(f"images must have pixels: got shape {tuple(images.shape)}; pass images at least 1x1 (the model's input size)")
         self._check_input(images)
         try:
             with torch.no_grad():
@@ -173,12 +201,18 @@ class CAM:
 
     def _check_input(self, images: torch.Tensor) -> None:
         """Refuse what would fail deep inside torch or silently give wrong maps."""
-        if self.model.training:
-            raise CamlibError("the model is in training mode (dropout and batch-norm would change the maps "
+        training = "" if self.model.training else next(
+            (name for name, module in self.model.named_modules() if module.training and _mode_matters(module)), None)
+        if training is not None:
+            which = "the model is" if training == "" else f"its module {training!r} ({type(self.model.get_submodule(training)).__name__}) is"
+            raise CamlibError(f"{which} in training mode (dropout and batch-norm would change the maps "
                               "and batch-norm statistics would be updated): call model.eval() first")
         if not images.is_floating_point():
-            raise CamlibError(f"images must be a float tensor normalised for the model (camlib.preprocess.preprocess), got {images.dtype}")
+            raise CamlibError(f"images must be a float tensor normalised for the model (camlib.models.preprocess.preprocess), got {images.dtype}")
         first = next(self.model.parameters(), None)
+        if first is not None and first.device.type == "meta":
+            raise CamlibError("the model's weights are on the meta device (shapes only, no values): load its weights "
+                              "(model.to_empty(device='cpu') then load_state_dict) first")
         if first is not None and images.device != first.device:
             raise CamlibError(f"images are on {images.device} but the model is on {first.device}: move them with images.to({str(first.device)!r})")
         if not bool(images.amax().isfinite() & images.amin().isfinite()):  # NaN propagates; 8x faster than isfinite().all()

@@ -7,8 +7,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from ..errors import NoGapHeadError, NotLinearClassifierError
-from .class_conv import ClassMapReadout, class_conv_before
+from camlib.utils.errors import NoGapHeadError, NotLinearClassifierError
+from camlib.cam.class_conv import ClassMapReadout, class_conv_before
 
 #: Modules allowed between the global pooling and the classifier (they do not mix channels).
 PASSTHROUGH = (nn.Flatten, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout, nn.Identity)

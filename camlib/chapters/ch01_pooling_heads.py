@@ -2,8 +2,8 @@
 
 Each network is EfficientNet-Lite0 cut at its 14x14 map, given the paper's head (a 3x3 conv, then global
 average or max pooling and a linear layer: :func:`camlib.models.heads.paper_head`) and fine-tuned with the
-stride-16 stage below it on composites of photographed objects (:mod:`camlib.finetune`), with several seeds,
-by the project's command (``python -m camlib.book.retrain``); it ships as a checkpoint. Here it classifies the
+stride-16 stage below it on composites of photographed objects (:mod:`camlib.training.finetune`), with several seeds,
+by the project's command (``python -m camlib.commands.retrain``); it ships as a checkpoint. Here it classifies the
 test composites, whose objects (stamps) it never saw. Chapter 4 reads the same networks and scores their
 localization.
 """
@@ -16,21 +16,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from camlib import finetune
+from camlib.training import finetune
 from camlib.cam import CAM, normalize_maps, upsample
-from camlib.claims import equivalence_verdict
-from camlib.data.composites import load_composites
-from camlib.metrics.bootstrap import cluster_seed_intervals, minimum_detectable_effect
+from camlib.book.claims import CLASSIFY_EQUALLY_MARGIN, contain, equivalence_verdict
+from camlib.data.generators.composites import load_composites
+from camlib.metrics.bootstrap import RESAMPLES, cluster_seed_intervals, minimum_detectable_effect
 from camlib.models.gap import count_parameters
-from camlib.plots import overlay
-from camlib.progress import progress
-from camlib.train import TrainResult
+from camlib.app.plots import overlay
+from camlib.utils.progress import progress
+from camlib.training.train import TrainResult
+from camlib.cam.box_rules import PAPER_THRESHOLD
 
 #: Network name -> head kind of :func:`camlib.models.heads.paper_head`.
 HEADS = {"GAP": "gap", "GMP": "gmp"}
-#: "GAP and GMP classify about equally" means top-1 errors within this many points: stated before measuring,
-#: about three times the paper's own gap (35.0 vs 35.6).
-EQUIVALENCE_MARGIN = 2.0
 
 
 @dataclass
@@ -55,8 +53,8 @@ class HeadRuns:
 
 
 def compare_heads(seeds: tuple[int, ...] = finetune.TUNED_SEEDS) -> HeadRuns:
-    """Load the shipped GAP and GMP networks of every seed (:func:`camlib.finetune.shipped_tuned`) and classify
-    the test composites of :func:`camlib.finetune.tuned_spec`."""
+    """Load the shipped GAP and GMP networks of every seed (:func:`camlib.training.finetune.shipped_tuned`) and classify
+    the test composites of :func:`camlib.training.finetune.tuned_spec`."""
     objects = load_composites(finetune.tuned_spec(), progress=False)["test"].objects()
     runs = HeadRuns({h: [] for h in HEADS}, {h: [] for h in HEADS}, {}, objects)
     for seed, head in progress([(s, h) for s in seeds for h in HEADS], desc="load networks"):
@@ -87,16 +85,16 @@ def heads_table(runs: HeadRuns) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def gap_gmp_claim(runs: HeadRuns, resamples: int = 1000) -> dict[str, float | str]:
+def gap_gmp_claim(runs: HeadRuns, resamples: int = RESAMPLES) -> dict[str, float | str]:
     """GMP's top-1 test error minus GAP's (mean over seeds), its 95% interval resampling objects and seeds
     (:func:`camlib.metrics.bootstrap.cluster_seed_intervals`), the smallest difference the test could
-    detect, and the verdict on "GAP and GMP classify about equally" against :data:`EQUIVALENCE_MARGIN`."""
+    detect, and the verdict on "GAP and GMP classify about equally" against :data:`CLASSIFY_EQUALLY_MARGIN`."""
     gmp_minus_gap = lambda k, rows: {"d": runs.error("GMP", k, rows) - runs.error("GAP", k, rows)}  # noqa: E731
     difference = float(np.mean([gmp_minus_gap(k, None)["d"] for k in range(runs.seeds)]))
     low, high = cluster_seed_intervals(gmp_minus_gap, runs.seeds, runs.objects, resamples)["d"]
-    low, high = min(low, difference), max(high, difference)
+    low, high = contain(difference, low, high)
     return {"difference": difference, "low": low, "high": high, "detectable": minimum_detectable_effect(low, high),
-            "objects": len(np.unique(runs.objects)), "verdict": equivalence_verdict(difference, low, high, EQUIVALENCE_MARGIN)}
+            "objects": len(np.unique(runs.objects)), "verdict": equivalence_verdict(difference, low, high, CLASSIFY_EQUALLY_MARGIN)}
 
 
 @dataclass
@@ -129,7 +127,7 @@ def head_maps(seed: int = 0, rows: np.ndarray | None = None) -> HeadMaps:
     return HeadMaps(images, masks, labels.numpy(), maps)
 
 
-def coverage_table(maps: HeadMaps, threshold: float = 0.2) -> pd.DataFrame:
+def coverage_table(maps: HeadMaps, threshold: float = PAPER_THRESHOLD) -> pd.DataFrame:
     """Per head, means over images (%): the share of the CAM's mass that lies on the object (the object's share
     of the image is the level of a map that ignores it), and the shares of the object's and of the background's
     pixels where the CAM is above ``threshold`` of its maximum (what the paper's box rule keeps)."""

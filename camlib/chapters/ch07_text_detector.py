@@ -25,19 +25,19 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from camlib.box_rules import box_from_cam
+from camlib.cam.box_rules import PAPER_THRESHOLD, box_from_cam
 from camlib.cam import CAM, upsample
-from camlib.claims import higher
-from camlib.data.opencv_text import load_svt
-from camlib.data.text_scenes import scenes_from_photos
-from camlib.errors import CamlibError
-from camlib.features import extract
-from camlib.images import load_image
+from camlib.book.claims import VERDICT_COLUMN, higher, why_for
+from camlib.data.sets.opencv_text import load_svt
+from camlib.data.generators.text_scenes import scenes_from_photos
+from camlib.utils.errors import CamlibError
+from camlib.methods.features import extract
+from camlib.utils.images import load_image
 from camlib.metrics import iou
 from camlib.models.pretrained import PretrainedClassifier
-from camlib.pointing import localization_scores, peaks, points_in_boxes
-from camlib.preprocess import preprocess
-from camlib.probe import LinearProbe
+from camlib.evaluation.pointing import localization_scores, peaks, points_in_boxes
+from camlib.models.preprocess import preprocess
+from camlib.methods.probe import LinearProbe
 
 
 @dataclass
@@ -51,7 +51,7 @@ class PhotoCAM:
 
 
 def photo_cam(classifier: PretrainedClassifier, probe: LinearProbe, image: Image.Image, short_side: int = 448,
-              row: int = 0, threshold: float = 0.2) -> PhotoCAM:
+              row: int = 0, threshold: float = PAPER_THRESHOLD) -> PhotoCAM:
     """Resize ``image`` so its shorter side is ``short_side`` (no crop), score it with weight row
     ``row`` of ``probe`` and upsample the CAM back to the photo's size."""
     tensor, _ = preprocess(image, classifier.mean, classifier.std, resize=short_side, crop=None)
@@ -87,7 +87,7 @@ def svt_scores(classifier: PretrainedClassifier, probe: LinearProbe, split: str 
                canvas: int = 224, size: int = 448) -> dict[str, float]:
     """The text probe on SVT (the paper's text data set, full scale): every image resized to
     ``canvas`` px (boxes scaled, box masks), features at ``size`` px; returns the percentage the
-    probe calls text and :func:`camlib.pointing.localization_scores` of its CAMs."""
+    probe calls text and :func:`camlib.evaluation.pointing.localization_scores` of its CAMs."""
     records = load_svt(split, root)
     scenes = scenes_from_photos([np.asarray(load_image(r.path)) for r in records], [r.boxes for r in records], canvas)
     keep = np.flatnonzero(scenes.has_text)
@@ -130,10 +130,10 @@ class SupervisedTextDetector:
 
 def text_detector_claims(detection: dict[str, float], n_test: int, localization: pd.DataFrame, n_text: int,
                          real: pd.DataFrame) -> pd.DataFrame:
-    """The chapter's claims (claim / measured / holds here?), each judged by :func:`camlib.claims.higher`.
+    """The chapter's claims (claim / measured / holds?), each judged by :func:`camlib.book.claims.higher`.
 
     ``detection``: held-out ``"test accuracy (%)"`` on ``n_test`` images; ``localization``: rows of
-    :func:`camlib.pointing.localization_scores` per map method (``"CAM of the text SVM"``, the
+    :func:`camlib.evaluation.pointing.localization_scores` per map method (``"CAM of the text SVM"``, the
     baselines and ``"random point"``) on ``n_text`` images with text; ``real``: one row per real photo
     with :func:`agreement`'s columns. PxAP is not a binomial rate; its margin is the one of a rate on
     ``n_text`` images, a rough guide."""
@@ -157,7 +157,7 @@ def text_detector_claims(detection: dict[str, float], n_test: int, localization:
         (f"On real photos the CAM box agrees with the supervised detector (most of {photos} photos)",
          f"{int(real['agree'].sum())} of {photos}", higher(agree_share, 50.0, photos)),
     ]
-    return pd.DataFrame(rows, columns=["claim", "measured", "holds here?"]).set_index("claim")
+    return pd.DataFrame(rows, columns=["claim", "measured", VERDICT_COLUMN]).set_index("claim")
 
 
 def text_detector_why(claims: Sequence[str], verdicts: Sequence[str]) -> list[str]:
@@ -167,5 +167,4 @@ def text_detector_why(claims: Sequence[str], verdicts: Sequence[str]) -> list[st
                                "between them, while a word box is tight (MaxBoxAccV2, at the best threshold, does better).",
         "Its CAM ranks word pixels": "Metric: a 14x14 map cannot rank the pixels of thin strokes above their surroundings.",
     }
-    return ["" if verdict == "yes" else next((why for start, why in reasons.items() if claim.startswith(start)), "")
-            for claim, verdict in zip(claims, verdicts)]
+    return [why_for(claim, verdict, reasons) for claim, verdict in zip(claims, verdicts)]

@@ -7,10 +7,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from camlib.data.object_scenes import CONCEPTS, ObjectScenes
-from camlib.errors import CamlibError
-from camlib.paper import paper_table
-from camlib.pointing import high_regions, overlap_fractions
+from camlib.data.generators.object_scenes import CONCEPTS, ObjectScenes
+from camlib.utils.errors import CamlibError
+from camlib.book.paper import paper_table
+from camlib.book.claims import contain
+from camlib.metrics.bootstrap import RESAMPLES, bootstrap_intervals
+from camlib.evaluation.pointing import high_regions, overlap_fractions
 
 
 def informative_hits(cams: np.ndarray, scenes: ObjectScenes, images: np.ndarray, fraction: float = 0.5,
@@ -60,19 +62,22 @@ def compare_lists(hits: Sequence[np.ndarray], presence: Sequence[np.ndarray],
 
 
 def bootstrap_difference(hits: Sequence[np.ndarray], presence: Sequence[np.ndarray], wanted: Sequence[Sequence[str]],
-                         resamples: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+                         resamples: int = RESAMPLES, seed: int = 0) -> tuple[float, float, float]:
     """Mean over classes of CAM minus frequency R-precision (percentage points) with a 95% paired
-    bootstrap interval (each class's images resampled with replacement, the same draw for both lists)."""
+    bootstrap interval (:func:`camlib.metrics.bootstrap.bootstrap_intervals` with each class as a stratum: each
+    class's images resampled with replacement, the same draw for both lists)."""
     cam, frequency = compare_lists(hits, presence, wanted)
-    rng = np.random.default_rng(seed)
-    draws = np.empty(resamples)
-    for b in range(resamples):
-        picks = [rng.integers(len(h), size=len(h)) for h in hits]
+    sizes = [len(h) for h in hits]
+    strata = np.repeat(np.arange(len(hits)), sizes)
+    starts = np.cumsum([0, *sizes[:-1]])
+
+    def difference(rows: np.ndarray) -> dict[str, float]:
+        picks = [rows[strata[rows] == c] - start for c, start in enumerate(starts)]
         c, f = compare_lists([h[i] for h, i in zip(hits, picks)], [p[i] for p, i in zip(presence, picks)], wanted)
-        draws[b] = (c - f).mean()
-    low, high = np.percentile(draws, [2.5, 97.5])
+        return {"d": float((c - f).mean())}
+
     diff = float((cam - frequency).mean())
-    return diff, float(min(low, diff)), float(max(high, diff))
+    return diff, *contain(diff, *bootstrap_intervals(difference, len(strata), resamples, seed=seed, strata=strata)["d"])
 
 
 def object_lists(lists: dict[str, pd.Series], k: int = 6) -> pd.DataFrame:

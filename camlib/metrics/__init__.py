@@ -6,11 +6,11 @@ over every batch so far (it can be called again after more batches), ``compute(r
 result on a selection of the accumulated images (a size bin, a bootstrap resample:
 :func:`bootstrap_intervals`), ``reset()`` to start over.
 """
-from .bootstrap import bootstrap_intervals
-from .boxes import box_intersection, box_iou, iou
-from .classification import topk_error
-from .localization import LocalizationEvaluator, LocalizationResult
-from .wsol import (
+from camlib.metrics.bootstrap import bootstrap_intervals
+from camlib.metrics.boxes import box_intersection, box_iou, iou
+from camlib.metrics.classification import topk_error
+from camlib.metrics.localization import LocalizationEvaluator, LocalizationResult
+from camlib.metrics.wsol import (
     DEFAULT_THRESHOLDS,
     IOU_THRESHOLDS,
     PXAP_THRESHOLDS,

@@ -11,7 +11,11 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import CamlibError
+from camlib.utils.errors import CamlibError
+
+#: Resamples of every bootstrap interval in the book (a 95% percentile interval's ends move by about 0.1 point
+#: between runs of 1,000 on these test sets).
+RESAMPLES = 1000
 
 
 def select_rows(per_image: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
@@ -27,15 +31,17 @@ def select_rows(per_image: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
 def bootstrap_intervals(
     statistics: Callable[[np.ndarray], dict[str, float]],
     n: int,
-    resamples: int = 1000,
+    resamples: int = RESAMPLES,
     level: float = 0.95,
     seed: int = 0,
+    strata: np.ndarray | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Percentile intervals ``{name: (low, high)}`` of the values ``statistics(rows)`` returns, over
     ``resamples`` draws of ``n`` image indices with replacement (fixed ``seed``: the same intervals every run).
 
     ``statistics`` maps indices ``(n,)`` to named numbers, e.g.
-    ``lambda rows: {"top-1 loc": evaluator.compute(rows).top1_error}``.
+    ``lambda rows: {"top-1 loc": evaluator.compute(rows).top1_error}``. With ``strata (n,)`` (e.g. each
+    image's class) every draw resamples each stratum's images within it, so each stratum keeps its size.
     """
     if n < 2:
         raise CamlibError(f"a bootstrap needs at least 2 images, got n={n}")
@@ -43,10 +49,14 @@ def bootstrap_intervals(
         raise CamlibError(f"resamples must be at least 10, got {resamples}")
     if not 0 < level < 1:
         raise CamlibError(f"level is a fraction in (0, 1), got {level}")
+    if strata is not None and np.shape(strata) != (n,):
+        raise CamlibError(f"strata names one stratum per image, ({n},); got shape {np.shape(strata)}")
+    members = [np.arange(n)] if strata is None else [np.flatnonzero(strata == s) for s in np.unique(strata)]
     rng = np.random.default_rng(seed)
     draws: dict[str, list[float]] = {}
     for _ in range(resamples):
-        for name, value in statistics(rng.integers(0, n, n)).items():
+        rows = np.concatenate([m[rng.integers(0, len(m), len(m))] for m in members])
+        for name, value in statistics(rows).items():
             draws.setdefault(name, []).append(value)
     tail = 100.0 * (1.0 - level) / 2.0
     return {name: tuple(float(v) for v in np.nanpercentile(values, [tail, 100.0 - tail])) for name, values in draws.items()}
@@ -56,7 +66,7 @@ def seed_image_intervals(
     statistics: Callable[[int, np.ndarray], dict[str, float]],
     seeds: int,
     n: int,
-    resamples: int = 1000,
+    resamples: int = RESAMPLES,
     level: float = 0.95,
     seed: int = 0,
 ) -> dict[str, tuple[float, float]]:
@@ -83,7 +93,7 @@ def cluster_seed_intervals(
     statistics: Callable[[int, np.ndarray], dict[str, float]],
     seeds: int,
     clusters: np.ndarray,
-    resamples: int = 1000,
+    resamples: int = RESAMPLES,
     level: float = 0.95,
     seed: int = 0,
 ) -> dict[str, tuple[float, float]]:

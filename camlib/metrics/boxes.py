@@ -1,4 +1,4 @@
-"""Box overlap, in one place: intersection and IoU of ``[x0, y0, x1, y1]`` boxes.
+"""Box geometry, in one place: the tight box of a mask, areas, intersection and IoU of ``[x0, y0, x1, y1]`` boxes.
 
 Two conventions for where a box ends:
 
@@ -10,11 +10,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import CamlibError
+from camlib.utils.errors import CamlibError
+
+
+def as_boxes(boxes: object, name: str) -> np.ndarray:
+    """``boxes`` as a float64 array, or a ``CamlibError`` naming ``name`` (strings, ragged lists, ...)."""
+    try:
+        return np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CamlibError(f"{name} must be numeric boxes [x0, y0, x1, y1], got {type(boxes).__name__} that is not") from None
 
 
 def _extent(low: np.ndarray, high: np.ndarray, inclusive: bool) -> np.ndarray:
     return np.clip(high - low + (1.0 if inclusive else 0.0), 0, None)
+
+
+def mask_box(mask: np.ndarray) -> np.ndarray:
+    """The tight box float32 ``(4,)`` ``[x0, y0, x1, y1]`` of a non-empty bool mask ``(H, W)``."""
+    ys, xs = np.nonzero(mask)
+    if not len(xs):
+        raise CamlibError("the mask is empty: nothing to box (an object outside the image, or fully transparent)")
+    return np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], dtype=np.float32)
 
 
 def box_intersection(a: np.ndarray, b: np.ndarray, inclusive: bool = False) -> np.ndarray:
@@ -42,11 +58,13 @@ def iou(boxes_a: np.ndarray, boxes_b: np.ndarray, inclusive: bool = False) -> np
 
     A single box ``(4,)`` on either side is treated as ``(1, 4)``; ``inclusive`` as in the module.
     """
-    a = np.atleast_2d(np.asarray(boxes_a, dtype=np.float64))
-    b = np.atleast_2d(np.asarray(boxes_b, dtype=np.float64))
+    a = np.atleast_2d(as_boxes(boxes_a, "boxes_a"))
+    b = np.atleast_2d(as_boxes(boxes_b, "boxes_b"))
     for name, boxes in (("boxes_a", a), ("boxes_b", b)):
         if boxes.shape[-1] != 4 or boxes.ndim != 2:
             raise CamlibError(f"{name} must be (N, 4) boxes [x0, y0, x1, y1], got shape {boxes.shape}")
+        if not np.isfinite(boxes).all():
+            raise CamlibError(f"{name} has NaN or infinite coordinates; boxes are finite [x0, y0, x1, y1]")
         if boxes.size and (np.any(boxes[:, 2] < boxes[:, 0]) or np.any(boxes[:, 3] < boxes[:, 1])):
             raise CamlibError(f"{name} has a box with x1 < x0 or y1 < y0; boxes are [x0, y0, x1, y1]")
     return box_iou(a[:, None, :], b[None, :, :], inclusive)

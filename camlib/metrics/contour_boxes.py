@@ -21,7 +21,7 @@ from typing import Literal, Sequence
 import cv2
 import numpy as np
 
-from .boxes import box_iou
+from camlib.metrics.boxes import box_iou
 
 Method = Literal["sweep", "loop"]
 NO_BOX = np.zeros((1, 4))

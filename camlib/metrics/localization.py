@@ -6,9 +6,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import CamlibError
-from .bootstrap import select_rows
-from .boxes import iou
+from camlib.utils.errors import CamlibError
+from camlib.metrics.bootstrap import select_rows
+from camlib.metrics.boxes import as_boxes, iou
 
 
 @dataclass
@@ -58,7 +58,7 @@ class LocalizationEvaluator:
             gt_known_boxes: optional ``(N, 4)`` box predicted from the GT class's CAM.
         """
         pred_classes = np.asarray(pred_classes)
-        pred_boxes = np.asarray(pred_boxes, dtype=np.float64)
+        pred_boxes = as_boxes(pred_boxes, "pred_boxes")
         n = len(gt_boxes)
         if pred_classes.ndim != 2 or pred_boxes.shape != (*pred_classes.shape, 4):
             raise CamlibError(f"pred_classes must be (N, G) and pred_boxes (N, G, 4); got {pred_classes.shape}, {pred_boxes.shape}")
@@ -67,10 +67,16 @@ class LocalizationEvaluator:
         hits = np.zeros(pred_classes.shape, dtype=bool)
         known = np.zeros(n, dtype=bool)
         for i in range(n):
-            boxes = np.asarray(gt_boxes[i], dtype=np.float64).reshape(-1, 4)
-            labels = np.broadcast_to(np.asarray(gt_labels[i]).reshape(-1), (len(boxes),))
+            boxes = as_boxes(gt_boxes[i], f"gt_boxes[{i}]")
+            if boxes.size % 4:
+                raise CamlibError(f"gt_boxes[{i}] must be (M, 4) boxes [x0, y0, x1, y1], got shape {boxes.shape}")
+            boxes = boxes.reshape(-1, 4)
             if len(boxes) == 0:
                 raise CamlibError(f"image {i} of the batch has no ground-truth box")
+            labels = np.asarray(gt_labels[i]).reshape(-1)
+            if len(labels) not in (1, len(boxes)):
+                raise CamlibError(f"image {i} has {len(labels)} labels for {len(boxes)} ground-truth boxes; give one label per box, or one for all")
+            labels = np.broadcast_to(labels, (len(boxes),))
             overlaps = iou(pred_boxes[i], boxes)  # (G, M)
             same_class = pred_classes[i][:, None] == labels[None, :]
             hits[i] = np.any(same_class & (overlaps >= self.iou_threshold), axis=1)

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from scipy import ndimage
 from scipy.sparse.csgraph import minimum_spanning_tree
 
-from ..errors import CamlibError
+from camlib.utils.errors import CamlibError
 
 Method = Literal["sweep", "loop"]
 _CHUNK_PIXELS = 1 << 20  # pixels per batch of the sweep (merge tree) method (bounds its memory to ~100 MB)

@@ -27,11 +27,11 @@ from typing import Literal, Sequence
 import cv2
 import numpy as np
 
-from ..errors import CamlibError
-from .bootstrap import select_rows
-from .boxes import box_iou
-from .contour_boxes import contour_iou_curves
-from .threshold_components import ComponentBoxes, check_maps, check_thresholds, component_boxes
+from camlib.utils.errors import CamlibError
+from camlib.metrics.bootstrap import select_rows
+from camlib.metrics.boxes import as_boxes, box_iou
+from camlib.metrics.contour_boxes import contour_iou_curves
+from camlib.metrics.threshold_components import ComponentBoxes, check_maps, check_thresholds, component_boxes
 
 Rules = Literal["reference", "camlib"]
 Method = Literal["sweep", "loop"]
@@ -322,7 +322,7 @@ def _check_gt_boxes(gt_boxes: Sequence[np.ndarray], n: int, height: int, width: 
         raise CamlibError(f"got {len(gt_boxes)} ground-truth box arrays for {n} maps")
     checked = []
     for i, boxes in enumerate(gt_boxes):
-        arr = np.asarray(boxes, dtype=np.float64)
+        arr = as_boxes(boxes, f"gt_boxes[{i}]")
         if arr.ndim != 2 or arr.shape[1] != 4 or len(arr) == 0:
             raise CamlibError(f"gt_boxes[{i}] must be a non-empty (M, 4) array [x0, y0, x1, y1], got shape {arr.shape}")
         x0, y0, x1, y1 = arr.T

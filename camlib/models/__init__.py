@@ -1,5 +1,5 @@
 """Networks: the paper's *-GAP conversions and pretrained classifiers that load offline."""
-from .gap import (
+from camlib.models.gap import (
     GapNet,
     alexnet_gap,
     alexnet_star_gap,
@@ -9,7 +9,7 @@ from .gap import (
     googlenet_gmp,
     vgg16_gap,
 )
-from .pretrained import (
+from camlib.models.pretrained import (
     PRETRAINED,
     PretrainedClassifier,
     efficientnet_lite,

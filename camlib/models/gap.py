@@ -12,7 +12,7 @@ import torch
 import torchvision
 from torch import nn
 
-from ..errors import CamlibError
+from camlib.utils.errors import CamlibError
 
 Pooling = Literal["avg", "max"]
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import CamlibError
-from .gap import GapNet
+from camlib.utils.errors import CamlibError
+from camlib.models.gap import GapNet
 
 HEAD_KINDS = ("gap", "gmp", "gap-extra", "fc")
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..errors import CamlibError
-from ..preprocess import IMAGENET_CLASSES
+from camlib.utils.errors import CamlibError
+from camlib.models.preprocess import IMAGENET_CLASSES
 
 
 @dataclass
@@ -84,8 +84,8 @@ def squeezenet1_1() -> PretrainedClassifier:
     (0-255) minus Caffe's ImageNet mean; shorter side resized to 256, centre crop 227 (14x14 maps).
     See :mod:`camlib.models.squeezenet` for the conversion.
     """
-    from .squeezenet import CAFFE_MEAN_RGB
-    from .squeezenet import squeezenet1_1 as build
+    from camlib.models.squeezenet import CAFFE_MEAN_RGB
+    from camlib.models.squeezenet import squeezenet1_1 as build
 
     return PretrainedClassifier(
         name="squeezenet1_1",

@@ -25,8 +25,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ..errors import CamlibError
-from .gap import GapNet
+from camlib.utils.errors import CamlibError
+from camlib.models.gap import GapNet
 
 #: Channels of the trunk's three conv blocks.
 TRUNK_CHANNELS = (16, 32, 64)
@@ -115,7 +115,8 @@ SMALL_NETWORKS = tuple(_BUILDERS)
 
 
 def small_network(name: str, num_classes: int, input_size: int = 32, seed: int | None = 0) -> nn.Module:
-    """Build one of :data:`SMALL_NETWORKS`; ``seed`` makes the initial weights reproducible.
+    """Build one of :data:`SMALL_NETWORKS`; ``seed`` makes the initial weights reproducible without touching the
+    caller's random state (``None``: drawn from it).
 
     With the same seed every network starts from the same trunk weights (the trunk is built first).
     """
@@ -123,9 +124,11 @@ def small_network(name: str, num_classes: int, input_size: int = 32, seed: int |
         raise CamlibError(f"unknown small network {name!r}; choose one of {', '.join(SMALL_NETWORKS)}")
     if num_classes < 2:
         raise CamlibError(f"a classifier needs at least 2 classes, got num_classes={num_classes}")
-    if seed is not None:
+    if seed is None:
+        return _BUILDERS[name](num_classes, input_size)
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-    return _BUILDERS[name](num_classes, input_size)
+        return _BUILDERS[name](num_classes, input_size)
 
 
 def feature_size(model: nn.Module, input_size: int = 32) -> tuple[int, int]:

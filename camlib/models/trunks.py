@@ -15,7 +15,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from ..errors import CamlibError
+from camlib.utils.errors import CamlibError
 
 
 class LiteBlocks(nn.Module):

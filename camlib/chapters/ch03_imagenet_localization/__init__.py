@@ -1,8 +1,8 @@
 """Chapter 3 (Sec. 3, Tables 2-3): weakly supervised localization by real ImageNet networks on real objects.
 
-The composites of ImageNet classes (photographed objects with exact masks, :mod:`camlib.data.composites`)
-and the hand-boxed real photos (:mod:`camlib.data.real_photos`), scored for EfficientNet-Lite0/1/2 and
-SqueezeNet 1.1 with the library's evaluation (:mod:`camlib.evaluation`); ``camlib cam``'s defaults
+The composites of ImageNet classes (photographed objects with exact masks, :mod:`camlib.data.generators.composites`)
+and the hand-boxed real photos (:mod:`camlib.data.sets.real_photos`), scored for EfficientNet-Lite0/1/2 and
+SqueezeNet 1.1 with the library's evaluation (:mod:`camlib.evaluation.evaluate`); ``camlib cam``'s defaults
 are chosen here on the composites' dev split (:mod:`.defaults`).
 """
 from camlib.chapters.ch03_imagenet_localization.benchmark import (
@@ -34,13 +34,13 @@ from camlib.chapters.ch03_imagenet_localization.tables import (
     measure,
     paired_claim,
     paper_beside,
-    size_bin_table,
+    metric_columns,
 )
-from camlib.paper_tables import SIZE_BINS
+from camlib.book.paper_tables import SIZE_BINS
 
 __all__ = [
     "CPU", "FULL", "NETWORKS", "PAPER_ROWS", "SIZE_BINS", "Scale", "evaluate_backprop", "evaluate_cam", "evaluate_centre",
     "evaluate_photos", "sample_rows", "size_bin_rows", "DEV_THRESHOLDS", "DevChoice", "choose_flip",
     "choose_network_and_threshold", "dev_curve", "PhotoScores", "Setting", "score_photos", "TABLE2_METRICS", "centre_row",
-    "heuristics_table", "interval_table", "measure", "paired_claim", "paper_beside", "size_bin_table",
+    "heuristics_table", "interval_table", "measure", "paired_claim", "paper_beside", "metric_columns",
 ]

@@ -1,4 +1,4 @@
-"""Tables 2 and 3 measured on the composites: every row is one :func:`camlib.evaluation.evaluate` pass.
+"""Tables 2 and 3 measured on the composites: every row is one :func:`camlib.evaluation.evaluate.evaluate` pass.
 
 Rows: the four ImageNet networks' CAMs at their own input size, Lite0's CAM at twice its input
 (448 px: 14x14 maps instead of 7x7), backprop saliency on Lite0, and the centre baseline. Each
@@ -12,14 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from camlib.data.composites import CompositeSplit, largest_box_shares
-from camlib.data.real_photos import RealPhoto
-from camlib.errors import CamlibError
-from camlib.eval_batches import composite_batches, real_photo_batches
-from camlib.evaluation import Evaluation, GtKnownScores, evaluate, evaluate_gt_known
-from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps
+from camlib.data.generators.composites import CompositeSplit, largest_box_shares
+from camlib.data.sets.real_photos import RealPhoto
+from camlib.utils.errors import CamlibError
+from camlib.evaluation.batches import composite_batches, real_photo_batches
+from camlib.evaluation.evaluate import Evaluation, GtKnownScores, evaluate, evaluate_gt_known
+from camlib.methods.map_methods import BackpropMaps, CAMMaps, CentreMaps
 from camlib.models.pretrained import PretrainedClassifier
-from camlib.paper_tables import size_bins
+from camlib.book.paper_tables import size_bins
+from camlib.metrics.bootstrap import RESAMPLES
 
 #: The packaged ImageNet networks, by camlib name -> row name.
 NETWORKS = {"efficientnet-lite0": "Lite0", "efficientnet-lite1": "Lite1", "efficientnet-lite2": "Lite2",
@@ -43,7 +44,7 @@ class Scale:
     dev_images: int = 200
     backprop_on: tuple[str, ...] = ("Lite0",)
     high_res: int = 448
-    resamples: int = 300
+    resamples: int = RESAMPLES
     batch_size: int = 25
     seed: int = 0
 
@@ -59,7 +60,7 @@ class Scale:
 
 #: What the chapter runs on 2 CPU cores; :data:`FULL` scores every composite (a GPU helps).
 CPU = Scale()
-FULL = Scale(test_images=3000, high_res_images=3000, backprop_images=3000, dev_images=500, resamples=1000,
+FULL = Scale(test_images=3000, high_res_images=3000, backprop_images=3000, dev_images=500,
              backprop_on=tuple(NETWORKS.values()))
 
 
@@ -73,7 +74,7 @@ def sample_rows(split: CompositeSplit, count: int, seed: int = 0) -> np.ndarray:
 
 def size_bin_rows(split: CompositeSplit, rows: np.ndarray) -> dict[str, np.ndarray]:
     """Positions in ``rows`` (not image indices) of the images whose largest box falls in each of
-    :data:`camlib.paper_tables.SIZE_BINS`, named like ``"10-30%"``."""
+    :data:`camlib.book.paper_tables.SIZE_BINS`, named like ``"10-30%"``."""
     return size_bins(largest_box_shares(split)[rows])
 
 

@@ -4,7 +4,7 @@ The dev split holds other stamps than the test split (the split is by stamp), an
 are never looked at while choosing. The choice, in order: the network and box threshold with the
 best top-1 localization accuracy (the paper's rule at each of :data:`DEV_THRESHOLDS`), then flip
 averaging for that network, which doubles the cost of every image, only if its best accuracy beats the
-plain one by more than the noise margin of :func:`camlib.claims.margin`. Ties go to the first network
+plain one by more than the noise margin of :func:`camlib.book.claims.margin`. Ties go to the first network
 of :data:`camlib.chapters.ch03_imagenet_localization.benchmark.NETWORKS` (the cheapest) and the lowest threshold.
 """
 from __future__ import annotations
@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from camlib.chapters.ch03_imagenet_localization.real_photo_eval import Setting
-from camlib.claims import margin
-from camlib.data.composites import CompositeSplit
-from camlib.eval_batches import composite_batches
-from camlib.evaluation import ThresholdCurve, top1_localization_curve
-from camlib.map_methods import CAMMaps, FlipAveragedMaps
+from camlib.book.claims import margin
+from camlib.data.generators.composites import CompositeSplit
+from camlib.evaluation.batches import composite_batches
+from camlib.evaluation.evaluate import ThresholdCurve, top1_localization_curve
+from camlib.methods.map_methods import CAMMaps, FlipAveragedMaps
 from camlib.models.pretrained import PretrainedClassifier
 
 #: Box thresholds tried on the dev split (fractions of the map's maximum).

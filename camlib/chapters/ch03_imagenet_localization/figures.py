@@ -1,5 +1,5 @@
 """The chapter's figures: the dev-split threshold curves, accuracy by object size, and the real photos
-as ``camlib cam`` localizes them (the composites are drawn by :func:`camlib.plots.composite_sheet`)."""
+as ``camlib cam`` localizes them (the composites are drawn by :func:`camlib.book.figures.composite_sheet`)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -8,9 +8,10 @@ import pandas as pd
 
 from camlib.chapters.ch03_imagenet_localization.defaults import DevChoice
 from camlib.chapters.ch03_imagenet_localization.real_photo_eval import PhotoScores
-from camlib.data.real_photos import RealPhoto
-from camlib.localize import boxes_in_input
-from camlib.plots import composite_sheet, draw_boxes, overlay
+from camlib.data.sets.real_photos import RealPhoto
+from camlib.app.localize import boxes_in_input
+from camlib.app.plots import draw_boxes, overlay
+from camlib.book.figures import composite_sheet
 
 __all__ = ["composite_sheet", "dev_curves_plot", "size_bin_plot", "real_photo_results"]
 
@@ -35,7 +36,7 @@ def dev_curves_plot(choice: DevChoice) -> plt.Figure:
 
 
 def size_bin_plot(table: pd.DataFrame, ylabel: str) -> plt.Figure:
-    """A grouped bar chart of a :func:`~camlib.chapters.ch03_imagenet_localization.tables.size_bin_table`."""
+    """A grouped bar chart of a :func:`~camlib.book.paper_tables.size_bin_table`."""
     figure, ax = plt.subplots(figsize=(7, 3.6))
     values = table.drop(columns="n")
     values.index = [f"{name}\n(n={n})" for name, n in zip(table.index, table["n"])]

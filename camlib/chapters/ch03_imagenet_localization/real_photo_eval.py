@@ -1,4 +1,4 @@
-"""The real-photo test set scored through ``camlib cam``'s own code path (:func:`camlib.localize.localize_batch`).
+"""The real-photo test set scored through ``camlib cam``'s own code path (:func:`camlib.app.localize.localize_batch`).
 
 Each photo is localized whole (shorter side resized to the network's input, no crop), top-5 classes
 with one box each, and judged by the ILSVRC rule against every annotated box of the photo
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from camlib.data.real_photos import RealPhoto
-from camlib.localize import Localization, localize_batch
+from camlib.data.sets.real_photos import RealPhoto
+from camlib.app.localize import Localization, localize_batch
 from camlib.metrics import LocalizationEvaluator
 from camlib.models.pretrained import PretrainedClassifier
 

@@ -1,8 +1,8 @@
 """The chapter's tables: every number with a 95% bootstrap interval over images, the paper's beside.
 
 Intervals are percentile bootstraps (:func:`camlib.metrics.bootstrap_intervals`) that rescore each
-resample with :meth:`camlib.evaluation.Evaluation.subset`; claims compare two rows on the same
-images with a paired bootstrap of their difference (:func:`camlib.claims.interval_verdict`).
+resample with :meth:`camlib.evaluation.evaluate.Evaluation.subset`; claims compare two rows on the same
+images with a paired bootstrap of their difference (:func:`camlib.book.claims.interval_verdict`).
 """
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from camlib.claims import interval_verdict
-from camlib.errors import CamlibError
-from camlib.evaluation import Evaluation, GtKnownScores
+from camlib.book.claims import VERDICT_COLUMN, contain, interval_verdict
+from camlib.utils.errors import CamlibError
+from camlib.evaluation.evaluate import Evaluation, GtKnownScores
 from camlib.metrics import bootstrap_intervals
-from camlib.paper import paper_table
+from camlib.book.paper import paper_table
+from camlib.metrics.bootstrap import RESAMPLES
 
 Metric = Callable[[Evaluation], float]
 
@@ -36,7 +37,7 @@ def _cell(value: float, low: float, high: float) -> str:
     return f"{value:.1f} [{low:.1f}, {high:.1f}]"
 
 
-def measure(evaluation: Evaluation, metrics: dict[str, Metric], resamples: int = 1000, seed: int = 0) -> dict[str, str]:
+def measure(evaluation: Evaluation, metrics: dict[str, Metric], resamples: int = RESAMPLES, seed: int = 0) -> dict[str, str]:
     """``{metric: "value [low, high]"}`` for one evaluation (95% percentile bootstrap over its images);
     ``"n/a"`` for a metric the evaluation did not measure (NaN)."""
     values = {name: f(evaluation) for name, f in metrics.items()}
@@ -47,7 +48,7 @@ def measure(evaluation: Evaluation, metrics: dict[str, Metric], resamples: int =
 
 
 def interval_table(evaluations: dict[str, Evaluation], metrics: dict[str, Metric] = TABLE2_METRICS,
-                   resamples: int = 1000) -> pd.DataFrame:
+                   resamples: int = RESAMPLES) -> pd.DataFrame:
     """One row per evaluation, one ``"value [low, high]"`` column per metric, and the image count ``n``."""
     rows = {name: {"n": e.count, **measure(e, metrics, resamples)} for name, e in evaluations.items()}
     return pd.DataFrame.from_dict(rows, orient="index")
@@ -75,7 +76,7 @@ def paper_beside(evaluations: dict[str, Evaluation], paper_rows: dict[str, str])
     return frame.round(1)
 
 
-def heuristics_table(evaluations: dict[str, Evaluation], resamples: int = 1000) -> pd.DataFrame:
+def heuristics_table(evaluations: dict[str, Evaluation], resamples: int = RESAMPLES) -> pd.DataFrame:
     """Table 3: top-5 localization error (%) with the paper's heuristics (five guesses from the top-3
     classes' released-rule boxes) beside the plain top-5 by the paper's rule and by the released rule."""
     metrics: dict[str, Metric] = {
@@ -89,18 +90,14 @@ def heuristics_table(evaluations: dict[str, Evaluation], resamples: int = 1000) 
     return interval_table(evaluations, metrics, resamples)
 
 
-def size_bin_table(evaluations: dict[str, Evaluation], bins: dict[str, np.ndarray], metric: Metric) -> pd.DataFrame:
-    """``metric`` (%) of each evaluation on each size bin (positions into its images), with the bin's
-    image count; a bin with fewer than 2 images shows NaN."""
-    frame = pd.DataFrame({name: [metric(e.subset(rows)) if len(rows) >= 2 else np.nan for rows in bins.values()]
-                          for name, e in evaluations.items()}, index=list(bins)).round(1)
-    frame.insert(0, "n", [len(rows) for rows in bins.values()])
-    frame.index.name = "largest box"
-    return frame
+def metric_columns(evaluations: dict[str, Evaluation], metric: Metric) -> dict[str, Callable[[np.ndarray], float]]:
+    """``{row: metric of that evaluation's images at given positions}``: the columns of
+    :func:`camlib.book.paper_tables.size_bin_table`."""
+    return {name: (lambda rows, e=e: metric(e.subset(rows))) for name, e in evaluations.items()}
 
 
 def paired_claim(claim: str, paper: str, better: Evaluation, worse: Evaluation, metric: Metric, lower_is_better: bool,
-                 resamples: int = 1000, worse_metric: Metric | None = None, seed: int = 0) -> dict[str, str]:
+                 resamples: int = RESAMPLES, worse_metric: Metric | None = None, seed: int = 0) -> dict[str, str]:
     """A claim row "``better`` beats ``worse``": ``metric`` of ``better`` against ``worse_metric`` (default:
     the same metric) of ``worse``, both evaluated on the same images in the same order (they may be one
     evaluation, e.g. two box rules); the verdict comes from the paired bootstrap interval of the gain."""
@@ -114,8 +111,8 @@ def paired_claim(claim: str, paper: str, better: Evaluation, worse: Evaluation, 
         return {"gain": sign * (metric(a) - worse_metric(b))}
 
     value = gain(None)["gain"]
-    low, high = bootstrap_intervals(gain, better.count, resamples, seed=seed)["gain"]
+    low, high = contain(value, *bootstrap_intervals(gain, better.count, resamples, seed=seed)["gain"])
     return {"claim": claim, "paper": paper,
             "measured": f"{metric(better):.1f} vs {worse_metric(worse):.1f}; gain {value:.1f} [{low:.1f}, {high:.1f}] "
                         f"(n={better.count})",
-            "holds?": interval_verdict(value, min(low, value), max(high, value))}
+            VERDICT_COLUMN: interval_verdict(value, low, high)}

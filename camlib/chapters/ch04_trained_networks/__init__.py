@@ -4,17 +4,16 @@ The same code serves the CPU-scale chapter (:mod:`.converted_networks`: ImageNet
 fine-tuned on composites, several seeds) and the full-scale ILSVRC runs (:mod:`camlib.chapters.ch04_trained_networks.full_scale`).
 """
 from camlib.chapters.ch04_trained_networks.claims_table import Roles, claims_table, scorecard_table, summary
-from camlib.eval_batches import EvalBatch, dataset_batches, resized_input, split_batches
-from camlib.evaluation import (
-    PAPER_THRESHOLD,
-    RELEASED_THRESHOLD,
+from camlib.evaluation.batches import EvalBatch, dataset_batches, resized_input, split_batches
+from camlib.cam.box_rules import PAPER_THRESHOLD, RELEASED_THRESHOLD
+from camlib.evaluation.evaluate import (
     SWEEP_THRESHOLDS,
     Evaluation,
     GtKnownScores,
     evaluate,
     evaluate_gt_known,
 )
-from camlib.paper_tables import (
+from camlib.book.paper_tables import (
     SIZE_BINS,
     box_area_table,
     modern_table,

@@ -1,8 +1,8 @@
-"""The chapter's entry point: the results of Tables 1-3 at the scale ``camlib.notebook.setup`` chose."""
+"""The chapter's entry point: the results of Tables 1-3 at the scale ``camlib.book.notebook.setup`` chose."""
 from __future__ import annotations
 
 from camlib.chapters.ch04_trained_networks.results import Results
-from camlib.errors import CamlibError
+from camlib.utils.errors import CamlibError
 
 
 def chapter_results(scale: str = "default") -> Results:

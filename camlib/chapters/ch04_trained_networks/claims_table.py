@@ -5,8 +5,8 @@ network was trained with. The verdict comes from the 95% interval of the differe
 :func:`camlib.metrics.bootstrap.cluster_seed_intervals`, which resamples the objects the test images
 show (several images show one object: they are not independent) and the seeds together, so that it
 carries the seed-to-seed spread as well as the test set's sampling noise
-(:func:`camlib.claims.interval_verdict`). "About equal" claims are judged against
-:data:`EQUIVALENCE_MARGIN`, stated before the measurement (:func:`camlib.claims.equivalence_verdict`).
+(:func:`camlib.book.claims.interval_verdict`). "About equal" claims are judged against
+:data:`CLASSIFY_EQUALLY_MARGIN`, stated before the measurement (:func:`camlib.book.claims.equivalence_verdict`).
 Each row prints the smallest gain its test could detect beside the paper's gain.
 """
 from __future__ import annotations
@@ -17,14 +17,13 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from camlib.claims import equivalence_verdict, interval_verdict
-from camlib.errors import CamlibError
-from camlib.metrics.bootstrap import cluster_seed_intervals, minimum_detectable_effect, seed_image_intervals
-from camlib.paper import paper_table
-from camlib.train import CONVERGED_ERROR
+from camlib.book.claims import (CLASSIFY_EQUALLY_MARGIN, VERDICT_COLUMN, contain, equivalence_verdict, interval_verdict,
+                                 why_for)
+from camlib.utils.errors import CamlibError
+from camlib.metrics.bootstrap import RESAMPLES, cluster_seed_intervals, minimum_detectable_effect, seed_image_intervals
+from camlib.book.paper import paper_table
+from camlib.training.train import CONVERGED_ERROR
 
-#: "About equal" means within this many points (top-1 errors): about three times the paper's GAP-GMP gap (0.6).
-EQUIVALENCE_MARGIN = 2.0
 
 
 @dataclass(frozen=True)
@@ -127,7 +126,7 @@ def paper_claims(results) -> list[Claim]:
 
 
 def unconverged(results) -> dict[str, float]:
-    """The trained networks (Table 1 rows) whose last-epoch training error reached :data:`camlib.train.CONVERGED_ERROR`
+    """The trained networks (Table 1 rows) whose last-epoch training error reached :data:`camlib.training.train.CONVERGED_ERROR`
     with some seed, with their worst such error (%): a comparison resting on one of them is not tested."""
     worst = {row: max(100.0 - fit.history[-1]["accuracy"] for fit in fits) for row, fits in results.training.items() if fits}
     return {row: error for row, error in worst.items() if error >= CONVERGED_ERROR}
@@ -139,7 +138,7 @@ def _numbers(paper: str) -> tuple[float, float] | None:
     return (float(parts[0]), float(parts[1])) if len(parts) == 2 else None
 
 
-def claims_table(results, resamples: int = 1000) -> pd.DataFrame:
+def claims_table(results, resamples: int = RESAMPLES) -> pd.DataFrame:
     """One row per claim of :func:`paper_claims`: the paper's pair and gain, ours (seed means, same order), our
     gain with its 95% interval over objects and seeds, the smallest gain the test could detect (80% power),
     and the verdict ("not tested" when a network it rests on did not converge, :func:`unconverged`)."""
@@ -156,18 +155,18 @@ def claims_table(results, resamples: int = 1000) -> pd.DataFrame:
         else:
             low, high = seed_image_intervals(gain, seeds, claim.images, resamples, seed=number)["d"]
         difference = sign * (a - b) + 0.0  # + 0.0: no "-0.0"
-        low, high = min(low, difference) + 0.0, max(high, difference) + 0.0  # a percentile interval can miss the point
+        low, high = contain(difference, low, high)
         if set(claim.networks) & set(not_converged):
             verdict = "not tested"
         elif claim.kind == "similar":
-            verdict = equivalence_verdict(difference, low, high, EQUIVALENCE_MARGIN)
+            verdict = equivalence_verdict(difference, low, high, CLASSIFY_EQUALLY_MARGIN)
         else:
             verdict = interval_verdict(difference, low, high)
         objects = len(np.unique(results.objects[:claim.images])) if results.objects is not None else claim.images
         rows.append((claim.claim, claim.paper, claim.paper_gain, a, b, f"{difference:+.1f} [{low:+.1f}, {high:+.1f}]",
                      minimum_detectable_effect(low, high), claim.images, objects, verdict))
     columns = ["claim", "paper", "paper gain", "ours A", "ours B", "gain (95% interval)", "detectable gain", "test images",
-               "test objects", "holds here?"]
+               "test objects", VERDICT_COLUMN]
     return pd.DataFrame(rows, columns=columns).set_index("claim")
 
 
@@ -176,7 +175,7 @@ def claims_table(results, resamples: int = 1000) -> pd.DataFrame:
 CENTRE_MARGIN = 8.0
 
 
-def centre_margins(results, row: str | None = None, resamples: int = 1000) -> pd.DataFrame:
+def centre_margins(results, row: str | None = None, resamples: int = RESAMPLES) -> pd.DataFrame:
     """How far ``row``'s CAMs (default the GAP row) beat the centre baseline, a map that ignores the image, on the
     threshold-free metrics: ours and the centre's (seed means), the gain with its 95% interval over objects and
     seeds, the smallest seed's gain, the detectable gain; whether the gain reaches :data:`CENTRE_MARGIN` with the
@@ -193,7 +192,7 @@ def centre_margins(results, row: str | None = None, resamples: int = 1000) -> pd
         ours = [part(record(k)).compute().value for k in range(results.seeds)]
         difference = float(np.mean(ours)) - centre(None)
         low, high = cluster_seed_intervals(gain, results.seeds, results.objects, resamples, seed=100 + number)["d"]
-        low, high = min(low, difference), max(high, difference)
+        low, high = contain(difference, low, high)
         rows[metric] = {"ours": float(np.mean(ours)), "centre baseline": centre(None),
                         "gain (95% interval)": f"{difference:+.1f} [{low:+.1f}, {high:+.1f}]", "gain": difference,
                         "interval low": low, "smallest seed's gain": min(ours) - centre(None),
@@ -210,7 +209,7 @@ def summary(table: pd.DataFrame) -> str:
               ("Not tested (a network it rests on did not converge)", "not tested")]
     lines = []
     for title, verdict in groups:
-        claims = [claim for claim, holds in table["holds here?"].items() if holds == verdict]
+        claims = [claim for claim, holds in table[VERDICT_COLUMN].items() if holds == verdict]
         if claims:
             lines.append(f"{title} ({len(claims)}): " + "; ".join(claims) + ".")
     return "\n".join(lines)
@@ -236,13 +235,12 @@ NOT_TESTED = (f"Set-up: a network it compares did not converge in the shared tra
 
 
 def scorecard_table(table: pd.DataFrame, seeds: int) -> pd.DataFrame:
-    """:func:`claims_table`'s rows for :func:`camlib.scorecard.record_claims`: columns claim, paper, measured
+    """:func:`claims_table`'s rows for :func:`camlib.book.scorecard.record_claims`: columns claim, paper, measured
     (ours A vs B, the gain and its interval, the images and ``seeds``) and why (:data:`WHY_NOT`, for a claim that does not hold)."""
     rows = table.reset_index()
     rows["measured"] = [f"{a:.1f} vs {b:.1f}; gain {gain} ({n} images of {objects} objects, {seeds} seeds)"
                         for a, b, gain, n, objects in zip(rows["ours A"], rows["ours B"], rows["gain (95% interval)"],
                                                           rows["test images"], rows["test objects"])]
-    rows["why"] = ["" if holds == "yes" else NOT_TESTED if holds == "not tested"
-                   else next((why for start, why in WHY_NOT.items() if claim.startswith(start)), "")
-                   for claim, holds in zip(rows["claim"], rows["holds here?"])]
+    rows["why"] = [NOT_TESTED if holds == "not tested" else why_for(claim, holds, WHY_NOT)
+                   for claim, holds in zip(rows["claim"], rows[VERDICT_COLUMN])]
     return rows

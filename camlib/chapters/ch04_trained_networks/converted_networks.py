@@ -2,17 +2,18 @@
 
 Each row is EfficientNet-Lite0 (ImageNet weights, packaged) cut where its map is 14x14 at 224 px, as the
 paper cut VGG and GoogLeNet, given the row's head (:func:`camlib.models.heads.paper_head`) and fine-tuned
-with the whole stride-16 stage below it (:mod:`camlib.finetune`); the 7x7 row keeps the network's own
+with the whole stride-16 stage below it (:mod:`camlib.training.finetune`); the 7x7 row keeps the network's own
 stride-32 blocks. The data are composites of photographed objects in coarse classes (mammal, bird,
 fruit...), split by stamp so that no test object was seen in training, at ILSVRC's object sizes. Every
-row and seed was trained once by ``python -m camlib.book.retrain`` and ships as a checkpoint
-(:mod:`camlib.checkpoints`); the :data:`GPU` scale fine-tunes every block on ten times the composites
+row and seed was trained once by ``python -m camlib.commands.retrain`` and ships as a checkpoint
+(:mod:`camlib.training.checkpoints`); the :data:`GPU` scale fine-tunes every block on ten times the composites
 instead. The frozen layers below the tuned ones are the same in every network, so a memo
 (:class:`camlib.models.trunks.MemoTrunk`) runs them once per test batch for all rows.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -20,22 +21,22 @@ from torch import nn
 
 from camlib.chapters.ch04_trained_networks.claims_table import Roles
 from camlib.chapters.ch04_trained_networks.results import Classification, Examples, Results
-from camlib.data.composites import CompositeSpec, CompositeSplit, largest_box_shares, load_composites
-from camlib.data.paths import cache_dir
-from camlib.errors import CamlibError
-from camlib.eval_batches import EvalBatch, composite_batches
-from camlib.evaluation import evaluate, gt_known_record
-from camlib.finetune import (NETWORK, TUNED_SEEDS, TUNED_TEST_IMAGES, TUNED_TRAIN_IMAGES, TUNED_WIDTH, Conversion,
+from camlib.data.generators.composites import CompositeSpec, CompositeSplit, largest_box_shares, load_composites
+from camlib.data.assets.paths import cache_dir
+from camlib.utils.errors import CamlibError
+from camlib.evaluation.batches import EvalBatch, composite_batches
+from camlib.evaluation.evaluate import evaluate, gt_known_record
+from camlib.training.finetune import (NETWORK, TUNED_SEEDS, TUNED_TEST_IMAGES, TUNED_TRAIN_IMAGES, TUNED_WIDTH, Conversion,
                              ConvertedNet, convert, fine_tune, shipped_tuned, tuned_key, tuned_name, tuned_training)
-from camlib.stamp_groups import group_composites, group_names
-from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps
+from camlib.training.stamp_groups import group_composites, group_names
+from camlib.methods.map_methods import BackpropMaps, CAMMaps, CentreMaps
 from camlib.models.gap import count_parameters
 from camlib.models.pretrained import PretrainedClassifier, load_pretrained
 from camlib.models.trunks import MemoTrunk
-from camlib.paper_tables import size_bins
-from camlib.progress import progress
-from camlib.repro import default_device
-from camlib.train import TrainConfig, TrainResult
+from camlib.utils.progress import progress
+from camlib.utils.repro import default_device
+from camlib.training.train import TrainConfig, TrainResult
+from camlib.metrics.bootstrap import RESAMPLES
 
 #: Table 1 rows: display name -> (head kind of :func:`camlib.models.heads.paper_head`, output stride of the map).
 NETWORKS = {"GAP": ("gap", 16), "GMP": ("gmp", 16), "GAP, 7x7 map": ("gap", 32), "GAP + 2 convs": ("gap-extra", 16),
@@ -65,8 +66,8 @@ ROLES = Roles(gap="GAP", gmp="GMP", low_res="GAP, 7x7 map", extra_convs="GAP + 2
 
 @dataclass(frozen=True)
 class Scale:
-    """The benchmark (``train_images``/``test_images`` composites of :func:`camlib.stamp_groups.group_composites`),
-    the ``seeds``, the training rule (``None``: each row's shipped rule, :func:`camlib.finetune.tuned_training`), the first stride whose blocks are fine-tuned (16: the stride-16 stage,
+    """The benchmark (``train_images``/``test_images`` composites of :func:`camlib.training.stamp_groups.group_composites`),
+    the ``seeds``, the training rule (``None``: each row's shipped rule, :func:`camlib.training.finetune.tuned_training`), the first stride whose blocks are fine-tuned (16: the stride-16 stage,
     the CPU way; 2: every block but the stem, a GPU's), and how many test images the backprop rows score (the
     first ``backprop_images``: a gradient per image)."""
 
@@ -77,7 +78,7 @@ class Scale:
     tune_from_stride: int = 16
     backprop_images: int = 48
     batch_size: int = 32
-    resamples: int = 1000
+    resamples: int = RESAMPLES
     seed: int = 0
 
     def __post_init__(self):
@@ -97,7 +98,7 @@ class Scale:
         return Conversion(kind=kind, map_stride=stride, width=TUNED_WIDTH, tune_from_stride=self.tune_from_stride)
 
 
-#: What the chapter reads on 2 CPU cores: the shipped networks (:func:`camlib.finetune.tuned_recipes`).
+#: What the chapter reads on 2 CPU cores: the shipped networks (:func:`camlib.training.finetune.tuned_recipes`).
 CPU = Scale()
 #: With a GPU (``CAMLIB_SCALE=gpu``): every block but the stem fine-tuned on ten times the composites, here.
 GPU = Scale(train_images=10 * TUNED_TRAIN_IMAGES, test_images=5 * TUNED_TEST_IMAGES, tune_from_stride=2,
@@ -208,17 +209,12 @@ def training_table(training: dict[str, list[TrainResult]]) -> pd.DataFrame:
     return frame
 
 
-def size_bin_table(results: Results, rows: tuple[str, ...], shares: np.ndarray) -> pd.DataFrame:
-    """Per largest-box size bin: image count, then for each of ``rows`` the top-1 loc error (20% rule) and
-    MaxBoxAccV2, means over seeds."""
-    table = {}
-    for name, members in size_bins(shares).items():
-        entry = {"n": len(members)}
-        for row in rows:
-            runs = results.localization[row]
-            entry[f"{row}: top-1 loc err"] = (float(np.mean([e.per_image.paper.compute(members).top1_error for e in runs]))
-                                              if len(members) else np.nan)
-            entry[f"{row}: MaxBoxAccV2"] = (float(np.mean([e.per_image.gt_known.v2.compute(members).value for e in runs]))
-                                            if len(members) else np.nan)
-        table[name] = entry
-    return pd.DataFrame.from_dict(table, orient="index")
+def seed_mean_columns(results: Results, rows: tuple[str, ...]) -> dict[str, Callable[[np.ndarray], float]]:
+    """For each of ``rows``, its top-1 loc error (20% rule) and MaxBoxAccV2 on given test images, means over seeds: the
+    columns of :func:`camlib.book.paper_tables.size_bin_table`."""
+    columns = {}
+    for row in rows:
+        runs = results.localization[row]
+        columns[f"{row}: top-1 loc err"] = lambda m, runs=runs: float(np.mean([e.per_image.paper.compute(m).top1_error for e in runs]))
+        columns[f"{row}: MaxBoxAccV2"] = lambda m, runs=runs: float(np.mean([e.per_image.gt_known.v2.compute(m).value for e in runs]))
+    return columns

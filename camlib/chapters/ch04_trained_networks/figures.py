@@ -4,20 +4,19 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 from matplotlib.figure import Figure
-from torchvision.transforms import functional as TF
 
-from camlib.box_rules import boxes_from_cams
+from camlib.cam.box_rules import boxes_from_cams
 from camlib.chapters.ch04_trained_networks.results import Examples
-from camlib.evaluation import PAPER_THRESHOLD, RELEASED_THRESHOLD
-from camlib.map_methods import MapMethod
-from camlib.plots import draw_boxes, overlay
+from camlib.cam.box_rules import PAPER_THRESHOLD, RELEASED_THRESHOLD
+from camlib.methods.map_methods import MapMethod
+from camlib.models.preprocess import normalize_images
+from camlib.app.plots import draw_boxes, overlay
 
 
 def plot_threshold_curves(curves: pd.DataFrame, released: dict[str, float] | None = None, ax=None) -> Figure:
     """GT-known accuracy against the box threshold, one line per column of ``curves``
-    (:func:`~camlib.paper_tables.threshold_curves`), with the paper's 20% and the released
+    (:func:`~camlib.book.paper_tables.threshold_curves`), with the paper's 20% and the released
     code's 20/255 marked; ``released`` adds each row's accuracy under the released multi-threshold
     rule as a star at 20/255 (its largest box usually comes from that lowest threshold)."""
     fig, ax = (plt.subplots(figsize=(9, 4)) if ax is None else (ax.figure, ax))
@@ -47,7 +46,7 @@ def plot_threshold_curves(curves: pd.DataFrame, released: dict[str, float] | Non
 def show_examples(methods: dict[str, MapMethod], examples: Examples, size: float = 1.9) -> Figure:
     """One row per map method, one column per example: the top-1 class's map over the image, the
     ground-truth boxes (green) and the predicted box by the 20% rule (red, "ok" if the class is right)."""
-    images = TF.normalize(torch.from_numpy(examples.images).permute(0, 3, 1, 2).float().div(255.0), examples.mean, examples.std)
+    images = normalize_images(examples.images, examples.mean, examples.std)
     fig, axes = plt.subplots(len(methods), len(images), figsize=(size * len(images), size * len(methods) + 0.3),
                              squeeze=False)
     for row, (name, method) in zip(axes, methods.items()):

@@ -24,19 +24,19 @@ import pandas as pd
 import torch
 import torchvision
 from torch import nn
-from torchvision import transforms
 
 from camlib.chapters.ch04_trained_networks.claims_table import Roles
 from camlib.chapters.ch04_trained_networks.results import Classification, Examples, Results
-from camlib.data.ilsvrc import ImageNetLocalization
-from camlib.data.paths import cache_dir, full_dir
-from camlib.errors import CamlibError
-from camlib.eval_batches import EvalBatch, dataset_batches, resized_input, scale_boxes
-from camlib.evaluation import Evaluation, evaluate, evaluate_gt_known
-from camlib.map_methods import BackpropMaps, CAMMaps, CentreMaps
+from camlib.data.sets.ilsvrc import ImageNetLocalization
+from camlib.data.assets.paths import cache_dir, full_dir
+from camlib.utils.errors import CamlibError
+from camlib.evaluation.batches import EvalBatch, dataset_batches, resized_input, scale_boxes
+from camlib.evaluation.evaluate import Evaluation, evaluate, evaluate_gt_known
+from camlib.methods.map_methods import BackpropMaps, CAMMaps, CentreMaps
 from camlib.models.gap import gap_network
-from camlib.paper_tables import table1, table2, threshold_summary
-from camlib.train import TrainConfig, TrainResult, init_distributed, run_key, train
+from camlib.models.preprocess import resize_rgb
+from camlib.book.paper_tables import table1, table2, threshold_summary
+from camlib.training.train import TrainConfig, TrainResult, init_distributed, run_key, train
 
 BACKBONES = {"vgg16": "VGGnet", "googlenet": "GoogLeNet", "alexnet": "AlexNet"}
 
@@ -175,9 +175,9 @@ def original_network(backbone: str, weights: str | None = "DEFAULT") -> nn.Modul
 
 
 def _examples(root: str | Path, image_size: int, count: int) -> Examples:
-    val = ImageNetLocalization(root, "val", transform=transforms.Resize((image_size, image_size)), progress=False)
+    val = ImageNetLocalization(root, "val", transform=np.asarray, progress=False)
     items = [val[i] for i in range(min(count, len(val)))]
-    return Examples(np.stack([np.asarray(image) for image, *_ in items]), np.array([label for _, label, *_ in items]),
+    return Examples(np.stack([resize_rgb(image, image_size, image_size) for image, *_ in items]), np.array([label for _, label, *_ in items]),
                     [scale_boxes(boxes.numpy(), tuple(size.tolist()), image_size) for _, _, boxes, size in items],
                     val.class_names)
 

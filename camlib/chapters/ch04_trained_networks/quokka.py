@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from camlib.box_rules import released_code_boxes
-from camlib.data.assets import quokka
-from camlib.images import load_image
-from camlib.localize import Localization, localize
+from camlib.cam.box_rules import PAPER_THRESHOLD, released_code_boxes
+from camlib.data.assets.packages import quokka
+from camlib.utils.images import load_image
+from camlib.app.localize import Localization, localize
 from camlib.metrics import iou
 from camlib.models.pretrained import load_pretrained
 
@@ -31,7 +31,7 @@ class QuokkaResult:
     released_iou: float
 
 
-def quokka_localization(threshold: float = 0.2) -> QuokkaResult:
+def quokka_localization(threshold: float = PAPER_THRESHOLD) -> QuokkaResult:
     """Lite0's top-1 CAM box by the paper's rule (``threshold``) and by the released rule (box1)."""
     path, gt_boxes = quokka()
     image = load_image(path)

@@ -9,13 +9,13 @@ import torch
 from torch import nn
 
 from camlib.chapters.ch04_trained_networks.claims_table import Roles
-from camlib.errors import CamlibError
-from camlib.eval_batches import EvalBatch
-from camlib.evaluation import Evaluation, GtKnownEvaluator, GtKnownScores
-from camlib.map_methods import MapMethod
+from camlib.utils.errors import CamlibError
+from camlib.evaluation.batches import EvalBatch
+from camlib.evaluation.evaluate import Evaluation, GtKnownEvaluator, GtKnownScores
+from camlib.methods.map_methods import MapMethod
 from camlib.metrics.bootstrap import select_rows
-from camlib.preprocess import IMAGENET_MEAN, IMAGENET_STD
-from camlib.train import TrainResult
+from camlib.models.preprocess import IMAGENET_MEAN, IMAGENET_STD
+from camlib.training.train import TrainResult
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Classification:
 
     @classmethod
     def of(cls, evaluation: Evaluation) -> "Classification":
-        """The classification part of an :class:`~camlib.evaluation.Evaluation` (which kept its per-image record)."""
+        """The classification part of an :class:`~camlib.evaluation.evaluate.Evaluation` (which kept its per-image record)."""
         if evaluation.per_image is None:
             raise CamlibError(f"the evaluation of {evaluation.method} kept no per-image record")
         return cls(select_rows(evaluation.per_image.hits, evaluation.record_rows))

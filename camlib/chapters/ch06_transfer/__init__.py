@@ -3,9 +3,9 @@
 Two tasks of photographed Tux Paint stamps pasted on real background crops, each split by object (every
 test object is a photo no SVM training image shows):
 
-* :func:`stamp_task`: the 14 stamp groups (:func:`camlib.stamp_groups.group_composites`), the task the
+* :func:`stamp_task`: the 14 stamp groups (:func:`camlib.training.stamp_groups.group_composites`), the task the
   fine-tuned network was trained on; its test objects are the stamps that network held out;
-* :func:`imagenet_task`: ImageNet classes (:data:`camlib.data.stamps.MAPPING_FILE`), labels the fine-tuned
+* :func:`imagenet_task`: ImageNet classes (:data:`camlib.data.generators.stamps.MAPPING_FILE`), labels the fine-tuned
   network never trained on, tested on objects it never saw (:func:`held_out_stamps`).
 
 Features: each packaged network's own GAP feature (its last conv maps averaged, what its classifier receives,

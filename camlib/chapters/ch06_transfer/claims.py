@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from camlib.chapters.ch06_transfer.scores import Scores
-from camlib.claims import equivalence_verdict, interval_verdict
-from camlib.errors import CamlibError
-from camlib.metrics.bootstrap import cluster_seed_intervals, minimum_detectable_effect
-from camlib.paper import paper_table
+from camlib.book.claims import VERDICT_COLUMN, contain, equivalence_verdict, interval_verdict
+from camlib.utils.errors import CamlibError
+from camlib.metrics.bootstrap import RESAMPLES, cluster_seed_intervals, minimum_detectable_effect
+from camlib.book.paper import paper_table
 
 #: "About as good as" means test accuracies within this many points (stated before any measurement).
 EQUIVALENCE_MARGIN = 3.0
@@ -38,7 +38,7 @@ class Comparison:
                 f"(detectable {self.detectable:.1f}; {self.objects} test objects)")
 
 
-def compare(a: Sequence[np.ndarray], b: Sequence[np.ndarray], objects: np.ndarray, kind: str, resamples: int = 1000,
+def compare(a: Sequence[np.ndarray], b: Sequence[np.ndarray], objects: np.ndarray, kind: str, resamples: int = RESAMPLES,
             seed: int = 0) -> Comparison:
     """Is the mean of ``a`` (per seed, per-image scores ``(N,)`` in [0, 1]) above (``kind="higher"``) or about equal
     to (``"similar"``, within :data:`EQUIVALENCE_MARGIN`) that of ``b``? Seeds pair up (a side of one seed is used
@@ -59,7 +59,7 @@ def compare(a: Sequence[np.ndarray], b: Sequence[np.ndarray], objects: np.ndarra
     difference = mean_a - mean_b + 0.0  # + 0.0: no "-0.0"
     gap = lambda k, rows: {"d": mean(a, k, rows) - mean(b, k, rows)}  # noqa: E731
     low, high = cluster_seed_intervals(gap, seeds, objects, resamples, seed=seed)["d"]
-    low, high = min(low, difference) + 0.0, max(high, difference) + 0.0  # a percentile interval can miss the point
+    low, high = contain(difference, low, high)
     verdict = (equivalence_verdict(difference, low, high, EQUIVALENCE_MARGIN) if kind == "similar"
                else interval_verdict(difference, low, high))
     return Comparison(mean_a, mean_b, difference, low, high, minimum_detectable_effect(low, high),
@@ -82,7 +82,7 @@ class Claim:
 
 
 def claims_table(claims: Sequence[Claim], scores: dict[str, Scores], objects: dict[str, np.ndarray],
-                 resamples: int = 1000) -> pd.DataFrame:
+                 resamples: int = RESAMPLES) -> pd.DataFrame:
     """One row per claim: claim, paper, measured (:meth:`Comparison.measured`), holds? and why, judged on
     ``scores[claim.task]`` with that task's test ``objects``."""
     rows = []
@@ -93,7 +93,7 @@ def claims_table(claims: Sequence[Claim], scores: dict[str, Scores], objects: di
         why = claim.why.get(result.verdict, "") if result.verdict != "yes" else ""
         if result.verdict.startswith("no") and not why:
             raise CamlibError(f"{claim.claim!r} gets {result.verdict!r} and has no why for it")
-        rows.append({"claim": claim.claim, "paper": claim.paper, "measured": result.measured(), "holds?": result.verdict,
+        rows.append({"claim": claim.claim, "paper": claim.paper, "measured": result.measured(), VERDICT_COLUMN: result.verdict,
                      "why": why})
     return pd.DataFrame(rows)
 

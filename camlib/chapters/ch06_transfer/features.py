@@ -9,12 +9,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from camlib.cache import array_fingerprint, cached_tensors, stable_key
+from camlib.utils.cache import array_fingerprint, cached_tensors, stable_key
 from camlib.chapters.ch06_transfer.tasks import INPUT_SIZE, StampTask
-from camlib.data.paths import cache_dir
-from camlib.errors import CamlibError
-from camlib.features import extract
-from camlib.finetune import ConvertedNet
+from camlib.data.assets.paths import cache_dir
+from camlib.utils.errors import CamlibError
+from camlib.methods.features import extract
+from camlib.training.finetune import ConvertedNet
 from camlib.models.pretrained import PretrainedClassifier
 from camlib.models.trunks import LiteBlocks, lite_trunk
 
@@ -53,7 +53,7 @@ def stride16_tap(classifier: PretrainedClassifier) -> Tap:
 
 
 def gap_network_tap(classifier: PretrainedClassifier, net: ConvertedNet) -> Tap:
-    """The GAP feature ``(B, width)`` of ``net`` (a network of :func:`camlib.finetune.convert` made from the packaged
+    """The GAP feature ``(B, width)`` of ``net`` (a network of :func:`camlib.training.finetune.convert` made from the packaged
     Lite0 ``classifier``), read in ``classifier``'s own pass: ``net``'s frozen part is ``classifier``'s stem and blocks
     to stride 8, so its fine-tuned blocks and added conv layer (after the ReLU) continue from that block's output,
     averaged as its linear layer receives it."""

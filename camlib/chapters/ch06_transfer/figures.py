@@ -11,8 +11,8 @@ from camlib.chapters.ch06_transfer.features import CUT_ROW, FLOOR_ROW, TUNED_ROW
 from camlib.chapters.ch06_transfer.localization import GenericLocalization
 from camlib.chapters.ch06_transfer.scores import Scores
 from camlib.chapters.ch06_transfer.tasks import StampTask
-from camlib.data.localization_split import LocalizationSplit
-from camlib.plots import draw_cam_and_boxes
+from camlib.data.sets.localization_split import LocalizationSplit
+from camlib.book.figures import draw_cam_and_boxes
 
 
 def show_examples(task: StampTask, title: str, ncols: int = 7, size: float = 1.75):

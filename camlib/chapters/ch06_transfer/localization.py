@@ -7,12 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from camlib.baselines import random_boxes
+from camlib.methods.baselines import random_boxes
 from camlib.cam import cam_boxes
-from camlib.data.localization_split import LocalizationSplit
-from camlib.errors import CamlibError
+from camlib.data.sets.localization_split import LocalizationSplit
+from camlib.utils.errors import CamlibError
 from camlib.metrics.boxes import hit_rate, paired_iou
-from camlib.probe import LinearProbe
+from camlib.methods.probe import LinearProbe
+from camlib.cam.box_rules import PAPER_THRESHOLD
 
 
 @dataclass
@@ -29,7 +30,7 @@ class GenericLocalization:
 
 
 def generic_localization(probe: LinearProbe, pooled: torch.Tensor, maps: torch.Tensor, split: LocalizationSplit,
-                         threshold: float = 0.2) -> GenericLocalization:
+                         threshold: float = PAPER_THRESHOLD) -> GenericLocalization:
     """Apply ``probe`` (an SVM on GAP features ``pooled (N, K)`` of ``split``'s images, whose conv maps are
     ``maps (N, K, h, w)``): classify each image, box the CAM of the predicted and of the labelled class
     (paper's rule: 20% of the maximum, largest component) and score the boxes against the ground truth."""
@@ -48,7 +49,7 @@ def generic_localization(probe: LinearProbe, pooled: torch.Tensor, maps: torch.T
 
 def chance_hits(split: LocalizationSplit, train_boxes: np.ndarray, train_size: tuple[int, int], draws: int = 100,
                 seed: int = 0) -> dict[str, np.ndarray]:
-    """Per image ``(N,)``, the share of ``draws`` chance boxes (:func:`camlib.baselines.random_boxes`) with IoU >= 0.5:
+    """Per image ``(N,)``, the share of ``draws`` chance boxes (:func:`camlib.methods.baselines.random_boxes`) with IoU >= 0.5:
     uniformly random boxes, and boxes of a random training box's relative size (``train_boxes`` on ``(H, W)``
     images) at a random place."""
     sizes = np.tile(split.images.shape[1:3], (len(split), 1))

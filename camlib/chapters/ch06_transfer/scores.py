@@ -9,10 +9,10 @@ import pandas as pd
 import torch
 from sklearn.decomposition import PCA
 
-from camlib.errors import CamlibError
-from camlib.paper import paper_table
-from camlib.probe import LinearProbe, choose_c, fit_probe
-from camlib.progress import progress
+from camlib.utils.errors import CamlibError
+from camlib.book.paper import paper_table
+from camlib.methods.probe import LinearProbe, choose_c, fit_probe
+from camlib.utils.progress import progress
 
 #: The SVM's ``C`` grid, one value per decade; a larger ``C`` takes LIBLINEAR minutes to converge on raw pixels.
 SVM_C_GRID = (1e-4, 1e-3, 1e-2, 0.1)

@@ -7,14 +7,14 @@ from functools import cached_property
 
 import numpy as np
 
-from camlib.cache import array_fingerprint
-from camlib.data.composites import CompositeSpec, CompositeSplit, load_composites
-from camlib.data.localization_split import LocalizationSplit
-from camlib.data.stamps import MAPPING_FILE, stamp_mapping
-from camlib.errors import CamlibError
-from camlib.finetune import tuned_spec
-from camlib.progress import progress
-from camlib.stamp_groups import group_composites, group_names
+from camlib.utils.cache import array_fingerprint
+from camlib.data.generators.composites import CompositeSpec, CompositeSplit, load_composites
+from camlib.data.sets.localization_split import LocalizationSplit
+from camlib.data.generators.stamps import MAPPING_FILE, stamp_mapping
+from camlib.utils.errors import CamlibError
+from camlib.training.finetune import tuned_spec
+from camlib.utils.progress import progress
+from camlib.training.stamp_groups import group_composites, group_names
 
 #: Every network sees the composites at their own size (no resampling).
 INPUT_SIZE = 224
@@ -67,7 +67,7 @@ def instance_paths(split: CompositeSplit) -> set[str]:
 
 
 def tuned_training_objects() -> set[str]:
-    """The stamp files the shipped fine-tuned networks trained on (every instance of :func:`camlib.finetune.tuned_spec`'s
+    """The stamp files the shipped fine-tuned networks trained on (every instance of :func:`camlib.training.finetune.tuned_spec`'s
     training split)."""
     return instance_paths(load_composites(tuned_spec(), progress=False)["train"])
 
@@ -120,7 +120,7 @@ def held_out_stamps(stamps_by_class: dict[int, list[str]], seen: set[str]) -> di
 
 
 def imagenet_task(seen: set[str], images_per_stamp: int = IMAGES_PER_STAMP) -> StampTask:
-    """ImageNet classes of :data:`~camlib.data.stamps.MAPPING_FILE` split by :func:`held_out_stamps` (test objects
+    """ImageNet classes of :data:`~camlib.data.generators.stamps.MAPPING_FILE` split by :func:`held_out_stamps` (test objects
     outside ``seen``): about ``images_per_stamp`` composites of each stamp, labelled with its class. Each stamp is a
     class of the composites' recipe (``classes="stamp"``), so every instance in an image is its largest object's stamp."""
     by_class: dict[int, list[str]] = {}

@@ -1,6 +1,6 @@
 """Visual question answering with CAM (Sec. 4.2): a generated VQA set with exact ground truth, the
 "simple baseline" (bag of words + GAP feature -> linear softmax; trained once by
-``python -m camlib.book.retrain`` and shipped), answer CAMs, pointing accuracy, and the real VQA v1
+``python -m camlib.commands.retrain`` and shipped), answer CAMs, pointing accuracy, and the real VQA v1
 files as the full-scale path.
 """
 from camlib.chapters.ch10_vqa.accuracy import accuracy_table, normalize_answer, vqa_accuracy
@@ -18,7 +18,7 @@ from camlib.chapters.ch10_vqa.shipped import shipped_baselines, shipped_probe_mo
 from camlib.chapters.ch10_vqa.table import QuestionTable
 from camlib.chapters.ch10_vqa.verdicts import image_gain, vqa_claims
 from camlib.chapters.ch10_vqa.vqa_v1 import ImageFiles, VQAv1Split, fit_vqa_v1, load_vqa_v1, vqa_v1_features
-from camlib.data.vqa_scenes import CATEGORIES, COLOURS, SceneObject, render_scene
+from camlib.data.generators.vqa_scenes import CATEGORIES, COLOURS, SceneObject, render_scene
 
 __all__ = [
     "VQASpec", "VQASplit", "generate_vqa", "stamp_table", "QuestionTable", "Question", "ask", "QUESTION_TYPES",

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from camlib.chapters.ch10_vqa.table import QuestionTable
-from camlib.errors import CamlibError
+from camlib.utils.errors import CamlibError
 
 _NUMBERS = {"none": "0", "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
             "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}

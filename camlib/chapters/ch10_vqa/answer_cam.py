@@ -10,7 +10,7 @@ import torch
 
 from camlib.cam import class_activation_maps
 from camlib.chapters.ch10_vqa.model import SimpleBaseline
-from camlib.errors import CamlibError
+from camlib.utils.errors import CamlibError
 
 
 def answer_cams(model: SimpleBaseline, maps: torch.Tensor, answers: np.ndarray | torch.Tensor) -> torch.Tensor:

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from camlib.chapters.ch10_vqa.dataset import VQASplit
-from camlib.plots import overlay
-from camlib.pointing import peaks
+from camlib.app.plots import overlay
+from camlib.evaluation.pointing import peaks
 
 
 def _grid(count: int, ncols: int, size: float, height: float):

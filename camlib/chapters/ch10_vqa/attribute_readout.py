@@ -9,8 +9,8 @@ import pandas as pd
 from camlib.chapters.ch10_vqa.bow import AnswerVocabulary
 from camlib.chapters.ch10_vqa.dataset import VQASplit
 from camlib.chapters.ch10_vqa.model import SimpleBaseline, train_simple_baseline
-from camlib.data.vqa_scenes import SceneObject
-from camlib.features import Features
+from camlib.data.generators.vqa_scenes import SceneObject
+from camlib.methods.features import Features
 
 #: Probe name -> (which scenes it applies to, the scene's label); colour only where the object has a clear one.
 PROBES: dict[str, tuple[Callable[[list[SceneObject]], bool], Callable[[list[SceneObject]], str]]] = {

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from camlib.errors import CamlibError
+from camlib.utils.errors import CamlibError
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 

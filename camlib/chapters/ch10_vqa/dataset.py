@@ -11,15 +11,15 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from camlib.cache import stable_key
+from camlib.utils.cache import stable_key
 from camlib.chapters.ch10_vqa.questions import Question, ask
 from camlib.chapters.ch10_vqa.table import QuestionTable
-from camlib.data import colours, vqa_scenes
-from camlib.data.composites import BACKGROUND_CROPS, background_crops, load_stamps_cached, split_stamps
-from camlib.data.stamps import GROUPS_FILE, stamp_mapping
-from camlib.data.vqa_scenes import CATEGORIES, Piece, SceneObject, pieces, render_scene
-from camlib.errors import CamlibError
-from camlib.progress import progress
+from camlib.data.generators import colours, vqa_scenes
+from camlib.data.generators.composites import BACKGROUND_CROPS, background_crops, load_stamps_cached, split_stamps
+from camlib.data.generators.stamps import GROUPS_FILE, stamp_mapping
+from camlib.data.generators.vqa_scenes import CATEGORIES, Piece, SceneObject, pieces, render_scene
+from camlib.utils.errors import CamlibError
+from camlib.utils.progress import progress
 
 SPLITS = ("train", "val", "test")
 #: Bump when the generator's output changes (invalidates cached features).

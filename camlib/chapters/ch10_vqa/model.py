@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from camlib.chapters.ch10_vqa.bow import AnswerVocabulary
-from camlib.errors import CamlibError
+from camlib.utils.errors import CamlibError
 
 Inputs = Literal["question+image", "question", "image"]
 INPUTS: tuple[str, ...] = ("question+image", "question", "image")

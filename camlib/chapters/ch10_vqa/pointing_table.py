@@ -1,16 +1,16 @@
 """Pointing accuracy per question type: does the peak of an answer's CAM fall on the object the question
 is about? Beside it, two references that need no model: the image centre and a uniformly random point
-(:mod:`camlib.pointing` does the scoring)."""
+(:mod:`camlib.evaluation.pointing` does the scoring)."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import torch
 
-from camlib.pointing import near_masks, pointing_hits, points_hit, random_hit_rates
+from camlib.evaluation.pointing import POINTING_TOLERANCE, near_masks, pointing_hits, points_hit, random_hit_rates
 
 
-def pointing_table(cams: torch.Tensor, masks: np.ndarray, groups: np.ndarray | list[str], tolerance: float = 0.0) -> pd.DataFrame:
+def pointing_table(cams: torch.Tensor, masks: np.ndarray, groups: np.ndarray | list[str], tolerance: float = POINTING_TOLERANCE) -> pd.DataFrame:
     """Pointing accuracy (%) of the CAM peaks, the image centre and a random point, per group and overall.
 
     ``cams`` (B, h, w) at any resolution; ``masks`` (B, H, W) the objects each map should point at;

@@ -21,8 +21,8 @@ from typing import Sequence
 
 import numpy as np
 
-from camlib.data.vqa_scenes import PLURALS, SceneObject
-from camlib.errors import CamlibError
+from camlib.data.generators.vqa_scenes import PLURALS, SceneObject
+from camlib.utils.errors import CamlibError
 
 QUESTION_TYPES = ("what colour is the", "what is left of the", "how many", "is there a")
 ANSWER_TYPES = {"what colour is the": "other", "what is left of the": "other", "how many": "number", "is there a": "yes/no"}

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from camlib.cache import cached
+from camlib.utils.cache import cached
 from camlib.chapters.ch10_vqa.dataset import VQASpec, VQASplit
 from camlib.data import cache_dir
-from camlib.features import Features, extract
+from camlib.methods.features import Features, extract
 from camlib.models.pretrained import PretrainedClassifier
 
 

@@ -1,5 +1,5 @@
-"""The chapter's trained models as shipped networks (:mod:`camlib.checkpoints`): trained once by
-``python -m camlib.book.retrain``, loaded by the notebook.
+"""The chapter's trained models as shipped networks (:mod:`camlib.training.checkpoints`): trained once by
+``python -m camlib.commands.retrain``, loaded by the notebook.
 
 Six linear softmax layers on EfficientNet-Lite0's pooled GAP features of the generated scenes: the
 simple baseline on each input kind of :data:`INPUTS` (its ``l2`` chosen on val inside the recipe) and
@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from camlib.cache import stable_key
+from camlib.utils.cache import stable_key
 from camlib.chapters.ch10_vqa.accuracy import accuracy_table
 from camlib.chapters.ch10_vqa.attribute_readout import PROBES, probe_data, probe_row, probe_scenes, probe_table, train_probe
 from camlib.chapters.ch10_vqa.bow import AnswerVocabulary
@@ -31,9 +31,9 @@ from camlib.chapters.ch10_vqa.model import INPUTS, SimpleBaseline
 from camlib.chapters.ch10_vqa.pipeline import Baselines, fit_baselines, fit_encoders
 from camlib.chapters.ch10_vqa.scene_features import scene_features
 from camlib.chapters.ch10_vqa.table import QuestionTable
-from camlib.checkpoints import COMMAND, NetworkRecord, Recipe, load_network, shipped_tensors
-from camlib.errors import CamlibError
-from camlib.features import Features
+from camlib.training.checkpoints import COMMAND, NetworkRecord, Recipe, load_network, shipped_tensors
+from camlib.utils.errors import CamlibError
+from camlib.methods.features import Features
 from camlib.models.pretrained import load_pretrained
 
 #: The pretrained network whose pooled GAP features every model reads.

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from camlib.errors import CamlibError
+from camlib.utils.errors import CamlibError
 
 
 @dataclass

@@ -1,10 +1,10 @@
-"""The chapter's claims, checked on the measured tables by the book's noise rule (:mod:`camlib.claims`)."""
+"""The chapter's claims, checked on the measured tables by the book's noise rule (:mod:`camlib.book.claims`)."""
 from __future__ import annotations
 
 import pandas as pd
 
-from camlib.claims import higher
-from camlib.paper import paper_table
+from camlib.book.claims import higher
+from camlib.book.paper import paper_table
 
 #: The paper's evidence for each claim (Sec. 4.2 and Fig. 12 of Zhou et al. 2016).
 PAPER_ACCURACY = ("Sec. 4.2: GoogLeNet-GAP + BOW, {:.2f}% on VQA test-standard (the baseline's question-only and "
@@ -54,7 +54,7 @@ def vqa_claims(accuracy: pd.DataFrame, pointing: pd.DataFrame, described: pd.Dat
 
 def image_gain(accuracy: pd.DataFrame) -> pd.DataFrame:
     """Per question type (rows of :meth:`Baselines.compare`): how many points the image adds to the
-    question alone, and whether that gain is beyond noise (:func:`camlib.claims.higher`)."""
+    question alone, and whether that gain is beyond noise (:func:`camlib.book.claims.higher`)."""
     gain = accuracy["question+image"] - accuracy["question"]
     verdicts = [higher(a, b, int(n)) for a, b, n in zip(accuracy["question+image"], accuracy["question"], accuracy["questions"])]
     return pd.DataFrame({"gain from the image (points)": gain, "image helps?": verdicts})

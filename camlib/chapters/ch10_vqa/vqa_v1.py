@@ -22,14 +22,15 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from camlib.cache import cached
+from camlib.utils.cache import cached
 from camlib.chapters.ch10_vqa.pipeline import Baselines, fit_baselines
 from camlib.chapters.ch10_vqa.table import QuestionTable
 from camlib.data import cache_dir, full_dir
-from camlib.errors import CamlibError, CorruptFileError, DatasetNotFoundError
-from camlib.features import extract
-from camlib.images import load_image
+from camlib.utils.errors import CamlibError, CorruptFileError, DatasetNotFoundError
+from camlib.methods.features import extract
+from camlib.utils.images import load_image
 from camlib.models.pretrained import PretrainedClassifier
+from camlib.models.preprocess import resize_rgb
 
 HOW_TO_GET = ("Download the VQA v1 questions, annotations and COCO images from https://visualqa.org/vqa_v1_download.html "
               "and unpack them there (Questions/, Annotations/, Images/mscoco/<split>/), or pass root=.")
@@ -131,7 +132,7 @@ def load_vqa_v1(split: str = "val2014", root: str | Path | None = None, check_im
 
 class ImageFiles:
     """A lazy, sliceable sequence of image files, each loaded as RGB and resized to ``size`` x ``size``
-    (so :func:`camlib.features.extract` can batch photos of different sizes)."""
+    (so :func:`camlib.methods.features.extract` can batch photos of different sizes)."""
 
     def __init__(self, paths: Sequence[Path], size: int):
         self.paths = list(paths)
@@ -143,7 +144,7 @@ class ImageFiles:
     def __getitem__(self, index: slice) -> list[Image.Image]:
         if not isinstance(index, slice):
             raise CamlibError("ImageFiles is read in slices, e.g. files[0:32]")
-        return [load_image(p).resize((self.size, self.size), Image.BILINEAR) for p in self.paths[index]]
+        return [Image.fromarray(resize_rgb(np.asarray(load_image(p)), self.size, self.size)) for p in self.paths[index]]
 
 
 def vqa_v1_features(classifier: PretrainedClassifier, split: VQAv1Split, size: int = 224, batch_size: int = 64) -> torch.Tensor:

@@ -1,0 +1,112 @@
+"""One rule for judging a claim on measured rates, used by every chapter.
+
+A claim compares two rates in percent (errors, accuracies, hit rates), each measured on ``n``
+trials. A difference is real when it exceeds the noise margin, two standard errors of the
+difference of two independent binomial rates: ``2 * sqrt((a (100 - a) + b (100 - b)) / n)``
+percentage points. Verdicts are "yes" / "no" beyond the margin and "yes, within noise" /
+"no, within noise" inside it; "about equal" claims hold when the difference stays inside it.
+Where both rates come from the same images, a paired bootstrap interval of the difference is the
+sharper test (:func:`interval_verdict`).
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from camlib.utils.errors import CamlibError
+
+#: Every verdict a claim can get.
+VERDICTS = ("yes", "yes, within noise", "no, within noise", "no")
+#: The column of every claims table that holds the verdict (read by :func:`camlib.book.scorecard.scorecard_rows`).
+VERDICT_COLUMN = "holds?"
+#: "GAP and GMP classify about equally" (chapters 1 and 4): top-1 errors within this many points, stated before
+#: measuring: about three times the paper's own gap (35.0 vs 35.6).
+CLASSIFY_EQUALLY_MARGIN = 2.0
+
+
+def margin(a: float, b: float, n: int) -> float:
+    """The noise margin (percentage points) of the difference of two rates ``a``, ``b`` (%) over ``n`` trials."""
+    if n < 1:
+        raise CamlibError(f"a claim needs at least one trial, got n={n}")
+    for rate in (a, b):
+        if not 0.0 <= rate <= 100.0:
+            raise CamlibError(f"rates are percentages in [0, 100], got {rate}")
+    return 2.0 * math.sqrt((a * (100.0 - a) + b * (100.0 - b)) / n)
+
+
+def higher(a: float, b: float, n: int) -> str:
+    """Verdict on "``a`` > ``b``" (e.g. an accuracy or a hit rate above a baseline's)."""
+    diff, noise = a - b, margin(a, b, n)
+    if abs(diff) <= noise:
+        return "yes, within noise" if diff > 0 else "no, within noise"
+    return "yes" if diff > 0 else "no"
+
+
+def lower(a: float, b: float, n: int) -> str:
+    """Verdict on "``a`` < ``b``" (e.g. an error below another method's)."""
+    return higher(b, a, n)
+
+
+def similar(a: float, b: float, n: int) -> str:
+    """Verdict on "``a`` ~ ``b``": "yes" when they differ by no more than the noise margin."""
+    return "yes" if abs(a - b) <= margin(a, b, n) else "no"
+
+
+def rate_claim(claim: str, rate: float, chance: float, n: int) -> dict[str, str]:
+    """A claim / measured / holds? row: is ``rate`` (%) above ``chance`` (%) over ``n`` trials?"""
+    return {"claim": claim, "measured": f"{rate:.1f}% vs chance {chance:.1f}% (n={n})", VERDICT_COLUMN: higher(rate, chance, n)}
+
+
+def sign_claim(claim: str, values: Sequence[float], reference: Sequence[float], alpha: float = 0.05) -> dict[str, str]:
+    """A claim / measured / holds? row for paired values (%, e.g. one per class): is ``values`` above
+    ``reference`` in more pairs than chance allows? One-sided sign test, holds at p < ``alpha``."""
+    from scipy.stats import binomtest
+
+    values, reference = np.asarray(values, dtype=float), np.asarray(reference, dtype=float)
+    if values.shape != reference.shape or values.ndim != 1 or len(values) == 0:
+        raise CamlibError(f"need two equally long 1-D sequences, got shapes {values.shape} and {reference.shape}")
+    wins = int((values > reference).sum())
+    p = binomtest(wins, len(values), 0.5, alternative="greater").pvalue
+    return {"claim": claim, "measured": f"mean {values.mean():.1f}% vs {reference.mean():.1f}%; higher in {wins} of "
+            f"{len(values)} (sign test p={p:.3f})", VERDICT_COLUMN: "yes" if p < alpha else "no"}
+
+
+def contain(estimate: float, low: float, high: float) -> tuple[float, float]:
+    """``[low, high]`` widened to contain ``estimate`` (a percentile interval can miss its own point estimate when
+    the resampled values are skewed), without ``-0.0``: the interval every table prints and every verdict judges."""
+    return min(low, estimate) + 0.0, max(high, estimate) + 0.0
+
+
+def why_for(claim: str, verdict: str, reasons: dict[str, str]) -> str:
+    """The 'why' of a claim that did not hold ("" for "yes"): the reason whose key begins ``claim``, else ""."""
+    if verdict == "yes":
+        return ""
+    return next((why for start, why in reasons.items() if claim.startswith(start)), "")
+
+
+def interval_verdict(difference: float, low: float, high: float) -> str:
+    """Verdict on "the difference is above 0" from its value and 95% interval ``[low, high]`` (e.g. a
+    paired bootstrap over images; widened by :func:`contain`): "yes" / "no" when the interval excludes 0,
+    "... within noise" otherwise."""
+    low, high = contain(difference, low, high)
+    if low > 0:
+        return "yes"
+    if high < 0:
+        return "no"
+    return "yes, within noise" if difference > 0 else "no, within noise"
+
+
+def equivalence_verdict(difference: float, low: float, high: float, margin: float) -> str:
+    """Verdict on "about equal" (two one-sided tests at 95%): "yes" when the whole interval ``[low, high]``
+    of the difference (widened by :func:`contain`) lies within ``+-margin`` (a margin stated before the measurement), "no" when it lies
+    wholly outside; otherwise "yes, within noise" / "no, within noise" as the estimate is inside or outside."""
+    if margin <= 0:
+        raise CamlibError(f"the equivalence margin must be positive, got {margin}")
+    low, high = contain(difference, low, high)
+    if -margin <= low and high <= margin:
+        return "yes"
+    if low > margin or high < -margin:
+        return "no"
+    return "yes, within noise" if abs(difference) <= margin else "no, within noise"
