@@ -533,7 +533,7 @@ def test_tampered_training_checkpoint_is_retrained_not_used(tmp_path, capsys):
     raw[len(raw) // 2] ^= 0xFF
     checkpoint.write_bytes(bytes(raw))
     again = train(TinyGap(), data, config, checkpoint, progress=False)
-    assert not again.loaded and "checksum mismatch" in capsys.readouterr().out
+    assert not again.loaded and "checksum mismatch" in capsys.readouterr().err
     assert train(TinyGap(), data, config, checkpoint, progress=False).loaded
     with pytest.raises(CamlibError, match="holds weights of another network") as err:
         train(ConvClassifier(), data, config, checkpoint, progress=False)
@@ -1108,7 +1108,8 @@ def test_termination_signals_keep_the_finished_results(tmp_path, signum, code): 
     photo = photo_file(tmp_path, "p.jpg", (96, 64))
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "camlib", "cam", *[str(photo)] * 200, "--topk", "1", "--batch-size", "1",
-                             "--json", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--json", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(getattr(signal, signum), signal.SIG_DFL))  # as if not under nohup
     deadline = time.monotonic() + 120
     while not (out.is_dir() and any(out.glob("*.png"))) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -96,7 +96,7 @@ def test_corrupt_checkpoint_is_rebuilt(tmp_path, capsys):
     path.write_bytes(bytes(data))
     rebuilt = tiny_net()
     result = train(rebuilt, top_or_bottom(), CONFIG, checkpoint=path, progress=False)
-    assert "checksum mismatch" in capsys.readouterr().out
+    assert "checksum mismatch" in capsys.readouterr().err  # diagnostics on stderr
     assert not result.loaded and same(weights(reference), weights(rebuilt))
     assert train(tiny_net(), top_or_bottom(), CONFIG, checkpoint=path, progress=False).loaded
 
