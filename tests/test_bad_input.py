@@ -1152,9 +1152,9 @@ def test_cache_that_cannot_be_written_or_read_keeps_the_result(tmp_path, monkeyp
 
     path = tmp_path / "c.pt"
     if trouble == "read-only folder":
-        def refuse(path):
+        def refuse(path, data):
             raise PermissionError(13, "Permission denied")  # what a read-only folder does (root passes chmod)
-        monkeypatch.setattr(cache_module, "new_temporary", refuse)
+        monkeypatch.setattr(cache_module, "written_temporary", refuse)
     elif trouble == "sidecar is a folder":
         (tmp_path / "c.pt.sha256").mkdir()
     elif trouble == "parent is a file":

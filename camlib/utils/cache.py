@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from camlib.utils.errors import CamlibError, CorruptFileError, UnwritableFileError
-from camlib.utils.outputs import new_temporary, remove_stale_temporaries
+from camlib.utils.outputs import remove_stale_temporaries, written_temporary
 
 
 def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -59,12 +59,8 @@ def _replace_atomically(path: Path, data: bytes) -> None:
         raise UnwritableFileError(f"{path} is a directory; give a file path to write to")
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path)
-    fd, tmp = new_temporary(path)
+    tmp = written_temporary(path, data)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

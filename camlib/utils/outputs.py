@@ -102,6 +102,21 @@ def check_output_folder(folder: Path) -> Path:
     return folder.resolve()
 
 
+def written_temporary(path: Path, data: bytes) -> Path:
+    """A fresh temporary file beside ``path`` (:func:`new_temporary`) holding ``data``, flushed to disk; removed again if
+    writing fails."""
+    fd, tmp = new_temporary(path)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
 def write_new_file(folder: Path, stem: str, suffix: str, data: bytes, avoid: set[Path] = frozenset()) -> Path:
     """Write ``data`` to ``folder/<stem><suffix>``, or ``<stem>_2<suffix>``, ... the first name that
     does not exist and is not in ``avoid`` (resolved paths, e.g. the inputs); returns the path. A stem too
@@ -109,12 +124,8 @@ def write_new_file(folder: Path, stem: str, suffix: str, data: bytes, avoid: set
     stem = fitting_stem(stem, suffix)
     first = folder / f"{stem}{suffix}"
     remove_stale_temporaries(first)  # left by a killed writer
-    fd, tmp = new_temporary(first)
+    tmp = written_temporary(first, data)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         number = 1
         while True:
             path = folder / (f"{stem}{suffix}" if number == 1 else f"{stem}_{number}{suffix}")
