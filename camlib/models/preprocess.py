@@ -30,6 +30,11 @@ def resize_rgb(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(image), (width, height), interpolation=cv2.INTER_AREA if shrinks else cv2.INTER_LINEAR)
 
 
+def resize_image(image: Image.Image, width: int, height: int) -> Image.Image:
+    """A PIL image as RGB ``width`` x ``height``, resized by :func:`resize_rgb` (the one rule, for PIL images)."""
+    return Image.fromarray(resize_rgb(np.asarray(image.convert("RGB")), width, height))
+
+
 def normalize_images(images: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     """uint8 ``(N, H, W, 3)`` -> the networks' float input ``(N, 3, H, W)``: pixels / 255, minus ``mean``, over ``std``."""
     batch = torch.from_numpy(np.require(images, requirements=["C", "W"])).permute(0, 3, 1, 2).float().div_(255.0)
@@ -66,7 +71,7 @@ def resize_crop(image: Image.Image, resize: int = 256, crop: int | None = 224) -
     width, height = image.size
     scale = resize / min(width, height)
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-    resized = Image.fromarray(resize_rgb(np.asarray(image.convert("RGB")), new_w, new_h))
+    resized = resize_image(image, new_w, new_h)
     off_x = off_y = 0
     if crop is not None:
         off_x, off_y = (new_w - crop) // 2, (new_h - crop) // 2

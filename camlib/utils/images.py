@@ -22,6 +22,9 @@ _NUMPY_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
 _ALPHA_MODES = ("P", "PA", "RGBA", "LA", "RGBa", "La")
 #: Rows converted at a time by :func:`to_rgb`, so that its float working copy stays small.
 _ROWS = 256
+#: Longest side over shortest side beyond which an image is refused: ``localize`` resizes the shorter
+#: side to the network's input size, so a 1x10000 strip would become a 224x2,240,000 input.
+MAX_ASPECT = 20
 
 
 def decoding_bytes(mode: str, width: int, height: int) -> int:
@@ -30,9 +33,6 @@ def decoding_bytes(mode: str, width: int, height: int) -> int:
     stored = 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
     work = stored + 1 if mode in _NUMPY_MODES else 12 if mode in _ALPHA_MODES else 0
     return width * height * (stored + work + (0 if mode == "RGB" else 4))
-#: Longest side over shortest side beyond which an image is refused: ``localize`` resizes the shorter
-#: side to the network's input size, so a 1x10000 strip would become a 224x2,240,000 input.
-MAX_ASPECT = 20
 
 
 def check_aspect(path: str | Path, width: int, height: int) -> None:

@@ -112,9 +112,9 @@ def written_temporary(path: Path, data: bytes) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    return Path(tmp)
+    return tmp
 
 
 def write_new_file(folder: Path, stem: str, suffix: str, data: bytes, avoid: set[Path] = frozenset()) -> Path:
@@ -138,4 +138,4 @@ def write_new_file(folder: Path, stem: str, suffix: str, data: bytes, avoid: set
                 continue
             return path
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)

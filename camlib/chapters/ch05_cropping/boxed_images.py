@@ -13,13 +13,9 @@ from camlib.data.sets.localization_split import LocalizationSplit
 from camlib.utils.errors import CamlibError
 from camlib.utils.images import load_image
 from camlib.chapters.ch05_cropping.boxes import pixel_box
-from camlib.models.preprocess import resize_rgb
+from camlib.models.preprocess import resize_image
 
 
-
-def _resized(image: Image.Image, size: int) -> Image.Image:
-    """``image`` resized to ``size x size`` by camlib's one rule (:func:`camlib.models.preprocess.resize_rgb`)."""
-    return Image.fromarray(resize_rgb(np.asarray(image.convert("RGB")), size, size))
 
 @dataclass
 class BoxedImages(Sequence):
@@ -123,14 +119,14 @@ class ImageView(Sequence):
     def _item(self, i: int) -> Image.Image:
         image, hw = self.images[i], tuple(self.images.sizes[i])
         if self.boxes is None:
-            return _resized(image, self.size)
+            return resize_image(image, self.size, self.size)
         box = self.boxes[i]
         if self.source_size is not None:
-            image = _resized(image, self.source_size)
+            image = resize_image(image, self.source_size, self.source_size)
             box = box * np.array([self.source_size / hw[1], self.source_size / hw[0]] * 2)
             hw = (self.source_size, self.source_size)
         image = image.crop(tuple(int(v) for v in pixel_box(box, hw)))
-        return _resized(image, self.size)
+        return resize_image(image, self.size, self.size)
 
     def __getitem__(self, index):
         if isinstance(index, slice):

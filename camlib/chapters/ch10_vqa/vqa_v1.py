@@ -30,7 +30,7 @@ from camlib.utils.errors import CamlibError, CorruptFileError, DatasetNotFoundEr
 from camlib.methods.features import extract
 from camlib.utils.images import load_image
 from camlib.models.pretrained import PretrainedClassifier
-from camlib.models.preprocess import resize_rgb
+from camlib.models.preprocess import resize_image
 
 HOW_TO_GET = ("Download the VQA v1 questions, annotations and COCO images from https://visualqa.org/vqa_v1_download.html "
               "and unpack them there (Questions/, Annotations/, Images/mscoco/<split>/), or pass root=.")
@@ -144,7 +144,7 @@ class ImageFiles:
     def __getitem__(self, index: slice) -> list[Image.Image]:
         if not isinstance(index, slice):
             raise CamlibError("ImageFiles is read in slices, e.g. files[0:32]")
-        return [Image.fromarray(resize_rgb(np.asarray(load_image(p)), self.size, self.size)) for p in self.paths[index]]
+        return [resize_image(load_image(p), self.size, self.size) for p in self.paths[index]]
 
 
 def vqa_v1_features(classifier: PretrainedClassifier, split: VQAv1Split, size: int = 224, batch_size: int = 64) -> torch.Tensor:
