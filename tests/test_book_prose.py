@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 #: Words of data sets and versions the book no longer has: a sentence naming them describes something a reader cannot see.
 STALE = re.compile(r"Fashion-MNIST|silhouette|tinted|earlier version|36-photo", re.IGNORECASE)
-PAGES = sorted([*ROOT.glob("notebooks/*.ipynb"), ROOT / "book" / "scorecard.ipynb", *ROOT.glob("book/*.md"), ROOT / "README.md"])
+PAGES = sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("book/*.ipynb"), *ROOT.glob("book/*.md"), ROOT / "README.md"])
 
 
 def prose(path: Path) -> str:

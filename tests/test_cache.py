@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from camlib import CorruptFileError
-from camlib.utils.cache import array_fingerprint, cached, load_torch, save_torch, stable_key
+from camlib import CamlibError, CorruptFileError
+from camlib.utils.cache import array_fingerprint, cache_key, cached, load_torch, save_torch
 
 
 def test_round_trip(tmp_path):
@@ -51,14 +51,45 @@ def test_cached_rebuilds_corrupt(tmp_path, capsys):
     assert len(calls) == 2 and "rebuilding" in capsys.readouterr().err
 
 
-def test_stable_key_hashes_sorted_json():
+def test_cache_key_hashes_sorted_json_of_its_parts():
     import hashlib
 
-    assert stable_key({"b": 1, "a": [2, 3]}) == stable_key({"a": [2, 3], "b": 1})
-    assert stable_key({"a": 1}) == hashlib.sha256(b'{"a": 1}').hexdigest()[:16]
-    assert stable_key({"a": 1}) != stable_key({"a": 2})
-    assert stable_key({"p": (1, 2)}, default=str) == stable_key({"p": [1, 2]})
-    assert stable_key({"s": {1}}, default=lambda o: sorted(o)) == stable_key({"s": [1]})
+    assert cache_key(b=1, a=[2, 3]) == cache_key(a=[2, 3], b=1)
+    assert cache_key(a=1) == hashlib.sha256(b'{"a": 1}').hexdigest()[:16]
+    assert cache_key(a=1) != cache_key(a=2)
+    assert cache_key(p=(1, 2)) == cache_key(p=[1, 2])
+
+
+def test_cache_key_reads_specs_dataclasses_arrays_and_paths_and_refuses_the_rest():
+    from dataclasses import dataclass
+    from pathlib import Path
+
+    import numpy as np
+
+    @dataclass
+    class Rule:
+        lr: float
+        epochs: int
+
+    class Spec:
+        def __init__(self, seed: int) -> None:
+            self.seed = seed
+
+        def key(self) -> str:
+            return f"spec-{self.seed}"
+
+    assert cache_key(rule=Rule(0.1, 2)) == cache_key(rule={"lr": 0.1, "epochs": 2})
+    assert cache_key(rule=[Rule(0.1, 2)]) != cache_key(rule=[Rule(0.1, 3)])  # nested, every field counts
+    assert cache_key(data=Spec(1)) == cache_key(data="spec-1") != cache_key(data=Spec(2))
+    assert cache_key(root=Path("/a/b")) == cache_key(root="/a/b")
+    a = np.arange(6, dtype=np.int64)
+    assert cache_key(x=a) == cache_key(x=a.copy()) == cache_key(x=torch.arange(6))
+    assert cache_key(x=a) != cache_key(x=a.reshape(2, 3)) != cache_key(x=a.astype(np.int32))  # shape and dtype count
+    assert cache_key(n=np.int64(3)) == cache_key(n=3)
+    with pytest.raises(CamlibError, match="cannot hold a set"):
+        cache_key(s={1, 2})
+    with pytest.raises(CamlibError, match="cannot hold a object"):
+        cache_key(o=object())
 
 
 def test_array_fingerprint_hashes_the_bytes_in_order():

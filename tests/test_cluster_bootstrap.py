@@ -49,3 +49,24 @@ def test_minimum_detectable_effect_is_2_8_standard_errors():
     assert minimum_detectable_effect(-1.96, 1.96) == pytest.approx(2.80)
     with pytest.raises(CamlibError):
         minimum_detectable_effect(1.0, 0.0)
+
+
+def test_the_image_bootstrap_resamples_units_when_told_them_and_the_interval_widens_by_the_hand_computed_amount():
+    from camlib.metrics.bootstrap import bootstrap_intervals
+
+    # two objects, 50 images each, scored 0 and 1: the mean's interval over images is about 0.5 +- 1.96 * 0.05, but
+    # over objects a draw holds 0, 1 or 2 copies of the scoring object (means 0, 0.5, 1 with chances 1/4, 1/2, 1/4)
+    values = np.repeat([0.0, 1.0], 50)
+    objects = np.repeat([7, 3], 50)
+    mean = lambda rows: {"mean": float(values[rows].mean())}
+    low, high = bootstrap_intervals(mean, 100, resamples=2000)["mean"]
+    assert 0.38 < low < 0.42 and 0.58 < high < 0.62
+    assert bootstrap_intervals(mean, 100, resamples=2000, clusters=objects)["mean"] == (0.0, 1.0)
+    # one image per unit is the image bootstrap itself
+    assert bootstrap_intervals(mean, 100, resamples=200, clusters=np.arange(100)) == bootstrap_intervals(mean, 100, resamples=200)
+    # within strata each stratum's units are drawn apart: one unit per stratum leaves nothing to resample
+    assert bootstrap_intervals(mean, 100, resamples=50, strata=objects, clusters=objects)["mean"] == (0.5, 0.5)
+    with pytest.raises(CamlibError, match="one label per image"):
+        bootstrap_intervals(mean, 100, clusters=objects[:10])
+    with pytest.raises(CamlibError, match="2 distinct units"):
+        bootstrap_intervals(mean, 100, clusters=np.zeros(100))

@@ -2,6 +2,8 @@
 and masks, fixed seed and a checksummed cache."""
 from __future__ import annotations
 
+from dataclasses import fields, replace
+
 import numpy as np
 import pytest
 
@@ -105,25 +107,17 @@ def test_default_benchmark_has_ilsvrc_object_sizes():
     _check_boxes_equal_masks(test, range(0, 3000, 15))
 
 
-def _old_cache_key(spec: CompositeSpec) -> str:
-    """The key as computed before share_histogram / classes / groups existed (the spec's first eight fields)."""
-    from dataclasses import asdict
-
-    from camlib.utils.cache import stable_key
-    from camlib.data.generators.stamps import stamp_mapping
-
-    old = {k: v for k, v in asdict(spec).items() if k not in ("share_histogram", "classes", "groups")}
-    stamps = [(e.path, e.sha256, e.class_index) for e in stamp_mapping(spec.stamps)]
-    return stable_key({"spec": old, "stamps": stamps, "backgrounds": [tuple(c) for c in BACKGROUND_CROPS],
-                       "rules": (composites.MIN_SHARE, composites.MIN_VISIBLE, ILSVRC_LARGEST_BOX_HISTOGRAM), "version": 1})
+def test_every_field_of_the_spec_and_the_stamps_name_the_cache():
+    base = CompositeSpec()
+    variants = [replace(base, **{f.name: value}) for f, value in zip(fields(base), _OTHER_VALUES)]
+    keys = {spec.key() for spec in [base, *variants]}
+    assert len(keys) == len(fields(base)) + 1
+    assert CompositeSpec().key() == base.key()
 
 
-def test_new_fields_at_their_defaults_keep_the_old_cache_key():
-    for spec in (CompositeSpec(), CompositeSpec(size=224, splits=(("dev", 10),), stamp_cycle=("dev",), seed=3)):
-        assert composites._cache_key(spec) == _old_cache_key(spec)
-    assert composites._cache_key(CompositeSpec(share_histogram=CUB_BOX_HISTOGRAM)) != _old_cache_key(CompositeSpec())
-    assert composites._cache_key(CompositeSpec(classes="stamp")) != composites._cache_key(CompositeSpec())
-    assert composites._cache_key(CompositeSpec(groups=(1,))) != composites._cache_key(CompositeSpec())
+#: One value other than the default for each field of :class:`CompositeSpec`, in field order.
+_OTHER_VALUES = (224, (("test", 9), ("dev", 9)), "stamps_groups.tsv", ("dev", "test"), 0.5, 2.0, 0.2, 1,
+                 CUB_BOX_HISTOGRAM, "stamp", (1,))
 
 
 def test_share_sampler_follows_the_cub_histogram():

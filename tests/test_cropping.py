@@ -144,3 +144,19 @@ def test_pipeline_runs_on_the_cub_fixture(lite0, tmp_path, monkeypatch):
     assert list((cache_dir() / "features").glob("*.pt")), "features are cached under the data root"
     again = run_cropping(lite0, images, size=64, margins=(0.0, 0.5), chance_draws=10)
     assert again.accuracy == result.accuracy and again.localization == result.localization
+
+
+def test_cropping_claims_resample_the_birds_not_the_images():
+    import numpy as np
+
+    from camlib.chapters.ch05_cropping.claims import paired_row
+
+    birds = np.repeat([0, 1], 50)
+    better, worse = birds == 0, np.zeros(100, bool)  # right on every image of one bird, wrong on the other's
+    naive = paired_row("c", "p", better, worse, np.arange(100), "why")
+    clustered = paired_row("c", "p", better, worse, birds, "why")
+    assert naive["holds?"] == "yes" and "gain 50.0 [4" in naive["measured"]  # 100 independent images: about +-10
+    assert clustered["holds?"] == "yes, within noise" and "gain 50.0 [0.0, 100.0]" in clustered["measured"]
+    assert "(n=100 of 2 birds)" in clustered["measured"]
+    rate = paired_row("c", "p", better, 80.0, birds, "because")  # against a fixed rate: 50 vs 80
+    assert rate["holds?"] == "no, within noise" and rate["why"] == ""

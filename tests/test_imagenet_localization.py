@@ -103,3 +103,17 @@ def test_paired_claims_need_the_same_images_and_judge_by_the_interval():
     assert paired_claim("same", "-", good, good, top1, True, resamples=200)["holds?"] == "no, within noise"
     with pytest.raises(CamlibError, match="same images"):
         paired_claim("x", "-", good, bad.subset(np.arange(5)), top1, True)
+
+
+def test_backprop_gets_the_blur_and_threshold_best_on_dev_ties_to_the_least_blur(monkeypatch):
+    from types import SimpleNamespace
+
+    from camlib.chapters.ch03_imagenet_localization import backprop_rule
+
+    dev_curves = {0.0: _curve([10, 20, 30]), 0.02: _curve([30, 70, 40]), 0.04: _curve([70, 10, 10])}
+    monkeypatch.setattr(backprop_rule, "composite_batches", lambda *args, **kwargs: [])
+    monkeypatch.setattr(backprop_rule, "top1_localization_curve", lambda method, batches, thresholds: dev_curves[method.sigma])
+    classifier = SimpleNamespace(model=torch.nn.Identity().eval(), crop=224, mean=(0, 0, 0), std=(1, 1, 1))
+    rule = backprop_rule.choose_backprop_rule(classifier, None, np.arange(4), sigmas=tuple(dev_curves))
+    assert (rule.sigma, rule.threshold) == (0.02, 0.2)  # 0.04 ties at 70 but blurs more
+    assert rule.table().loc["0.04", "best threshold"] == "0.10" and rule.table().loc["0", "top-1 loc acc (dev)"] == 30.0

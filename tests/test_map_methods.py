@@ -7,7 +7,8 @@ from toy_models import ChannelOracle
 
 from camlib.methods.baselines import spectral_residual
 from camlib.utils.errors import CamlibError
-from camlib.methods.map_methods import BackpropMaps, CAMMaps, CentreMaps, FlipAveragedMaps, MapMethod, SpectralResidualMaps
+from camlib.methods.map_methods import (BackpropMaps, CAMMaps, CentreMaps, FlipAveragedMaps, MapMethod, SmoothedMaps,
+                                        SpectralResidualMaps)
 
 
 def test_cam_maps_by_hand_with_and_without_a_prediction_first():
@@ -101,3 +102,44 @@ def test_flip_averaged_cam_costs_two_forward_passes_per_batch():
         logits = method.predict(images)
         maps = method(images, logits.topk(2).indices)
     assert len(calls) == 2 and maps.shape == (2, 2, 8, 8)
+
+
+def test_smoothed_maps_blur_another_methods_maps_and_keep_its_predictions():
+    class Spike(MapMethod):
+        name = "spike"
+
+        def predict(self, images):
+            return torch.ones(len(images), 2)
+
+        def _maps(self, images, classes):
+            maps = torch.zeros(len(images), classes.shape[1], 21, 21)
+            maps[..., 10, 10] = 1.0
+            return maps
+
+    images, classes = torch.zeros(2, 3, 21, 21), torch.tensor([[0], [1]])
+    assert torch.equal(SmoothedMaps(Spike(), 0.0)(images, classes), Spike()(images, classes))
+    method = SmoothedMaps(Spike(), 0.1)  # sigma 2.1 px
+    blurred = method(images, classes)
+    assert blurred.shape == (2, 1, 21, 21) and method.name == "spike, smoothed 0.1"
+    assert blurred[0, 0].argmax().item() == 10 * 21 + 10 and blurred.max() < 0.1
+    assert blurred[0, 0].sum().item() == pytest.approx(1.0, abs=1e-4)  # a blur moves mass, it does not add any
+    expected = torch.exp(-torch.tensor(1.0) / (2 * 2.1 ** 2))  # one pixel away from the peak, relative to it
+    assert (blurred[0, 0, 10, 11] / blurred[0, 0, 10, 10]).item() == pytest.approx(expected.item(), rel=1e-4)
+    assert torch.equal(method.predict(images), torch.ones(2, 2))
+    for sigma in (-0.1, 0.3):
+        with pytest.raises(CamlibError, match="sigma"):
+            SmoothedMaps(Spike(), sigma)
+
+
+def test_the_paper_rules_threshold_can_be_a_methods_own():
+    from test_wsol_pipeline import rectangles
+    from toy_models import ChannelOracle
+
+    from camlib.evaluation.batches import split_batches
+    from camlib.evaluation.evaluate import evaluate
+
+    split = rectangles()
+    method = SmoothedMaps(CAMMaps(ChannelOracle().eval()), 0.1)  # blurred: lower thresholds draw larger boxes
+    low, high = (evaluate(method, split_batches(split), num_classes=3, threshold=t) for t in (0.1, 0.9))
+    assert low.box_area["paper rule"] > high.box_area["paper rule"]
+    assert low.box_area["ground truth"] == high.box_area["ground truth"]

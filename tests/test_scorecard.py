@@ -119,3 +119,72 @@ def test_the_scorecard_page_lists_every_recorded_row():
         assert row.claim in outputs and row.measured in outputs, f"the scorecard page misses {row.chapter}: {row.claim!r}"
         assert titles[row.chapter] in outputs
     assert outputs.count("<tr") - 1 >= len(card)  # one body row per claim (plus the header row), besides the counts
+
+
+# -- the claim register: whose claim each row is, and whether it is testable here ------------------------------------
+REGISTER = """
+ch03:
+  - claim: "claim 0"
+    source: paper
+    where: "Table 2"
+    testable: "yes"
+  - claim: "claim 1"
+    source: book
+    where: "another metric"
+    testable: by construction
+    reason: "it cannot fail"
+"""
+
+
+def card(verdicts=("yes", "no, within noise")):
+    return scorecard_rows("ch03", table(list(verdicts)))
+
+
+def test_the_register_names_each_row_and_only_the_papers_testable_rows_count():
+    from camlib.book.claim_register import classify, counted, load_register
+
+    classified = classify(card(), load_register(REGISTER))
+    assert classified["source"].tolist() == ["paper", "book"]
+    assert classified["testable here?"].tolist() == ["yes", "by construction: it cannot fail"]
+    assert counted(classified)["claim"].tolist() == ["claim 0"]
+    assert counted(classify(card(("not tested", "yes")), load_register(REGISTER))).empty  # no verdict, not counted
+
+
+@pytest.mark.parametrize("change, message", [
+    (('claim: "claim 1"', 'claim: "claim 9"'), "matches 0 entries"),        # a recorded row without an entry
+    (('claim: "claim 1"', 'claim: "claim"'), "matches 2 entries"),          # an entry that matches two rows
+    (('claim: "claim 0"', 'claim: "claim 7"'), "matches 0 entries"),
+    (("source: paper", "source: reviewer"), "source must be one of"),
+    (("testable: by construction", "testable: maybe"), "testable one of"),
+    (('    reason: "it cannot fail"\n', ""), "reason exactly when"),
+    (("where:", "wher:"), "unknown or missing fields"),
+    (("ch03:", "ch03: ["), "not valid YAML"),
+])
+def test_a_register_that_does_not_fit_the_rows_is_refused(change, message):
+    from camlib.book.claim_register import classify, load_register
+
+    with pytest.raises(CamlibError, match=message):
+        classify(card(), load_register(REGISTER.replace(*change)))
+
+
+def test_a_stale_register_entry_is_refused():
+    from camlib.book.claim_register import classify, load_register
+
+    extra = REGISTER + '  - claim: "claim 2"\n    source: book\n    where: "x"\n    testable: "yes"\n'
+    with pytest.raises(CamlibError, match="match no recorded claim"):
+        classify(card(), load_register(extra))
+
+
+def test_every_committed_claim_has_one_register_entry_and_the_page_counts_only_the_papers_testable_claims():
+    from camlib.book.claim_register import classify, counted
+
+    classified = classify(load_scorecard(CLAIMS))
+    decided = counted(classified)
+    paper = classified[classified["source"] == "paper"]
+    assert 15 <= len(paper) < len(classified) and len(decided) <= len(paper)
+    assert not paper.duplicated(["claim"]).any()
+    _, outputs = notebook_text(ROOT / "book" / "scorecard.ipynb")
+    assert "testable here?" in outputs and "The book's own claims" in json.loads(
+        (ROOT / "book" / "scorecard.ipynb").read_text())["cells"][5]["source"][0]
+    totals = re.findall(r"<th>all</th>\s*((?:<td>\d+</td>\s*)+)", outputs)
+    assert totals and sum(int(v) for v in re.findall(r"\d+", totals[0])) == len(decided)

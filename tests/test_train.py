@@ -13,9 +13,9 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 import camlib.training.train as train_module
-from camlib.utils.cache import load_torch
+from camlib.utils.cache import cache_key, load_torch
 from camlib.utils.errors import CamlibError
-from camlib.training.train import TrainConfig, run_key, train
+from camlib.training.train import TrainConfig, train
 
 
 def top_or_bottom(n: int = 96, seed: int = 0) -> TensorDataset:
@@ -141,8 +141,8 @@ def test_config_validation_and_run_keys():
         TrainConfig(epochs=0)
     with pytest.raises(CamlibError, match="max_steps"):
         TrainConfig(max_steps=0)
-    assert run_key(net="gap", config=CONFIG) == run_key(config=CONFIG, net="gap")
-    assert run_key(net="gap", config=CONFIG) != run_key(net="gap", config=TrainConfig(epochs=4))
+    assert cache_key(net="gap", config=CONFIG) == cache_key(config=CONFIG, net="gap")
+    assert cache_key(net="gap", config=CONFIG) != cache_key(net="gap", config=TrainConfig(epochs=4))
 
 
 def test_adam_trains_too():

@@ -263,7 +263,7 @@ def test_claims_summary_groups_by_verdict():
     from camlib.chapters.ch04_trained_networks.claims_table import summary
 
     table = pd.DataFrame({"holds?": ["yes", "no", "yes", "yes, within noise"]}, index=["A", "B", "C", "D"])
-    assert summary(table) == ("Held beyond the noise (2): A; C.\nHeld, but within the noise (1): D.\n"
+    assert summary(table) == ("Held beyond the noise (2): A; C.\nUndecided, the paper's way (within the noise) (1): D.\n"
                               "Did not hold (1): B.")
 
 

@@ -191,6 +191,7 @@ def evaluate(
     topk: int = 5,
     released: bool = True,
     desc: str | None = None,
+    threshold: float = PAPER_THRESHOLD,
 ) -> Evaluation:
     """Evaluate a classifying map ``method`` (e.g. :class:`camlib.methods.map_methods.CAMMaps`) over ``batches``;
     images go to ``device`` (default: where the method's model is).
@@ -198,6 +199,8 @@ def evaluate(
     ``topk`` (5 in the paper) is capped at ``num_classes``. ``released=False`` skips the released
     code's rule and the heuristics built on it (they are CAM post-processing, and slow on noisy
     maps such as gradient saliency, which have hundreds of contours). ``desc`` shows a progress bar.
+    ``threshold`` is the paper rule's box threshold (a fraction of the map's maximum): the paper's 20% by
+    default, or a method's own, chosen on a development split.
     """
     if num_classes < 2:
         raise CamlibError(f"need at least 2 classes, got num_classes={num_classes}")
@@ -218,8 +221,8 @@ def evaluate(
             labels = batch.labels.numpy()
             hits.append(np.stack([top[:, 0] == labels, (top == labels[:, None]).any(axis=1)], axis=1))
             height, width = gt_maps.shape[-2:]
-            paper_gt_boxes = boxes_from_cams(fraction_of_max(gt_maps), PAPER_THRESHOLD)
-            paper.accumulate(top, boxes_from_cams(fraction_of_max(top_maps), PAPER_THRESHOLD), labels, batch.boxes,
+            paper_gt_boxes = boxes_from_cams(fraction_of_max(gt_maps), threshold)
+            paper.accumulate(top, boxes_from_cams(fraction_of_max(top_maps), threshold), labels, batch.boxes,
                              paper_gt_boxes)
             areas["paper rule"].append(_area_percent(paper_gt_boxes, height, width))
             areas["ground truth"].append(np.array([_area_percent(np.asarray(b[0]), height, width) for b in batch.boxes]))

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -17,11 +16,12 @@ import torch
 from PIL import Image
 from torch import nn
 
-from camlib.utils.cache import cached
+from camlib.utils.cache import cache_key, cached
 from camlib.cam import CAM
 from camlib.utils.errors import CamlibError
 from camlib.models.preprocess import normalize_images, resize_rgb
 from camlib.models.pretrained import PretrainedClassifier
+from camlib.data.assets.paths import cache_dir
 from camlib.utils.progress import progress
 
 
@@ -69,9 +69,11 @@ def extract(
     return Features(torch.cat(pooled), torch.cat(maps) if keep_maps else None)
 
 
-def cached_features(classifier: PretrainedClassifier, images: np.ndarray, path: str | Path, size: int = 224,
+def cached_features(classifier: PretrainedClassifier, images: np.ndarray, data: object, size: int = 224,
                     maps_of: np.ndarray | None = None, desc: str = "features") -> Features:
-    """:func:`camlib.methods.features.extract` of uint8 ``images (N, H, W, 3)`` at ``size`` px, cached at ``path``.
+    """:func:`camlib.methods.features.extract` of uint8 ``images (N, H, W, 3)`` at ``size`` px, cached under
+    ``<data root>/cache/features`` by the network, ``data`` (what the images are, as parts of a
+    :func:`~camlib.utils.cache.cache_key`: a data spec and a split name), ``size`` and ``maps_of``.
 
     ``pooled`` is kept for every image; ``maps`` (for CAMs) only for the images ``maps_of`` (bool
     (N,) or indices, in that order; ``None``: none), stored as float16 to keep the cache small and
@@ -88,7 +90,8 @@ def cached_features(classifier: PretrainedClassifier, images: np.ndarray, path: 
         maps = parts[0][1].maps.half() if len(index) else None
         return {"pooled": pooled, "maps": maps}
 
-    stored = cached(path, build)
+    key = cache_key(network=classifier.name, data=data, size=size, maps_of=maps_of)
+    stored = cached(cache_dir() / "features" / f"{classifier.name}-{key}.pt", build)
     return Features(stored["pooled"], None if stored["maps"] is None else stored["maps"].float())
 
 

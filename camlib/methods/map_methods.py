@@ -14,7 +14,8 @@ to a network is removed when the block ends::
 * :class:`BackpropMaps`: gradient saliency (Simonyan et al. 2014), for any classifier;
 * :class:`CentreMaps`: a centred Gaussian that ignores the image (Choe et al.'s centre baseline);
 * :class:`SpectralResidualMaps`: saliency of the image alone (Hou and Zhang 2007);
-* :class:`FlipAveragedMaps`: any of them averaged with its maps of the mirrored image.
+* :class:`FlipAveragedMaps`: any of them averaged with its maps of the mirrored image;
+* :class:`SmoothedMaps`: any of them blurred by a Gaussian (gradient saliency needs it before a box rule).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch import nn
+from torchvision.transforms.functional import gaussian_blur
 
 from camlib.methods.baselines import centre_maps, spectral_residual
 from camlib.cam import CAM, CAMResult, normalize_maps, upsample
@@ -193,3 +195,34 @@ class FlipAveragedMaps(MapMethod):
         if self._mirror is None or self._mirror[0] is not images:
             self._mirror = (images, images.flip(-1))
         return self._mirror[1]
+
+
+class SmoothedMaps(MapMethod):
+    """Another method's maps blurred by a Gaussian of standard deviation ``sigma`` x the map's longer side
+    (0: unchanged): gradient saliency is a scatter of single pixels, and a box rule needs regions."""
+
+    def __init__(self, method: MapMethod, sigma: float) -> None:
+        if not 0 <= sigma <= 0.25:
+            raise CamlibError(f"sigma is a fraction of the map's side in [0, 0.25], got {sigma}")
+        self.method, self.sigma = method, sigma
+        self.name = f"{method.name}, smoothed {sigma:g}" if sigma else method.name
+        self.model = getattr(method, "model", None)
+
+    def __enter__(self) -> "SmoothedMaps":
+        self.method.__enter__()
+        return self
+
+    def close(self) -> None:
+        self.method.close()
+
+    def predict(self, images: torch.Tensor) -> torch.Tensor | None:
+        return self.method.predict(images)
+
+    def _maps(self, images: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        maps = self.method(images, classes)
+        if not self.sigma:
+            return maps
+        sigma = self.sigma * max(maps.shape[-2:])
+        radius = min(int(3 * sigma + 0.5), min(maps.shape[-2:]) - 1)
+        flat = maps.reshape(-1, 1, *maps.shape[-2:]).float()
+        return gaussian_blur(flat, [2 * radius + 1] * 2, [sigma, sigma]).reshape(maps.shape).to(maps.dtype)

@@ -35,6 +35,7 @@ def bootstrap_intervals(
     level: float = 0.95,
     seed: int = 0,
     strata: np.ndarray | None = None,
+    clusters: np.ndarray | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Percentile intervals ``{name: (low, high)}`` of the values ``statistics(rows)`` returns, over
     ``resamples`` draws of ``n`` image indices with replacement (fixed ``seed``: the same intervals every run).
@@ -42,6 +43,10 @@ def bootstrap_intervals(
     ``statistics`` maps indices ``(n,)`` to named numbers, e.g.
     ``lambda rows: {"top-1 loc": evaluator.compute(rows).top1_error}``. With ``strata (n,)`` (e.g. each
     image's class) every draw resamples each stratum's images within it, so each stratum keeps its size.
+    With ``clusters (n,)`` naming each image's unit of independence (the object it shows: images of one
+    object are not independent) every draw takes units with replacement, each with all its images, as many
+    units as there are (within each stratum, when both are given); units of several images give the
+    wider, honest interval.
     """
     if n < 2:
         raise CamlibError(f"a bootstrap needs at least 2 images, got n={n}")
@@ -49,13 +54,21 @@ def bootstrap_intervals(
         raise CamlibError(f"resamples must be at least 10, got {resamples}")
     if not 0 < level < 1:
         raise CamlibError(f"level is a fraction in (0, 1), got {level}")
-    if strata is not None and np.shape(strata) != (n,):
-        raise CamlibError(f"strata names one stratum per image, ({n},); got shape {np.shape(strata)}")
-    members = [np.arange(n)] if strata is None else [np.flatnonzero(strata == s) for s in np.unique(strata)]
+    strata, clusters = (None if labels is None else np.asarray(labels) for labels in (strata, clusters))
+    for name, labels in (("strata", strata), ("clusters", clusters)):
+        if labels is not None and np.shape(labels) != (n,):
+            raise CamlibError(f"{name} names one label per image, ({n},); got shape {np.shape(labels)}")
+    layers = [np.arange(n)] if strata is None else [np.flatnonzero(strata == s) for s in np.unique(strata)]
+    units = [[rows] if clusters is None else [rows[clusters[rows] == u] for u in np.unique(clusters[rows])] for rows in layers]
+    if clusters is not None and sum(len(u) for u in units) < 2:
+        raise CamlibError("a cluster bootstrap needs at least 2 distinct units")
     rng = np.random.default_rng(seed)
     draws: dict[str, list[float]] = {}
     for _ in range(resamples):
-        rows = np.concatenate([m[rng.integers(0, len(m), len(m))] for m in members])
+        if clusters is None:
+            rows = np.concatenate([m[rng.integers(0, len(m), len(m))] for m in layers])
+        else:
+            rows = np.concatenate([layer[u] for layer in units for u in rng.integers(0, len(layer), len(layer))])
         for name, value in statistics(rows).items():
             draws.setdefault(name, []).append(value)
     tail = 100.0 * (1.0 - level) / 2.0

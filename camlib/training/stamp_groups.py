@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from camlib.utils.cache import cached_tensors, stable_key
+from camlib.utils.cache import cache_key, cached_tensors
 from camlib.data.generators.composites import CompositeSpec, CompositeSplit, load_composites
 from camlib.data.assets.paths import cache_dir
 from camlib.data.generators.stamps import GROUPS_FILE, stamp_mapping
@@ -49,7 +49,7 @@ def trunk_features(split: CompositeSplit, spec: CompositeSpec, classifier: Pretr
     CPU, cached by split, spec and network ``name``."""
     if 16 not in trunks or not set(trunks) <= {16, 32}:
         raise CamlibError(f"trunks maps the strides 16 (and optionally 32) to modules, got {sorted(trunks)}")
-    key = stable_key({"spec": repr(spec), "split": split.name, "trunk": name, "strides": sorted(trunks), "version": 1})
+    key = cache_key(spec=spec, split=split.name, trunk=name, strides=sorted(trunks), version=1)
 
     def build() -> dict[str, torch.Tensor]:
         maps: dict[int, list[torch.Tensor]] = {stride: [] for stride in trunks}

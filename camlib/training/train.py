@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 import torch.distributed as dist
@@ -26,7 +26,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from camlib.utils.cache import load_torch, save_torch, stable_key
+from camlib.utils.cache import load_torch, save_torch
 from camlib.utils.errors import CamlibError, CorruptFileError
 from camlib.utils.progress import progress as progress_bar
 
@@ -85,11 +85,6 @@ class TrainResult:
     seconds: float = 0.0
     loaded: bool = False
     steps: int = 0
-
-
-def run_key(**parts: Any) -> str:
-    """A short stable hash of a run's description (network, config, data spec) for checkpoint names."""
-    return stable_key(parts, default=lambda o: asdict(o) if hasattr(o, "__dataclass_fields__") else str(o))
 
 
 # -- distributed context ---------------------------------------------------------------------------

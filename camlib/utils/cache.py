@@ -16,7 +16,8 @@ import io
 import json
 import os
 import sys
-from pathlib import Path
+from dataclasses import fields, is_dataclass
+from pathlib import Path, PurePath
 from typing import Any, Callable
 
 import numpy as np
@@ -35,15 +36,35 @@ def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def stable_key(parts: Any, default: Callable[[Any], Any] | None = None) -> str:
-    """A short hash (16 hex) of ``parts`` as sorted JSON, for cache and checkpoint names; ``default``
-    turns objects JSON does not know into JSON (as in :func:`json.dumps`)."""
-    text = json.dumps(parts, sort_keys=True, default=default)
+def cache_key(**parts: Any) -> str:
+    """The one key of anything cached or trained (cache files, training checkpoints, the recipes of shipped
+    networks): a short hash (16 hex) of ``parts`` as sorted JSON.
+
+    A part may be a JSON value or a tuple, a ``Path`` (its text), an object with a ``key()`` method (that key:
+    the data specs), a dataclass (its fields, recursively), or a numpy array or tensor (its shape, dtype and a
+    fingerprint of its values). Anything else is refused, so a key never rests on a ``repr`` that can change."""
+    text = json.dumps(parts, sort_keys=True, default=_key_part)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _key_part(part: Any) -> Any:
+    if callable(getattr(part, "key", None)):
+        return part.key()
+    if is_dataclass(part) and not isinstance(part, type):
+        return {f.name: getattr(part, f.name) for f in fields(part)}
+    if isinstance(part, torch.Tensor):
+        part = part.detach().cpu().numpy()
+    if isinstance(part, np.ndarray):
+        return {"shape": list(part.shape), "dtype": str(part.dtype), "values": array_fingerprint(part)}
+    if isinstance(part, PurePath):
+        return str(part)
+    if isinstance(part, (np.integer, np.floating, np.bool_)):
+        return part.item()
+    raise CamlibError(f"a cache key cannot hold a {type(part).__name__}; give its fields, its key() or JSON values")
+
+
 def array_fingerprint(*arrays: Any) -> str:
-    """A short hash (12 hex) of the arrays' bytes, in order, for cache names that depend on data."""
+    """A short hash (12 hex) of the arrays' values, in order (their memory layout does not matter)."""
     digest = hashlib.sha256()
     for array in arrays:
         digest.update(np.ascontiguousarray(array).tobytes())

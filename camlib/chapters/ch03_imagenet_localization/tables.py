@@ -2,7 +2,10 @@
 
 Intervals are percentile bootstraps (:func:`camlib.metrics.bootstrap_intervals`) that rescore each
 resample with :meth:`camlib.evaluation.evaluate.Evaluation.subset`; claims compare two rows on the same
-images with a paired bootstrap of their difference (:func:`camlib.book.claims.interval_verdict`).
+images with a paired bootstrap of their difference (:func:`camlib.book.claims.interval_verdict`). Given
+``units`` (the object each image shows, the unit of independence: several composites show the same
+photographed object), every bootstrap resamples objects, each with all its images; the rows that score a
+prefix of the sample use the prefix of ``units``.
 """
 from __future__ import annotations
 
@@ -37,20 +40,28 @@ def _cell(value: float, low: float, high: float) -> str:
     return f"{value:.1f} [{low:.1f}, {high:.1f}]"
 
 
-def measure(evaluation: Evaluation, metrics: dict[str, Metric], resamples: int = RESAMPLES, seed: int = 0) -> dict[str, str]:
-    """``{metric: "value [low, high]"}`` for one evaluation (95% percentile bootstrap over its images);
-    ``"n/a"`` for a metric the evaluation did not measure (NaN)."""
+def _units(units: np.ndarray | None, count: int) -> np.ndarray | None:
+    if units is not None and len(units) < count:
+        raise CamlibError(f"units names {len(units)} images but the evaluation has {count}")
+    return None if units is None else np.asarray(units)[:count]
+
+
+def measure(evaluation: Evaluation, metrics: dict[str, Metric], resamples: int = RESAMPLES, seed: int = 0,
+            units: np.ndarray | None = None) -> dict[str, str]:
+    """``{metric: "value [low, high]"}`` for one evaluation (95% percentile bootstrap over its images, or over
+    the ``units`` of its images); ``"n/a"`` for a metric the evaluation did not measure (NaN)."""
     values = {name: f(evaluation) for name, f in metrics.items()}
     measured = {name: metrics[name] for name, value in values.items() if not np.isnan(value)}
     intervals = bootstrap_intervals(lambda rows: {name: f(evaluation.subset(rows)) for name, f in measured.items()},
-                                    evaluation.count, resamples, seed=seed)
+                                    evaluation.count, resamples, seed=seed, clusters=_units(units, evaluation.count))
     return {name: _cell(value, *intervals[name]) if name in measured else "n/a" for name, value in values.items()}
 
 
 def interval_table(evaluations: dict[str, Evaluation], metrics: dict[str, Metric] = TABLE2_METRICS,
-                   resamples: int = RESAMPLES) -> pd.DataFrame:
-    """One row per evaluation, one ``"value [low, high]"`` column per metric, and the image count ``n``."""
-    rows = {name: {"n": e.count, **measure(e, metrics, resamples)} for name, e in evaluations.items()}
+                   resamples: int = RESAMPLES, units: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per evaluation, one ``"value [low, high]"`` column per metric, and the image count ``n``
+    (intervals over ``units``' prefix when given)."""
+    rows = {name: {"n": e.count, **measure(e, metrics, resamples, units=units)} for name, e in evaluations.items()}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
@@ -76,7 +87,8 @@ def paper_beside(evaluations: dict[str, Evaluation], paper_rows: dict[str, str])
     return frame.round(1)
 
 
-def heuristics_table(evaluations: dict[str, Evaluation], resamples: int = RESAMPLES) -> pd.DataFrame:
+def heuristics_table(evaluations: dict[str, Evaluation], resamples: int = RESAMPLES,
+                     units: np.ndarray | None = None) -> pd.DataFrame:
     """Table 3: top-5 localization error (%) with the paper's heuristics (five guesses from the top-3
     classes' released-rule boxes) beside the plain top-5 by the paper's rule and by the released rule."""
     metrics: dict[str, Metric] = {
@@ -87,7 +99,7 @@ def heuristics_table(evaluations: dict[str, Evaluation], resamples: int = RESAMP
     missing = [name for name, e in evaluations.items() if e.heuristics is None]
     if missing:
         raise CamlibError(f"{', '.join(missing)}: evaluated without the heuristics (released=False)")
-    return interval_table(evaluations, metrics, resamples)
+    return interval_table(evaluations, metrics, resamples, units)
 
 
 def metric_columns(evaluations: dict[str, Evaluation], metric: Metric) -> dict[str, Callable[[np.ndarray], float]]:
@@ -97,10 +109,12 @@ def metric_columns(evaluations: dict[str, Evaluation], metric: Metric) -> dict[s
 
 
 def paired_claim(claim: str, paper: str, better: Evaluation, worse: Evaluation, metric: Metric, lower_is_better: bool,
-                 resamples: int = RESAMPLES, worse_metric: Metric | None = None, seed: int = 0) -> dict[str, str]:
+                 resamples: int = RESAMPLES, worse_metric: Metric | None = None, seed: int = 0,
+                 units: np.ndarray | None = None) -> dict[str, str]:
     """A claim row "``better`` beats ``worse``": ``metric`` of ``better`` against ``worse_metric`` (default:
     the same metric) of ``worse``, both evaluated on the same images in the same order (they may be one
-    evaluation, e.g. two box rules); the verdict comes from the paired bootstrap interval of the gain."""
+    evaluation, e.g. two box rules); the verdict comes from the paired bootstrap interval of the gain (over
+    the ``units`` of the images when given)."""
     if better.count != worse.count:
         raise CamlibError(f"a paired claim needs the same images: {better.count} vs {worse.count}")
     worse_metric = worse_metric or metric
@@ -111,8 +125,9 @@ def paired_claim(claim: str, paper: str, better: Evaluation, worse: Evaluation, 
         return {"gain": sign * (metric(a) - worse_metric(b))}
 
     value = gain(None)["gain"]
-    low, high = contain(value, *bootstrap_intervals(gain, better.count, resamples, seed=seed)["gain"])
+    clusters = _units(units, better.count)
+    low, high = contain(value, *bootstrap_intervals(gain, better.count, resamples, seed=seed, clusters=clusters)["gain"])
     return {"claim": claim, "paper": paper,
             "measured": f"{metric(better):.1f} vs {worse_metric(worse):.1f}; gain {value:.1f} [{low:.1f}, {high:.1f}] "
-                        f"(n={better.count})",
+                        f"(n={better.count}{'' if clusters is None else f' of {len(np.unique(clusters))} objects'})",
             VERDICT_COLUMN: interval_verdict(value, low, high)}

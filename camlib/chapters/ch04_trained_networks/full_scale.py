@@ -29,6 +29,7 @@ from camlib.chapters.ch04_trained_networks.claims_table import Roles
 from camlib.chapters.ch04_trained_networks.results import Classification, Examples, Results
 from camlib.data.sets.ilsvrc import ImageNetLocalization
 from camlib.data.assets.paths import cache_dir, full_dir
+from camlib.utils.cache import cache_key
 from camlib.utils.errors import CamlibError
 from camlib.evaluation.batches import EvalBatch, dataset_batches, resized_input, scale_boxes
 from camlib.evaluation.evaluate import Evaluation, evaluate, evaluate_gt_known
@@ -36,7 +37,7 @@ from camlib.methods.map_methods import BackpropMaps, CAMMaps, CentreMaps
 from camlib.models.gap import gap_network
 from camlib.models.preprocess import resize_rgb
 from camlib.book.paper_tables import table1, table2, threshold_summary
-from camlib.training.train import TrainConfig, TrainResult, init_distributed, run_key, train
+from camlib.training.train import TrainConfig, TrainResult, init_distributed, train
 
 BACKBONES = {"vgg16": "VGGnet", "googlenet": "GoogLeNet", "alexnet": "AlexNet"}
 
@@ -105,7 +106,7 @@ def fine_tune(run_spec: FullScaleRun, root: str | Path, out: str | Path, config:
     num_classes = len(train_set.class_names)
     model = gap_network(run_spec.backbone, num_classes, pooling=run_spec.pooling,
                         extra_convs=run_spec.extra_convs, weights=run_spec.weights)
-    key = run_key(run=run_spec, config=config, data=str(Path(root).resolve()), classes=num_classes)
+    key = cache_key(run=run_spec, config=config, data=Path(root).resolve(), classes=num_classes)
     checkpoint = Path(out) / f"{run_spec.name}-{key}.pt"
     training = train(model, train_set, config, checkpoint=checkpoint, desc=f"fine-tune {run_spec.name}")
     return FineTuned(model, checkpoint, num_classes, training)

@@ -7,7 +7,6 @@ from camlib.data.generators.composites import (
     CUB_BOX_HISTOGRAM,
     CompositeSpec,
     class_names,
-    composite_key,
     load_composites,
 )
 from camlib.data.sets.cub import CUB200
@@ -36,5 +35,5 @@ def table4_images(scale: str = "default") -> dict[str, BoxedImages]:
     if scale not in ("default", "gpu"):
         raise CamlibError(f"scale must be 'default', 'gpu' or 'full', got {scale!r}")
     splits, names = load_composites(CPU_SPEC, progress=False), class_names(CPU_SPEC)
-    return {name: BoxedImages.from_composites(split, f"birds-{composite_key(CPU_SPEC)}-{name}", names)
+    return {name: BoxedImages.from_composites(split, f"birds-{CPU_SPEC.key()}-{name}", names)
             for name, split in splits.items()}

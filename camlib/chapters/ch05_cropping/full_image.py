@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from camlib.utils.cache import array_fingerprint, cached
+from camlib.utils.cache import cache_key, cached
 from camlib.data.assets.paths import cache_dir
 from camlib.methods.features import extract
 from camlib.models.pretrained import PretrainedClassifier
@@ -38,8 +38,8 @@ def full_image_stage(classifier: PretrainedClassifier, images: dict[str, BoxedIm
     "<split>_predictions" (N,) for dev and test}``.
     """
     train, dev, test = images["train"], images["dev"], images["test"]
-    key = (f"cropping-{classifier.name}-{size}px-{train.name}-{dev.name}-{test.name}-Cdev-seed{seed}-"
-           f"{array_fingerprint(train.labels, train.boxes, dev.labels, test.labels, test.boxes)}")
+    key = "cropping-" + cache_key(network=classifier.name, size=size, images=[train.name, dev.name, test.name], seed=seed,
+                                 labels=[train.labels, dev.labels, test.labels], boxes=[train.boxes, test.boxes])
 
     def build() -> dict:
         feats = {name: extract(classifier, images[name].view(size), size=size, desc=f"{name} images") for name in images}

@@ -9,7 +9,7 @@ import torch
 
 from camlib.methods.baselines import random_boxes
 from camlib.cam.box_rules import PAPER_THRESHOLD, check_threshold
-from camlib.utils.cache import array_fingerprint
+from camlib.utils.cache import cache_key
 from camlib.cam import cam_boxes
 from camlib.utils.errors import CamlibError
 from camlib.metrics.boxes import hit_rate, paired_iou
@@ -28,7 +28,7 @@ MARGINS = (0.0, 0.25, 0.5)
 
 def _crop_features(classifier: PretrainedClassifier, images: BoxedImages, boxes: np.ndarray, size: int, what: str,
                    source_size: int | None = None) -> torch.Tensor:
-    key = (f"crop-{classifier.name}-{size}px-{images.name}-src{source_size or 'full'}-{array_fingerprint(boxes)}")
+    key = "crop-" + cache_key(network=classifier.name, size=size, images=images.name, source_size=source_size, boxes=boxes)
     return pooled_features(classifier, images.view(size, boxes, source_size), size, key, f"{images.name[-5:]} {what}")
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from camlib.utils.cache import array_fingerprint, cached_tensors, stable_key
+from camlib.utils.cache import cache_key, cached_tensors
 from camlib.chapters.ch06_transfer.tasks import INPUT_SIZE, StampTask
 from camlib.data.assets.paths import cache_dir
 from camlib.utils.errors import CamlibError
@@ -107,10 +107,8 @@ def task_features(task: StampTask, classifier: PretrainedClassifier, keep_test_m
     ``gap``, ``stride16`` and each tuned name (and ``test/maps`` ``(N_test, K, h, w)`` if asked)."""
     tuned = tuned or {}
     n_test = len(task.test_labels)
-    weights = {name: array_fingerprint(*(v.cpu().numpy() for v in net.upper.trained_state().values()))
-               for name, net in tuned.items()}
-    key = stable_key({"task": task.fingerprint, "network": classifier.name, "size": INPUT_SIZE, "maps": keep_test_maps,
-                      "tuned": weights, "version": 2})
+    key = cache_key(task=task, network=classifier.name, size=INPUT_SIZE, maps=keep_test_maps,
+                    tuned={name: net.upper.trained_state() for name, net in tuned.items()}, version=2)
 
     def build() -> dict[str, torch.Tensor]:
         taps = {"stride16": stride16_tap(classifier), **{n: gap_network_tap(classifier, net) for n, net in tuned.items()}}

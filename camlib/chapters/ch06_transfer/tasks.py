@@ -3,11 +3,10 @@ ImageNet classes on stamps the fine-tuned network never saw)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
-from camlib.utils.cache import array_fingerprint
+from camlib.utils.cache import cache_key
 from camlib.data.generators.composites import CompositeSpec, CompositeSplit, load_composites
 from camlib.data.sets.localization_split import LocalizationSplit
 from camlib.data.generators.stamps import MAPPING_FILE, stamp_mapping
@@ -48,10 +47,9 @@ class StampTask:
     def test_labels(self) -> np.ndarray:
         return self.test.labels
 
-    @cached_property
-    def fingerprint(self) -> str:
-        """A short hash of the images and labels (names the cached features)."""
-        return array_fingerprint(self.train_images, self.train_labels, self.test_images, self.test_labels)
+    def key(self) -> str:
+        """The key of the images and labels (names the cached features)."""
+        return cache_key(train=[self.train_images, self.train_labels], test=[self.test_images, self.test_labels])
 
 
 def object_paths(split: CompositeSplit) -> np.ndarray:

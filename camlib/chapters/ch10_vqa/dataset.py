@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from camlib.utils.cache import stable_key
+from camlib.utils.cache import cache_key
 from camlib.chapters.ch10_vqa.questions import Question, ask
 from camlib.chapters.ch10_vqa.table import QuestionTable
 from camlib.data.generators import colours, vqa_scenes
@@ -62,9 +62,8 @@ class VQASpec:
         stamps = [(e.path, e.sha256, e.class_name) for e in stamp_mapping(GROUPS_FILE)]
         rule = (colours.HUES, colours.MIN_SATURATION, colours.MIN_VALUE, colours.BROWN_VALUE, colours.MIN_CHROMATIC,
                 colours.MIN_DOMINANT, vqa_scenes.GAP, vqa_scenes.LONGEST_STAMP)
-        backgrounds = [tuple(c) for c in BACKGROUND_CROPS]
-        return stable_key({"version": GENERATOR_VERSION, "stamps": stamps, "backgrounds": backgrounds, "cycle": STAMP_CYCLE,
-                           "rule": rule, **asdict(self)})
+        return cache_key(version=GENERATOR_VERSION, spec=asdict(self), stamps=stamps, backgrounds=BACKGROUND_CROPS,
+                         cycle=STAMP_CYCLE, rule=rule)
 
 
 @dataclass

@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from camlib.utils.cache import stable_key
+from camlib.utils.cache import cache_key
 from camlib.chapters.ch10_vqa.accuracy import accuracy_table
 from camlib.chapters.ch10_vqa.attribute_readout import PROBES, probe_data, probe_row, probe_scenes, probe_table, train_probe
 from camlib.chapters.ch10_vqa.bow import AnswerVocabulary
@@ -58,8 +58,7 @@ def baseline_name(kind: str) -> str:
 
 def _key(spec: VQASpec, **recipe: object) -> str:
     """A recipe key: the scenes of ``spec`` seen through :data:`NETWORK`, the fit's cap, and ``recipe``."""
-    return stable_key({"spec": repr(spec), "data": spec.key(), "network": NETWORK, "max_iter": MAX_ITER,
-                       "version": RECIPE_VERSION, **recipe})
+    return cache_key(data=spec, network=NETWORK, max_iter=MAX_ITER, version=RECIPE_VERSION, **recipe)
 
 
 def baseline_key(spec: VQASpec, kind: str, top_answers: int | None = None, max_words: int | None = None,

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from camlib.training import stamp_groups
-from camlib.utils.cache import array_fingerprint, cached_tensors, stable_key
+from camlib.utils.cache import cache_key, cached_tensors
 from camlib.cam import CAM
 from camlib.data.assets.paths import cache_dir
 from camlib.methods.features import to_batch
@@ -55,9 +55,8 @@ def lite_unit_pool(batch_size: int = 50) -> tuple[UnitPool, PoolSources]:
     cached stride-32 trunk maps; the rest runs the network once per image."""
     sources = pool_sources()
     recipes = [split.arrays[name] for split in (sources.composites, *sources.groups) for name in sorted(split.arrays)]
-    key = stable_key({"network": "efficientnet-lite0", "recipes": array_fingerprint(*recipes),
-                      "photos": [(p.file, p.boxes.tolist(), p.labels.tolist()) for p in sources.photos],
-                      "photo_size": PHOTO_SIZE, "version": _POOL_VERSION})
+    key = cache_key(network="efficientnet-lite0", recipes=recipes, photos=[(p.file, p.boxes, p.labels) for p in sources.photos],
+                    photo_size=PHOTO_SIZE, version=_POOL_VERSION)
 
     def build() -> dict[str, torch.Tensor]:
         classifier = load_pretrained("efficientnet-lite0")

@@ -10,18 +10,12 @@ again when missing or modified.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-from camlib.utils.cache import atomic_write_bytes
-from camlib.utils.errors import CamlibError, CorruptFileError, DatasetNotFoundError
-from camlib.data.assets.packages import is_valid
-from camlib.data.assets.paths import assets_dir
-from camlib.data.assets.sources import FetchError, deb_members
+from camlib.data.assets.debian import DebianFiles
 
 DEBIAN_PACKAGE = "opencv-doc"
 _EXAMPLES = "usr/share/doc/opencv-doc/examples"
-SYSTEM_DIR = Path("/") / _EXAMPLES
 
 #: OpenCV's handwritten-digit sheet (the data of its ``digits.py`` SVM sample).
 DIGITS_SHA256 = {"data/digits.png": "60c917758ef97cc090f35cd8e293e4de691ef942847da0ff80dedab33d57c662"}
@@ -64,46 +58,15 @@ CLASS_NAMES_SHA256 = {CLASS_NAMES_FILE: "4eb3da435cf544e4a6f390f62c84cb9c9bb68cf
 MANIFEST = {**DIGITS_SHA256, **SCENE_TEXT_SHA256, **TEXT_FREE_SHA256, **CLASS_NAMES_SHA256, **REAL_PHOTO_SHA256}
 
 
-def opencv_doc_dir() -> Path:
-    """Where fetched copies live: ``<data root>/assets/opencv-doc``."""
-    return assets_dir() / "opencv-doc"
-
-
-def _intact_copy(name: str) -> Path | None:
-    """The intact copy of ``name``: the installed package's if present, else the fetched one."""
-    for folder in (SYSTEM_DIR, opencv_doc_dir()):
-        if is_valid(folder / name, MANIFEST[name]):
-            return folder / name
-    return None
+#: The package's files camlib uses, verified and fetched like every Debian asset.
+OPENCV_DOC = DebianFiles(DEBIAN_PACKAGE, _EXAMPLES, "opencv-doc", MANIFEST)
 
 
 def opencv_doc_paths(names: list[str]) -> list[Path]:
     """Verified local paths of the named files (e.g. ``"data/digits.png"``), fetching what is missing."""
-    unknown = [name for name in names if name not in MANIFEST]
-    if unknown:
-        raise CamlibError(f"unknown opencv-doc file {unknown[0]!r}; camlib knows: {', '.join(MANIFEST)}")
-    found = [_intact_copy(name) for name in names]
-    fetched = set(fetch_opencv_doc([name for name, path in zip(names, found) if path is None]))
-    return [opencv_doc_dir() / name if name in fetched else path for name, path in zip(names, found)]
+    return OPENCV_DOC.paths(names)
 
 
 def fetch_opencv_doc(names: list[str] | None = None) -> list[str]:
     """Fetch the named files (default: all of :data:`MANIFEST`) that are missing or corrupt; returns those fetched."""
-    todo = [name for name in (MANIFEST if names is None else names) if _intact_copy(name) is None]
-    if not todo:
-        return []
-    try:
-        members = deb_members(DEBIAN_PACKAGE, [f"{_EXAMPLES}/{name}" for name in todo])
-    except FetchError as err:
-        raise DatasetNotFoundError(
-            "opencv-doc files", opencv_doc_dir(),
-            f"Run `apt-get update` once, then retry (camlib runs `apt-get download {DEBIAN_PACKAGE}` and `dpkg -x`); "
-            f"or `apt-get install {DEBIAN_PACKAGE}`; or copy {', '.join(todo)} from /usr/share/doc/opencv-doc/examples "
-            f"of another machine into {opencv_doc_dir()} ({err})") from None
-    for name in todo:
-        data = members[f"{_EXAMPLES}/{name}"]
-        if hashlib.sha256(data).hexdigest() != MANIFEST[name]:
-            raise CorruptFileError(f"{name} in the {DEBIAN_PACKAGE} package does not match the recorded SHA-256; "
-                                   "the package changed, report it to camlib")
-        atomic_write_bytes(opencv_doc_dir() / name, data)
-    return todo
+    return OPENCV_DOC.fetch(names)

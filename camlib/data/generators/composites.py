@@ -23,7 +23,7 @@ hundred kilobytes on disk.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from skimage import data as skdata
 
-from camlib.utils.cache import cached_tensors, stable_key
+from camlib.utils.cache import cache_key, cached_tensors
 from camlib.metrics.boxes import box_area
 from camlib.utils.errors import CamlibError
 from camlib.utils.progress import progress as progress_bar
@@ -117,13 +117,12 @@ class CompositeSpec:
         if self.classes not in ("mapping", "stamp"):
             raise CamlibError(f"classes is 'mapping' (a stamp's class) or 'stamp' (each stamp its own class), got {self.classes!r}")
 
-    def __repr__(self) -> str:
-        # Fields added after the first release are left out at their defaults, so that older specs keep their
-        # repr, which names cached trunk maps and trained networks (camlib.training.stamp_groups, camlib.training.finetune).
-        later = {"share_histogram": ILSVRC_LARGEST_BOX_HISTOGRAM, "classes": "mapping", "groups": ()}
-        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
-                 if f.name not in later or getattr(self, f.name) != later[f.name]]
-        return f"CompositeSpec({', '.join(shown)})"
+    def key(self) -> str:
+        """The key naming this benchmark's cache (and anything derived from it): the spec, the stamps' files and
+        classes, the background crops and the generator's rules."""
+        stamps = [(e.path, e.sha256, e.class_index) for e in stamp_mapping(self.stamps)]
+        return cache_key(spec=asdict(self), stamps=stamps, backgrounds=BACKGROUND_CROPS,
+                         rules=(MIN_SHARE, MIN_VISIBLE, ILSVRC_LARGEST_BOX_HISTOGRAM), version=2)
 
     @property
     def split_names(self) -> tuple[str, ...]:
@@ -397,26 +396,6 @@ def generate_composites(spec: CompositeSpec = CompositeSpec(), progress: bool = 
             for name, count in spec.splits}
 
 
-#: Fields added to :class:`CompositeSpec` after caches were keyed on it: left out of the key at their default.
-_LATER_FIELDS = {"share_histogram": ILSVRC_LARGEST_BOX_HISTOGRAM, "classes": "mapping", "groups": ()}
-
-
-def _spec_fields(spec: CompositeSpec) -> dict:
-    """``asdict(spec)`` without the later fields left at their default, so older specs keep their cache key."""
-    return {k: v for k, v in asdict(spec).items() if k not in _LATER_FIELDS or v != _LATER_FIELDS[k]}
-
-
-def _cache_key(spec: CompositeSpec) -> str:
-    stamps = [(e.path, e.sha256, e.class_index) for e in stamp_mapping(spec.stamps)]
-    return stable_key({"spec": _spec_fields(spec), "stamps": stamps, "backgrounds": [tuple(c) for c in BACKGROUND_CROPS],
-                       "rules": (MIN_SHARE, MIN_VISIBLE, ILSVRC_LARGEST_BOX_HISTOGRAM), "version": 1})
-
-
-def composite_key(spec: CompositeSpec) -> str:
-    """The short key naming ``spec``'s cached benchmark (and anything derived from it)."""
-    return _cache_key(spec)
-
-
 def load_composites(spec: CompositeSpec = CompositeSpec(), progress: bool = True) -> dict[str, CompositeSplit]:
     """The benchmark of ``spec``: its recipe from ``<data root>/cache/composites-<key>.pt`` (checksummed,
     tensors only), or generated and cached."""
@@ -425,7 +404,7 @@ def load_composites(spec: CompositeSpec = CompositeSpec(), progress: bool = True
         return {f"{name}/{key}": torch.from_numpy(np.ascontiguousarray(value))
                 for name, split in splits.items() for key, value in split.arrays.items()}
 
-    state = cached_tensors(cache_dir() / f"composites-{_cache_key(spec)}.pt", build)
+    state = cached_tensors(cache_dir() / f"composites-{spec.key()}.pt", build)
     return {name: CompositeSplit(name, spec.size, {key.partition("/")[2]: value.numpy()
                                                     for key, value in state.items() if key.startswith(name + "/")},
                                  spec.stamps)

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 import torch
 
-from camlib.utils.cache import cached_tensors, stable_key
+from camlib.utils.cache import cache_key, cached_tensors
 from camlib.utils.errors import CamlibError
 from camlib.utils.progress import progress
 from camlib.data.generators.composites import BACKGROUND_CROPS, background_crops, load_stamps_cached
@@ -178,10 +178,8 @@ class SceneSpec:
     def key(self) -> str:
         """A short hash of the spec, the stamps and the backgrounds (for cache file names)."""
         stamps = [(e.path, e.sha256, e.class_name) for e in stamp_mapping(GROUPS_FILE)]
-        return stable_key({"version": GENERATOR_VERSION, "spec": asdict(self), "stamps": stamps,
-                           "concepts": CONCEPT_STAMPS, "backgrounds": [tuple(c) for c in BACKGROUND_CROPS],
-                           "class backgrounds": CLASS_BACKGROUNDS,
-                           "working side": WORKING_SIDE})
+        return cache_key(version=GENERATOR_VERSION, spec=asdict(self), stamps=stamps, concepts=CONCEPT_STAMPS,
+                         backgrounds=BACKGROUND_CROPS, class_backgrounds=CLASS_BACKGROUNDS, working_side=WORKING_SIDE)
 
 
 def class_backgrounds() -> list[np.ndarray]:

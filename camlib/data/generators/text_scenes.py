@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from skimage import data as skdata
 
-from camlib.utils.cache import stable_key
+from camlib.utils.cache import cache_key
 from camlib.utils.errors import CamlibError
 from camlib.utils.images import load_image
 from camlib.utils.progress import progress as progress_bar
@@ -142,7 +142,7 @@ class TextSceneSpec:
 
     def key(self) -> str:
         """A short hash of the spec and :data:`GENERATOR_VERSION` (for cache file names)."""
-        return stable_key({"version": GENERATOR_VERSION, **asdict(self)})
+        return cache_key(version=GENERATOR_VERSION, spec=asdict(self))
 
 
 @dataclass
