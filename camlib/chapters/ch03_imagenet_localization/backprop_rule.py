@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from camlib.chapters.ch03_imagenet_localization.defaults import DEV_THRESHOLDS
+from camlib.chapters.ch03_imagenet_localization.defaults import DEV_THRESHOLDS, choose_network_and_threshold
 from camlib.data.generators.composites import CompositeSplit
 from camlib.evaluation.batches import composite_batches
 from camlib.evaluation.evaluate import ThresholdCurve, top1_localization_curve
@@ -48,5 +48,5 @@ def choose_backprop_rule(classifier: PretrainedClassifier, split: CompositeSplit
         batches = composite_batches(split, rows, classifier.crop, classifier.mean, classifier.std, batch_size)
         curves[sigma] = top1_localization_curve(SmoothedMaps(BackpropMaps(classifier.model), sigma), batches,
                                                 DEV_THRESHOLDS)
-    best = max(curves, key=lambda sigma: curves[sigma].best()[1])  # max keeps the first (least blur) of equals
-    return BackpropRule(best, curves[best].best()[0], curves)
+    sigma, threshold = choose_network_and_threshold(curves)  # the same rule as CAM's: ties to the first (least blur)
+    return BackpropRule(sigma, threshold, curves)

@@ -10,6 +10,7 @@ of :data:`camlib.chapters.ch03_imagenet_localization.benchmark.NETWORKS` (the ch
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Hashable, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,8 @@ from camlib.evaluation.batches import composite_batches
 from camlib.evaluation.evaluate import ThresholdCurve, top1_localization_curve
 from camlib.methods.map_methods import CAMMaps, FlipAveragedMaps
 from camlib.models.pretrained import PretrainedClassifier
+
+Key = TypeVar("Key", bound=Hashable)
 
 #: Box thresholds tried on the dev split (fractions of the map's maximum).
 DEV_THRESHOLDS = np.round(np.arange(1, 20) * 0.05, 2)
@@ -50,8 +53,9 @@ class DevChoice:
                             columns=["best threshold", "top-1 loc acc (dev)"])
 
 
-def choose_network_and_threshold(curves: dict[str, ThresholdCurve]) -> tuple[str, float]:
-    """The (network, threshold) with the best dev accuracy; ties to the first network, lowest threshold."""
+def choose_network_and_threshold(curves: dict[Key, ThresholdCurve]) -> tuple[Key, float]:
+    """The (curve, threshold) with the best dev accuracy, a curve per network (or per backprop blur); ties to the
+    first curve, lowest threshold."""
     best = max(curves, key=lambda name: curves[name].best()[1])  # max keeps the first of equals
     return best, curves[best].best()[0]
 
