@@ -1,6 +1,7 @@
 """Run every benchmark and collect the results in one JSON file (default ``bench/results/cpu.json``).
 
-Runs ``bench_cam.py`` (CAM + boxes vs the forward pass and the peers), ``bench_memory.py``
+Runs ``bench_cam.py`` (CAM + boxes vs the forward pass and the peers), ``bench_successors.py`` (what CAM's successors
+cost against CAM), ``bench_memory.py``
 (1000 repeated calls) and, when present, ``bench_maxboxacc.py``, each in its own process, then
 ``plot_results.py`` to redraw the book's figure from the new file.
 
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ("bench_cam", "bench_memory", "bench_maxboxacc")
+BENCHES = ("bench_cam", "bench_memory", "bench_maxboxacc", "bench_successors")
 
 
 def run(script: str, args: list[str]) -> dict:
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         "bench_cam": device + (["--repeats", "2", "--peer-repeats", "1", "--warmup", "0"] if args.quick else []),
         "bench_memory": device + (["--calls", "20", "--every", "10", "--warmup", "2"] if args.quick else []),
         "bench_maxboxacc": ["--repeats", "1"] if args.quick else [],
+        "bench_successors": ["--images", "2", "--repeats", "1", "--scorecam-batch", "256"] if args.quick else [],
     }
     out = args.out or HERE / "results" / f"{args.device}.json"
     results = json.loads(out.read_text()) if args.only and out.exists() else {}

@@ -118,6 +118,35 @@ def test_named_target_layer_and_classifier():
         find_gap_head(model, target_layer="nope")
 
 
+def test_target_layer_and_classifier_may_be_the_modules_themselves():
+    import copy
+
+    model = TinyGap().eval()
+    by_module = find_gap_head(model, target_layer=model.conv, classifier=model.fc)
+    assert (by_module.feature_name, by_module.capture, by_module.classifier_name) == ("conv", "output", "fc")
+    with pytest.raises(NoGapHeadError, match="not a module of TinyGap"):  # a copy's layer is not the model's
+        find_gap_head(model, classifier=copy.deepcopy(model.fc))
+    with pytest.raises(NoGapHeadError, match="module name .* or a module"):
+        find_gap_head(model, target_layer=3)
+
+
+def test_normalized_maps_follow_the_peers_convention():
+    model = TinyGap().eval()
+    with CAM(model) as cam:
+        result = cam(torch.randn(2, 3, 8, 8), topk=2)
+    unit = result.normalized((16, 16))
+    assert unit.shape == (2, 2, 16, 16)
+    flat = unit.flatten(2)
+    assert torch.all((flat.amax(-1) == 1.0) | (flat.amax(-1) == 0.0)) and flat.amin() == 0.0
+    # ReLU, upsample, min-max: by hand for one map
+    expected = normalize_maps(torch.nn.functional.interpolate(result.maps.clamp_min(0), (16, 16), mode="bilinear",
+                                                              align_corners=False))
+    torch.testing.assert_close(unit, expected)
+    # a map without positive evidence is all zeros, not a rescaled negative map
+    negative = type(result)(result.logits, result.classes, -result.maps.abs() - 1, result.bias, result.input_size)
+    assert negative.normalized().eq(0).all()
+
+
 def test_gmp_model_maps():
     model = TinyGap(nn.AdaptiveMaxPool2d(1)).eval()
     with CAM(model) as cam:

@@ -1,6 +1,7 @@
 """The book's one noise rule for claims, with hand-computed margins."""
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -31,9 +32,15 @@ def test_similar_holds_inside_the_margin():
 def test_rate_and_sign_claims():
     row = rate_claim("c", 40.0, 100 * 3 / 36, 100)
     assert row["holds?"] == "yes" and row["measured"] == "40.0% vs chance 8.3% (n=100)"
-    assert sign_claim("c", pd.Series([5.0, 6.0]), pd.Series([1.0, 1.0]))["holds?"] == "no"  # 2 of 2: p = 0.25
+    assert sign_claim("c", pd.Series([5.0, 6.0]), pd.Series([1.0, 1.0]))["holds?"] == "yes, within noise"  # p = 0.5
     row = sign_claim("c", pd.Series([5.0] * 9 + [0.0]), pd.Series([1.0] * 10))
-    assert row["holds?"] == "yes" and "higher in 9 of 10" in row["measured"]  # p = 11/1024
+    assert row["holds?"] == "yes" and "higher in 9 of 10, lower in 1" in row["measured"]  # p = 2 x 11/1024
+    assert "p=0.021" in row["measured"]
+    # two-sided: 11 of 14 is p = 2 x 0.0287 = 0.057, within noise; 1 of 8 the other way is p = 2 x 9/256 = 0.070
+    assert sign_claim("c", [1.0] * 11 + [0.0] * 3, [0.5] * 14)["holds?"] == "yes, within noise"
+    assert sign_claim("c", [1.0] + [0.0] * 7, [0.5] * 8)["holds?"] == "no, within noise"
+    assert sign_claim("c", [0.0] * 8, [0.5] * 8)["holds?"] == "no"  # p = 2 / 256
+    assert sign_claim("c", [1.0, 1.0], [1.0, 1.0])["holds?"] == "no, within noise"  # ties only: nothing to tell
 
 
 @pytest.mark.parametrize("args", [(50.0, 50.0, 0), (120.0, 50.0, 10), (-1.0, 50.0, 10)])
@@ -84,3 +91,20 @@ def test_equivalence_needs_a_positive_margin_and_widens_the_interval():
     with pytest.raises(CamlibError, match="margin"):
         equivalence_verdict(0.0, -1.0, 1.0, margin=0.0)
     assert equivalence_verdict(3.0, -1.0, 1.0, margin=2.0) == "no, within noise"  # widened to [-1, 3]
+
+
+def test_paired_gain_claims_resample_units_and_print_the_detectable_effect():
+    from camlib.book.claims import paired_gain_claim
+
+    hits = np.repeat([1.0, 0.0], 50)  # right on every image of unit 0, wrong on unit 1's
+    better, worse = (lambda rows: 100.0 * hits[rows].mean()), (lambda rows: 0.0)
+    naive = paired_gain_claim("c", "p", better, worse, 100, resamples=200)
+    clustered = paired_gain_claim("c", "p", better, worse, 100, units=np.repeat([0, 1], 50), unit_name="birds", resamples=200)
+    assert naive["holds?"] == "yes" and clustered["holds?"] == "yes, within noise"
+    # two units: a draw holds unit 0 twice, once or never, so the gain's interval is [0, 100] and the effect the test
+    # can detect is (1.96 + 0.84) standard errors of 100 / 3.92 each
+    assert clustered["measured"] == "50.0 vs 0.0; gain 50.0 [0.0, 100.0] (n=100 of 2 birds; detectable 71.4)"
+    errors = paired_gain_claim("c", "p", worse, better, 100, lower_is_better=True, resamples=200)  # 0% vs 50% error
+    assert errors["holds?"] == "yes" and errors["measured"].startswith("0.0 vs 50.0; gain 50.0")
+    with pytest.raises(CamlibError, match="one unit per image"):
+        paired_gain_claim("c", "p", better, worse, 100, units=np.zeros(3))

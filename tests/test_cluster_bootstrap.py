@@ -70,3 +70,24 @@ def test_the_image_bootstrap_resamples_units_when_told_them_and_the_interval_wid
         bootstrap_intervals(mean, 100, clusters=objects[:10])
     with pytest.raises(CamlibError, match="2 distinct units"):
         bootstrap_intervals(mean, 100, clusters=np.zeros(100))
+
+
+def test_a_two_stage_bootstrap_adds_the_spread_within_units_and_keeps_draws_of_a_unit_apart():
+    from camlib.metrics.bootstrap import bootstrap_intervals
+
+    # 30 units with equal means (0) and 20 images each of spread 1 within: resampling units alone sees no spread of
+    # the mean; resampling images within the drawn units too sees the within-unit noise, 1 / sqrt(600) per mean
+    values = np.tile(np.r_[np.ones(10), -np.ones(10)], 30)
+    units = np.repeat(np.arange(30), 20)
+    mean = lambda rows: {"m": float(values[rows].mean())}  # noqa: E731
+    units_only = bootstrap_intervals(mean, 600, 500, clusters=units)["m"]
+    two_stage = bootstrap_intervals(mean, 600, 2000, clusters=units, within=True)["m"]
+    assert units_only == (0.0, 0.0)
+    assert (two_stage[1] - two_stage[0]) / 2 == pytest.approx(1.96 / np.sqrt(600), rel=0.12)
+    # every drawn unit is one block as long as the unit: a unit drawn twice is two blocks of 20
+    seen = []
+    bootstrap_intervals(lambda rows: seen.append(rows) or {"m": 0.0}, 600, 10, clusters=units, within=True)
+    blocks = seen[0].reshape(30, 20)
+    assert all(len(set(units[block])) == 1 for block in blocks)
+    with pytest.raises(CamlibError, match="give clusters"):
+        bootstrap_intervals(mean, 600, 10, within=True)

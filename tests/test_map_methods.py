@@ -7,8 +7,8 @@ from toy_models import ChannelOracle
 
 from camlib.methods.baselines import spectral_residual
 from camlib.utils.errors import CamlibError
-from camlib.methods.map_methods import (BackpropMaps, CAMMaps, CentreMaps, FlipAveragedMaps, MapMethod, SmoothedMaps,
-                                        SpectralResidualMaps)
+from camlib.methods.map_methods import (BackpropMaps, CAMMaps, CentreMaps, FlipAveragedMaps, MapMethod, RecordedMaps,
+                                        SmoothedMaps, SpectralResidualMaps)
 
 
 def test_cam_maps_by_hand_with_and_without_a_prediction_first():
@@ -143,3 +143,25 @@ def test_the_paper_rules_threshold_can_be_a_methods_own():
     low, high = (evaluate(method, split_batches(split), num_classes=3, threshold=t) for t in (0.1, 0.9))
     assert low.box_area["paper rule"] > high.box_area["paper rule"]
     assert low.box_area["ground truth"] == high.box_area["ground truth"]
+
+
+def test_recorded_maps_compute_each_batch_once_and_tell_batches_apart_by_content():
+    class Counting(MapMethod):
+        name = "counting"
+        calls = 0
+
+        def _maps(self, images, classes):
+            Counting.calls += 1
+            return images[:, :1].expand(-1, classes.shape[1], -1, -1) + classes[:, :, None, None]
+
+    images, classes = torch.rand(2, 3, 5, 5), torch.tensor([[0], [1]])
+    with RecordedMaps(Counting()) as method:
+        first = method(images, classes)
+        again = method(images.clone(), classes.clone())  # the same values in other tensors: kept maps
+        assert Counting.calls == 1 and torch.equal(first, again) and method.name == "counting"
+        assert torch.equal(SmoothedMaps(method, 0.1)(images, classes), SmoothedMaps(Counting(), 0.1)(images, classes))
+        calls = Counting.calls
+        other = method(images, torch.tensor([[1], [0]]))  # other classes, other maps
+        method(images + 1, classes)  # other images
+        assert Counting.calls == calls + 2 and not torch.equal(other, first)
+    assert method._kept == {}  # closing frees what it kept

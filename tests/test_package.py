@@ -19,6 +19,9 @@ HOMES = {  # where each public name is defined (the layer that owns it)
     "CamlibError": "camlib.utils.errors", "BadImageError": "camlib.utils.errors", "NoGapHeadError": "camlib.utils.errors",
     "NotLinearClassifierError": "camlib.utils.errors", "DatasetNotFoundError": "camlib.utils.errors",
     "CorruptFileError": "camlib.utils.errors",
+    "instance_boxes": "camlib.cam.box_rules", "preprocess": "camlib.models.preprocess", "overlay": "camlib.app.plots",
+    "load_pretrained": "camlib.models.pretrained", "as_classifier": "camlib.app.own_models",
+    "load_checkpoint": "camlib.app.own_models",
 }
 
 

@@ -102,8 +102,14 @@ def test_list_precision_and_bootstrap_by_hand():
     hits[:, BAG], presence[:, SHIRT], presence[0, BAG] = True, True, True
     cam, frequency = compare_lists([hits], [presence], [["cow"]])
     assert cam.tolist() == [100.0] and frequency.tolist() == [0.0]  # frequency ranks the pig (1.0) over the cow (0.5)
-    # resampled, both draws are image 0 a quarter of the time: cow and pig tie at 1.0 and the cow (earlier) ranks first
-    assert bootstrap_difference([hits], [presence], [["cow"]], resamples=400) == (100.0, 0.0, 100.0)
+    # a second class with the same images that wants the pig: the CAM's list (cow first) misses it, frequency finds it
+    cam, frequency = compare_lists([hits, hits], [presence, presence], [["cow"], ["pig"]])
+    assert cam.tolist() == [100.0, 0.0] and frequency.tolist() == [0.0, 100.0]
+    # resampled in two stages, the classes and then each class's images: a draw may hold one class twice (a quarter of
+    # the time each), and its images are both image 0 a quarter of the time (cow and pig tie at 1.0 and the cow,
+    # earlier, ranks first), else the class keeps its difference; so a draw's mean difference reaches -100 (both
+    # classes the second, neither drawn image 0 twice: 1/4 x 9/16 = 14%) and +100 as often
+    assert bootstrap_difference([hits, hits], [presence, presence], [["cow"], ["pig"]], resamples=400) == (0.0, -100.0, 100.0)
 
 
 def test_object_lists_and_paper_lists():
@@ -126,3 +132,18 @@ def test_photo_cam_and_svt_scores_run_on_real_formats(lite0):
     scores = svt_scores(lite0, probe, "test", FIXTURE, canvas=32, size=64)
     assert scores["images"] == 2 and set(scores) >= {"called text", "pointing", "PxAP", "MaxBoxAccV2"}
     assert all(0.0 <= v <= 100.0 for k, v in scores.items() if k != "images")
+
+
+def test_text_detector_claims_resample_the_background_photos():
+    from camlib.chapters.ch07_text_detector import text_detector_claims
+
+    photos = np.repeat(np.arange(4), 25)  # 100 images cut from 4 photos
+    correct = photos < 3  # right on three photos' images, wrong on the fourth's: 75% + 0
+    cam = {"pointing": lambda r=None: 80.0, "PxAP": lambda r=None: 60.0, "box IoU>=0.5": lambda r=None: 40.0}
+    base = {"pointing": lambda r=None: 50.0, "PxAP": lambda r=None: 70.0, "box IoU>=0.5": lambda r=None: 0.0}
+    real = pd.DataFrame({"peak in a reference box": [True] * 5 + [False], "agree": [True, False, False, False, False, False]})
+    claims = text_detector_claims(correct, photos, {"CAM of the text SVM": cam, "centre": base}, photos, real)
+    verdicts = claims["holds?"].tolist()
+    assert verdicts[:4] == ["no, within noise", "yes", "no", "no"]  # 75 vs 75; 80 vs 50; 60 vs 70; 40 vs 50
+    assert "(n=100 of 4 photos; detectable" in claims["measured"].iloc[0]
+    assert claims["measured"].iloc[4] == "5 of 6" and verdicts[4:] == ["yes, within noise", "no, within noise"]  # six photos

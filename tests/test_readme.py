@@ -27,8 +27,9 @@ def test_readme_api_snippet_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     runpy.run_path(str(script), run_name="__main__")
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("espresso ") and len(lines) == 6
-    assert lines[-1] == "torch.Size([2, 5, 7, 7]) (2, 5, 4)"
+    assert lines[0].startswith("espresso ") and len(lines) == 8
+    assert lines[5] == "torch.Size([2, 5, 7, 7]) (2, 5, 4)" and lines[6] == "torch.Size([2, 5, 224, 224]) 1.0"
+    assert lines[7].startswith("espresso [[")
 
 
 # -- the README's shell commands name things that exist ------------------------------------------------

@@ -102,3 +102,31 @@ def test_commands_turn_errors_and_ctrl_c_into_one_line_and_an_exit_code(capsys):
     assert exit_code("camlib x", interrupted, "stopped; rerun resumes") == 130
     assert capsys.readouterr().err == "camlib x: stopped; rerun resumes\n"
     assert exit_code("camlib x", lambda: None) == 0 and exit_code("camlib x", lambda: 1) == 1
+
+
+def test_the_recipe_chooser_appends_each_run_and_skips_the_finished_ones(tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
+    import camlib.commands.choose_recipe as chooser
+
+    calls = []
+
+    def fake_score(rule, kind, seed=0, resumable=False):
+        calls.append((rule, kind, seed, resumable))
+        return {"rule": rule, "head": kind, "seed": seed, "final train error": 5.0, "dev top-1 error": 40.0 + seed}
+
+    monkeypatch.setattr(chooser, "score", fake_score)
+    monkeypatch.setattr(chooser, "seed_everything", lambda threads: None)
+    out = tmp_path / "runs.csv"
+    args = ["--rules", "fc-adam-3e-4", "--heads", "fc", "--out", str(out), "--seeds"]
+    assert chooser.main([*args, "1", "0"]) == 0
+    assert calls == [("fc-adam-3e-4", "fc", 1, True), ("fc-adam-3e-4", "fc", 0, True)]  # resumable: it has --out
+    calls.clear()
+    assert chooser.main([*args, "1", "0", "2"]) == 0  # a second session: only the run not yet in the file
+    assert calls == [("fc-adam-3e-4", "fc", 2, True)]
+    assert pd.read_csv(out)["seed"].tolist() == [1, 0, 2]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    capsys.readouterr()
+    assert chooser.main(["--rules", "fc-adam-3e-4", "--heads", "fc", "--out", str(bad)]) == 2
+    assert "no rule, head and seed columns" in capsys.readouterr().err

@@ -102,3 +102,13 @@ def test_bad_spec_raises():
         TextSceneSpec(font_size=(10, 200))
     with pytest.raises(CamlibError):
         TextSceneSpec(plate_probability=1.5)
+
+
+def test_each_scene_names_its_background_photo(photos, scenes):
+    # the split's photos are drawn from: each image is a crop of the photo it names, and a subset keeps the names
+    assert scenes.photos.shape == (len(scenes),) and scenes.photos.dtype == np.int64
+    assert set(scenes.photos) == {0, 1}
+    for image, photo in zip(scenes.images, scenes.photos):  # photo 1 is flat grey 200, photo 0 noise
+        assert (np.mean(image == 200) > 0.2) == (photo == 1)
+    positives = scenes.subset(scenes.has_text)
+    np.testing.assert_array_equal(positives.photos, scenes.photos[scenes.has_text])

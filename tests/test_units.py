@@ -272,4 +272,6 @@ def test_interval_claim_reads_the_pairs_row():
                              index=["top units - all units"])
     row = interval_claim("c", table, intervals, "top units", "all units")
     assert row["holds?"] == "yes"
-    assert row["measured"] == "top units 30.0% vs all units 10.0%: +20.0 points, 95% CI [+10.0, +30.0] over 2 classes"
+    # detectable: 2.8 standard errors of 10 / 1.96 each
+    assert row["measured"] == ("top units 30.0% vs all units 10.0%: +20.0 points, 95% CI [+10.0, +30.0] over 2 classes; "
+                               "detectable 14.3")

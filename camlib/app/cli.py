@@ -1,4 +1,5 @@
-"""Command line: ``camlib cam IMAGE... [--model M] [--topk 5] [--threshold 0.2] [--batch-size 8] [--out DIR] [--json | --jsonl]``.
+"""Command line: ``camlib cam IMAGE... [--model M | --checkpoint FILE --arch M [--classes FILE]] [--device D] [--topk 5]
+[--threshold 0.25] [--method cam|gradcam|...] [--boxes largest|all] [--batch-size 8] [--out DIR [--save-maps]] [--json | --jsonl]``.
 
 Arguments are parsed and checked before torch is imported, so ``--help``, ``--version`` and argument
 errors answer at once; ``--out`` is checked before any image is read. Results are printed as each
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from camlib import __version__
-from camlib.app.defaults import DEFAULT_FLIP, DEFAULT_MODEL, DEFAULT_THRESHOLD, MAX_OVERLAY_PANELS
+from camlib.app.defaults import (DEFAULT_FLIP, DEFAULT_METHOD, DEFAULT_MODEL, DEFAULT_THRESHOLD, MAP_METHODS,
+                                  MAX_OVERLAY_PANELS)
 from camlib.utils.errors import CamlibError, printable
 
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # 141, as shells report a closed pipe; a signal that stops camlib gives 128 + its number
@@ -37,8 +39,15 @@ def _parser() -> argparse.ArgumentParser:
     cam.add_argument("--topk", type=int, default=5, help="number of classes per image (default: 5)")
     cam.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help=f"box threshold as a fraction of the CAM maximum (default: {DEFAULT_THRESHOLD:g}, chosen in chapter 3; the paper's is 0.2)")
     cam.add_argument("--flip", action=argparse.BooleanOptionalAction, default=DEFAULT_FLIP, help=f"average the CAMs of the image and its mirror (default: {'on' if DEFAULT_FLIP else 'off'}, chosen in chapter 3)")
+    cam.add_argument("--method", choices=MAP_METHODS, default=DEFAULT_METHOD, help="the map: cam (the paper's, one forward pass; default) or a successor computed by pytorch-grad-cam (backward passes per class; scorecam: a forward pass per channel, minutes per photo on a CPU)")
+    cam.add_argument("--boxes", choices=("largest", "all"), default="largest", help="one box per class (the paper's: the largest region; default) or every instance's box (every region at least a tenth of the largest)")
+    cam.add_argument("--checkpoint", default=None, help="your own fine-tuned network: a safetensors state_dict of an --arch model (any number of classes)")
+    cam.add_argument("--arch", default=None, help="the architecture --checkpoint was fine-tuned from (a --model name)")
+    cam.add_argument("--classes", default=None, help="with --checkpoint: a text file with one class name per line")
+    cam.add_argument("--device", default="auto", help="where the network runs: auto (a GPU when there is one; default), cpu, cuda, cuda:1, ...")
     cam.add_argument("--batch-size", type=int, default=8, help="images per forward pass (default: 8)")
     cam.add_argument("--out", default=None, help="write CAM overlays with boxes to this folder (never overwriting a file)")
+    cam.add_argument("--save-maps", action="store_true", help="with --out: also save each image's maps as <name>_cam.npy, (topk, H, W) float32 in [0, 1] at the network's input size (the image resized whole)")
     output = cam.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the results as one JSON list to stdout")
     output.add_argument("--jsonl", action="store_true", help="print one JSON object per image to stdout as it finishes")
@@ -58,6 +67,14 @@ def check_options(args: argparse.Namespace) -> None:
     if args.out is not None and args.topk > MAX_OVERLAY_PANELS:
         raise CamlibError(f"--topk {args.topk} with --out: an overlay draws at most {MAX_OVERLAY_PANELS} classes; "
                           "ask for fewer, or run without --out")
+    if args.save_maps and args.out is None:
+        raise CamlibError("--save-maps writes the maps beside the overlays: give --out FOLDER")
+    if (args.checkpoint is None) != (args.arch is None):
+        raise CamlibError("--checkpoint and --arch go together: the checkpoint's file and the architecture it was fine-tuned from")
+    if args.classes is not None and args.checkpoint is None:
+        raise CamlibError("--classes names the classes of a --checkpoint; the bundled models know their classes")
+    if args.checkpoint is not None and args.model != DEFAULT_MODEL:
+        raise CamlibError("give either --model or --checkpoint with --arch, not both")
 
 
 class Reporter:
@@ -82,9 +99,12 @@ class Reporter:
         if self.mode == "text":
             print(f"{entry['image']} ({entry['width']}x{entry['height']})")
             for p in entry["predictions"]:
-                print(f"  {p['prob']:6.3f}  {p['label']:<30s} box={p['box']}")
+                print(f"  {p['prob']:6.3f}  {p['label']:<30s} box={p['box']}"
+                      + (f" instances={p['instances']}" if len(p.get("instances", [])) > 1 else ""))
             if "overlay" in entry:
                 print(f"  overlay: {entry['overlay']}")
+            if "maps" in entry:
+                print(f"  maps: {entry['maps']}")
             sys.stdout.flush()
 
     def _add(self, entry: dict[str, Any]) -> None:
@@ -114,11 +134,10 @@ def run_cam(args: argparse.Namespace, report: Reporter) -> None:
     from dataclasses import asdict
 
     from camlib.app.localize import as_rgb_image, localize_batch
-    from camlib.models.pretrained import load_pretrained
     from camlib.utils.outputs import resolved
     from camlib.utils.progress import progress
 
-    classifier = load_pretrained(args.model)
+    classifier = _classifier(args)
     if args.topk > len(classifier.class_names):
         raise CamlibError(f"--topk {args.topk} exceeds the model's {len(classifier.class_names)} classes")
     inputs = {resolved(Path(name)) for name in args.images}  # a link loop among them is reported when it is read
@@ -133,18 +152,22 @@ def run_cam(args: argparse.Namespace, report: Reporter) -> None:
                 except CamlibError as err:
                     outcome.append(err)
             try:
-                found = localize_batch(classifier, [image for _, _, image in loaded], args.topk, args.threshold, args.flip)
+                found = localize_batch(classifier, [image for _, _, image in loaded], args.topk, args.threshold, args.flip,
+                                       args.boxes, args.method)
             except CamlibError as err:
                 found = [err] * len(loaded)
             for (i, name, image), loc in zip(loaded, found):
                 if isinstance(loc, CamlibError):
                     outcome[i] = loc
                     continue
+                predictions = [{k: v for k, v in asdict(p).items() if v is not None} for p in loc.predictions]
                 outcome[i] = {"image": printable(name), "width": image.width, "height": image.height,
-                              "predictions": [asdict(p) for p in loc.predictions]}
+                              "predictions": predictions}
                 if out is not None:
                     try:
                         outcome[i]["overlay"] = printable(_save_overlay(loc, name, out, inputs))
+                        if args.save_maps:
+                            outcome[i]["maps"] = printable(_save_maps(loc, name, out, inputs))
                     except OSError as err:  # disk full, folder removed, ...: keep the results, report the file
                         outcome[i]["error"] = printable(f"{name}: overlay not written to {out} ({err.strerror or err})")
             for name, result in zip(chunk, outcome):  # in input order
@@ -153,6 +176,51 @@ def run_cam(args: argparse.Namespace, report: Reporter) -> None:
                 else:
                     report.done(result)
             bar.update(len(chunk))
+
+
+def _classifier(args: argparse.Namespace):
+    """The network the command runs, on ``--device``: a bundled one, or ``--checkpoint`` on ``--arch``."""
+    import torch
+
+    from camlib.app.own_models import load_checkpoint, read_class_names
+    from camlib.models.pretrained import load_pretrained
+
+    device = _device(args.device, torch)
+    if args.checkpoint is not None:
+        names = read_class_names(args.classes) if args.classes is not None else None
+        classifier = load_checkpoint(Path(args.checkpoint), args.arch, names)
+    else:
+        classifier = load_pretrained(args.model)
+    classifier.model.to(device)
+    return classifier
+
+
+def _device(name: str, torch: Any) -> Any:
+    """``--device``: ``auto`` is the first GPU when there is one, else the CPU; a GPU that is absent is refused."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise CamlibError(f"--device {name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        raise CamlibError(f"--device {name}: no such GPU here ({torch.cuda.device_count()} visible); use --device cpu or auto")
+    if device.type not in ("cpu", "cuda"):
+        raise CamlibError(f"--device {name}: camlib runs on cpu or cuda")
+    return device
+
+
+def _save_maps(loc, name: str, out: Path, inputs: set[Path]) -> Path:
+    import io
+
+    import numpy as np
+
+    from camlib.cam.compute import normalize_maps
+    from camlib.utils.outputs import write_new_file
+
+    buffer = io.BytesIO()
+    np.save(buffer, normalize_maps(loc.cams.clamp_min(0)).numpy().astype(np.float32), allow_pickle=False)
+    return write_new_file(out, Path(name).stem, "_cam.npy", buffer.getvalue(), avoid=inputs)
 
 
 def _save_overlay(loc, name: str, out: Path, inputs: set[Path]) -> Path:

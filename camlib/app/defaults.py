@@ -13,3 +13,7 @@ DEFAULT_FLIP = False
 #: The most classes one overlay draws (one panel each): ``--topk`` above it with ``--out`` is refused, since a
 #: sheet of 1000 panels takes minutes and gigabytes to draw.
 MAX_OVERLAY_PANELS = 20
+#: The map methods ``camlib cam --method`` runs: CAM (the default: one forward pass) and its successors through
+#: pytorch-grad-cam (:data:`camlib.methods.successors.SUCCESSORS`; named here so that ``--help`` needs no torch).
+MAP_METHODS = ("cam", "gradcam", "gradcam++", "xgradcam", "layercam", "scorecam", "eigencam")
+DEFAULT_METHOD = "cam"

@@ -154,6 +154,35 @@ def boxes_from_cams_opencv(maps: np.ndarray | torch.Tensor, threshold: float = P
     return boxes.reshape(*maps.shape[:-2], 4)
 
 
+#: :func:`instance_boxes` keeps a region at least this share of the largest one's area (a fixed rule, not tuned).
+INSTANCE_MIN_SHARE = 0.1
+
+
+def instance_boxes(cam: np.ndarray | torch.Tensor, threshold: float = PAPER_THRESHOLD,
+                   min_share: float = INSTANCE_MIN_SHARE) -> np.ndarray:
+    """Multi-instance boxes of one ``(H, W)`` CAM: the box of every connected region of pixels >= ``threshold`` x
+    max whose area is at least ``min_share`` of the largest region's, largest first ``(M, 4)``; the first is the
+    paper's box. For photos with several objects of a class (the ILSVRC rule boxes each). A CAM with no positive
+    evidence gives the whole-image box."""
+    threshold = check_threshold(threshold)
+    if not 0.0 < min_share <= 1.0:
+        raise CamlibError(f"min_share must be a fraction in (0, 1], got {min_share}")
+    cam = _as_numpy(cam)
+    if cam.ndim != 2:
+        raise CamlibError(f"instance_boxes takes one (H, W) CAM, got shape {cam.shape}")
+    height, width = cam.shape
+    peak = float(cam.max())
+    if peak <= 0:
+        return np.array([[0, 0, width, height]], dtype=np.float32)
+    _, _, stats, _ = cv2.connectedComponentsWithStats((cam >= threshold * peak).astype(np.uint8), connectivity=8)
+    regions = stats[1:]
+    order = np.argsort(-regions[:, cv2.CC_STAT_AREA], kind="stable")  # ties: the first label, as the paper's rule
+    regions = regions[order]
+    kept = regions[regions[:, cv2.CC_STAT_AREA] >= min_share * regions[0, cv2.CC_STAT_AREA]]
+    x, y, w, h = (kept[:, i].astype(np.float32) for i in range(4))
+    return np.stack([x, y, x + w, y + h], axis=1)
+
+
 def _suppress_contained(boxes: np.ndarray, overlap: float) -> np.ndarray:
     """Sort by area (largest first) and drop a box overlapping a kept larger one by more than
     ``overlap`` of the larger's area."""

@@ -19,13 +19,14 @@ from torch.nn.modules.module import register_module_forward_hook, register_modul
 
 from camlib.utils.errors import CamlibError, NoGapHeadError
 from camlib.cam.box_rules import PAPER_THRESHOLD
-from camlib.cam.compute import cam_boxes, class_activation_maps, select_classes, upsample
+from camlib.cam.compute import cam_boxes, class_activation_maps, normalize_maps, select_classes, upsample
 from camlib.cam.head import GapHead, check_head_trace, check_logits, find_gap_head
 
 
 @dataclass
 class CAMResult:
-    """What one CAM call returns.
+    """What one CAM call returns. Maps and scores are tensors on the model's device; boxes are numpy arrays of
+    ``[x0, y0, x1, y1]`` floats in input pixels (``x1``/``y1`` exclusive), the convention of every box in camlib.
 
     Attributes:
         logits: ``(B, N)`` model outputs.
@@ -54,6 +55,13 @@ class CAMResult:
     def upsampled(self, size: tuple[int, int] | None = None) -> torch.Tensor:
         """``(B, C, H, W)`` maps resized to ``size`` (default: the input size)."""
         return upsample(self.maps, size or self.input_size)
+
+    def normalized(self, size: tuple[int, int] | None = None) -> torch.Tensor:
+        """``(B, C, H, W)`` maps in [0, 1] at ``size`` (default: the input size), the peers' convention (torchcam,
+        pytorch-grad-cam): negative evidence cut (ReLU), upsampled bilinearly, each map then scaled by its minimum and
+        maximum (as pytorch-grad-cam's ``scale_cam_image``). A map with no positive evidence is all zeros. The raw
+        :attr:`maps` keep the paper's scale (their mean plus :attr:`bias` is the logit); boxes come from the raw maps."""
+        return normalize_maps(upsample(self.maps.clamp_min(0), size or self.input_size))
 
     def boxes(self, threshold: float = PAPER_THRESHOLD, size: tuple[int, int] | None = None) -> np.ndarray:
         """``(B, C, 4)`` boxes of the paper's rule on the maps upsampled to ``size`` (default: the
@@ -93,7 +101,7 @@ class CAM:
             boxes = result.boxes()              # (B, 5, 4): the paper's 20% boxes at the input size
             result = cam(images, classes=[281])  # or chosen classes, shared by the batch
 
-    The head is found automatically (or give ``target_layer``/``classifier`` by module name) and
+    The head is found automatically (or give ``target_layer``/``classifier``, as modules or module names) and
     checked on the first call: anything but pass-through layers between pooling and the linear
     classifier raises a readable :class:`~camlib.utils.errors.NoGapHeadError`.
 
@@ -104,7 +112,7 @@ class CAM:
     pickled (it is tied to one attached model); make a new one for a copy of the model.
     """
 
-    def __init__(self, model: nn.Module, target_layer: str | None = None, classifier: str | None = None):
+    def __init__(self, model: nn.Module, target_layer: str | nn.Module | None = None, classifier: str | nn.Module | None = None):
         self._handle: _HookHandle | None = None
         self._features: torch.Tensor | None = None
         self._verified = False

@@ -44,8 +44,23 @@ def _describe(modules: dict[str, nn.Module], kind: type | tuple) -> str:
     return ", ".join(found[-4:]) if found else "none"
 
 
-def find_gap_head(model: nn.Module, target_layer: str | None = None, classifier: str | None = None) -> GapHead:
-    """Locate the CAM head of ``model``, automatically or by module names.
+def module_name(model: nn.Module, layer: str | nn.Module | None, argument: str) -> str | None:
+    """The name in ``model`` of ``layer``, given as a name or as the module itself (the peers' habit: torchcam and
+    pytorch-grad-cam take modules); ``None`` stays ``None``. A module that is not part of ``model`` is refused."""
+    if layer is None or isinstance(layer, str):
+        return layer
+    if not isinstance(layer, nn.Module):
+        raise NoGapHeadError(f"{argument} must be a module name (str) or a module of the model, got {type(layer).__name__}")
+    name = next((n for n, m in model.named_modules() if m is layer), None)
+    if name is None:
+        raise NoGapHeadError(f"{argument}: this {type(layer).__name__} is not a module of {type(model).__name__} (a module of "
+                             "a copy of the model?); pass a module of the model itself, or its name")
+    return name
+
+
+def find_gap_head(model: nn.Module, target_layer: str | nn.Module | None = None,
+                  classifier: str | nn.Module | None = None) -> GapHead:
+    """Locate the CAM head of ``model``, automatically or by module (or module name).
 
     Automatic: the last ``AdaptiveAvgPool2d(1)``/``AdaptiveMaxPool2d(1)`` (features = its input) and
     the last ``nn.Linear`` registered after it. With ``target_layer`` the features are that
@@ -53,6 +68,8 @@ def find_gap_head(model: nn.Module, target_layer: str | None = None, classifier:
     A pooling layer fed by a class convolution and no linear layer (NIN, SqueezeNet) gives a head
     whose CAMs are the pooled class maps (:mod:`camlib.cam.class_conv`).
     """
+    target_layer = module_name(model, target_layer, "target_layer")
+    classifier = module_name(model, classifier, "classifier")
     modules = dict(model.named_modules())
     names = list(modules)
 

@@ -63,21 +63,27 @@ def compare_lists(hits: Sequence[np.ndarray], presence: Sequence[np.ndarray],
 
 def bootstrap_difference(hits: Sequence[np.ndarray], presence: Sequence[np.ndarray], wanted: Sequence[Sequence[str]],
                          resamples: int = RESAMPLES, seed: int = 0) -> tuple[float, float, float]:
-    """Mean over classes of CAM minus frequency R-precision (percentage points) with a 95% paired
-    bootstrap interval (:func:`camlib.metrics.bootstrap.bootstrap_intervals` with each class as a stratum: each
-    class's images resampled with replacement, the same draw for both lists)."""
+    """Mean over classes of CAM minus frequency R-precision (percentage points) with a 95% paired two-stage bootstrap
+    interval (:func:`camlib.metrics.bootstrap.bootstrap_intervals` with the classes as units, ``within``): each draw
+    takes the classes with replacement (the mean is over classes, and they differ most) and then each drawn class's
+    images with replacement, the same draw for both lists."""
     cam, frequency = compare_lists(hits, presence, wanted)
     sizes = [len(h) for h in hits]
-    strata = np.repeat(np.arange(len(hits)), sizes)
+    classes = np.repeat(np.arange(len(hits)), sizes)
     starts = np.cumsum([0, *sizes[:-1]])
 
     def difference(rows: np.ndarray) -> dict[str, float]:
-        picks = [rows[strata[rows] == c] - start for c, start in enumerate(starts)]
-        c, f = compare_lists([h[i] for h, i in zip(hits, picks)], [p[i] for p, i in zip(presence, picks)], wanted)
+        drawn, at = [], 0
+        while at < len(rows):  # the draw is one block per drawn class, as long as the class
+            c = int(classes[rows[at]])
+            drawn.append((c, rows[at:at + sizes[c]] - starts[c]))
+            at += sizes[c]
+        c, f = compare_lists([hits[k][i] for k, i in drawn], [presence[k][i] for k, i in drawn], [wanted[k] for k, _ in drawn])
         return {"d": float((c - f).mean())}
 
     diff = float((cam - frequency).mean())
-    return diff, *contain(diff, *bootstrap_intervals(difference, len(strata), resamples, seed=seed, strata=strata)["d"])
+    intervals = bootstrap_intervals(difference, len(classes), resamples, seed=seed, clusters=classes, within=True)
+    return diff, *contain(diff, *intervals["d"])
 
 
 def object_lists(lists: dict[str, pd.Series], k: int = 6) -> pd.DataFrame:

@@ -9,7 +9,7 @@ at any coarser resolution (a peak cell then stands for the image pixel at its ce
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -168,6 +168,31 @@ def overlap_fractions(region: np.ndarray, masks: np.ndarray) -> np.ndarray:
     return (masks & region).sum(axis=(1, 2)) / areas
 
 
+def localization_scorers(maps: np.ndarray | torch.Tensor, boxes: Sequence[np.ndarray], masks: np.ndarray,
+                         threshold: float = PAPER_THRESHOLD) -> dict[str, Callable[[np.ndarray | None], float]]:
+    """Every score of :func:`localization_scores` as a function of the images it is computed on: ``scorer(rows)`` is
+    the score (%) on the images ``rows`` (indices, repeats allowed; ``None``: all), from what was computed once per
+    image, so a bootstrap over images or over their units rescores cheaply."""
+    maps = _maps(maps)
+    masks = _masks(masks, maps.shape)
+    if len(boxes) != len(maps) or any(len(np.asarray(b).reshape(-1, 4)) == 0 for b in boxes):
+        raise CamlibError("localization_scores needs one non-empty (M_i, 4) box array per map")
+    predicted = boxes_from_cams(maps, threshold)
+    box_hits = np.array([iou(p, b).max() for p, b in zip(predicted, boxes)]) >= 0.5
+    point_hits = points_in_boxes(peaks(maps), boxes)
+    unit = normalize_maps(torch.from_numpy(maps)).numpy()
+    box_metric, pixel_metric = MaxBoxAccV2(), PxAP()
+    box_metric.accumulate(unit, [np.asarray(b, dtype=np.float64).reshape(-1, 4) for b in boxes])
+    pixel_metric.accumulate(unit, masks)
+    every = np.arange(len(maps))
+    return {
+        "pointing": lambda rows=None: float(100.0 * point_hits[every if rows is None else rows].mean()),
+        "box IoU>=0.5": lambda rows=None: float(100.0 * box_hits[every if rows is None else rows].mean()),
+        "MaxBoxAccV2": lambda rows=None: box_metric.compute(rows).value,
+        "PxAP": lambda rows=None: pixel_metric.compute(rows).value,
+    }
+
+
 def localization_scores(maps: np.ndarray | torch.Tensor, boxes: Sequence[np.ndarray], masks: np.ndarray,
                         threshold: float = PAPER_THRESHOLD) -> dict[str, float]:
     """All scores of maps ``(N, H, W)`` against every image's ground-truth boxes ``(M_i, 4)`` (M_i >= 1)
@@ -177,20 +202,7 @@ def localization_scores(maps: np.ndarray | torch.Tensor, boxes: Sequence[np.ndar
     * ``box IoU>=0.5``: the paper's box (largest component above ``threshold`` x max) has IoU >= 0.5
       with some ground-truth box;
     * ``MaxBoxAccV2`` and ``PxAP`` (Choe et al. 2020) of the min-max normalised maps.
+
+    :func:`localization_scorers` gives each as a function of the images it is computed on.
     """
-    maps = _maps(maps)
-    masks = _masks(masks, maps.shape)
-    if len(boxes) != len(maps) or any(len(np.asarray(b).reshape(-1, 4)) == 0 for b in boxes):
-        raise CamlibError("localization_scores needs one non-empty (M_i, 4) box array per map")
-    predicted = boxes_from_cams(maps, threshold)
-    best_iou = np.array([iou(p, b).max() for p, b in zip(predicted, boxes)])
-    unit = normalize_maps(torch.from_numpy(maps)).numpy()
-    box_metric, pixel_metric = MaxBoxAccV2(), PxAP()
-    box_metric.accumulate(unit, [np.asarray(b, dtype=np.float64).reshape(-1, 4) for b in boxes])
-    pixel_metric.accumulate(unit, masks)
-    return {
-        "pointing": float(100.0 * points_in_boxes(peaks(maps), boxes).mean()),
-        "box IoU>=0.5": float(100.0 * np.mean(best_iou >= 0.5)),
-        "MaxBoxAccV2": box_metric.compute().value,
-        "PxAP": pixel_metric.compute().value,
-    }
+    return {name: scorer(None) for name, scorer in localization_scorers(maps, boxes, masks, threshold).items()}

@@ -15,10 +15,13 @@ to a network is removed when the block ends::
 * :class:`CentreMaps`: a centred Gaussian that ignores the image (Choe et al.'s centre baseline);
 * :class:`SpectralResidualMaps`: saliency of the image alone (Hou and Zhang 2007);
 * :class:`FlipAveragedMaps`: any of them averaged with its maps of the mirrored image;
-* :class:`SmoothedMaps`: any of them blurred by a Gaussian (gradient saliency needs it before a box rule).
+* :class:`SmoothedMaps`: any of them blurred by a Gaussian (gradient saliency needs it before a box rule);
+* :class:`RecordedMaps`: any of them computed once per batch and class choice, however often it is asked (one
+  costly method scored under several box rules or blurs).
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Sequence
 
 import numpy as np
@@ -226,3 +229,36 @@ class SmoothedMaps(MapMethod):
         radius = min(int(3 * sigma + 0.5), min(maps.shape[-2:]) - 1)
         flat = maps.reshape(-1, 1, *maps.shape[-2:]).float()
         return gaussian_blur(flat, [2 * radius + 1] * 2, [sigma, sigma]).reshape(maps.shape).to(maps.dtype)
+
+
+class RecordedMaps(MapMethod):
+    """Another method whose maps are kept for every (images, classes) it was asked for and returned again for the same
+    values (compared by content, not identity): scoring one costly method, e.g. gradient saliency with one backward
+    pass per class, under several blurs or box rules costs one computation per batch. The kept maps live on the CPU
+    (B x C x H x W floats per batch) until the method is closed."""
+
+    def __init__(self, method: MapMethod) -> None:
+        self.method, self.name = method, method.name
+        self.model = getattr(method, "model", None)
+        self._kept: dict[bytes, torch.Tensor] = {}
+
+    def __enter__(self) -> "RecordedMaps":
+        self.method.__enter__()
+        return self
+
+    def close(self) -> None:
+        self._kept.clear()
+        self.method.close()
+
+    def predict(self, images: torch.Tensor) -> torch.Tensor | None:
+        return self.method.predict(images)
+
+    def _maps(self, images: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        digest = hashlib.sha256()
+        for tensor in (images, classes):
+            digest.update(str((tuple(tensor.shape), tensor.dtype)).encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        key = digest.digest()
+        if key not in self._kept:
+            self._kept[key] = self.method(images, classes).cpu()
+        return self._kept[key].to(images.device)

@@ -36,6 +36,7 @@ def bootstrap_intervals(
     seed: int = 0,
     strata: np.ndarray | None = None,
     clusters: np.ndarray | None = None,
+    within: bool = False,
 ) -> dict[str, tuple[float, float]]:
     """Percentile intervals ``{name: (low, high)}`` of the values ``statistics(rows)`` returns, over
     ``resamples`` draws of ``n`` image indices with replacement (fixed ``seed``: the same intervals every run).
@@ -46,7 +47,10 @@ def bootstrap_intervals(
     With ``clusters (n,)`` naming each image's unit of independence (the object it shows: images of one
     object are not independent) every draw takes units with replacement, each with all its images, as many
     units as there are (within each stratum, when both are given); units of several images give the
-    wider, honest interval.
+    wider, honest interval. ``within`` also resamples each drawn unit's images with replacement (a two-stage
+    bootstrap, for units that are themselves samples of images, e.g. the images of a scene class). A clustered
+    draw concatenates the drawn units' blocks, each as long as its unit, so a statistic can tell two draws of one
+    unit apart.
     """
     if n < 2:
         raise CamlibError(f"a bootstrap needs at least 2 images, got n={n}")
@@ -62,13 +66,18 @@ def bootstrap_intervals(
     units = [[rows] if clusters is None else [rows[clusters[rows] == u] for u in np.unique(clusters[rows])] for rows in layers]
     if clusters is not None and sum(len(u) for u in units) < 2:
         raise CamlibError("a cluster bootstrap needs at least 2 distinct units")
+    if within and clusters is None:
+        raise CamlibError("within resamples the images of each drawn unit: give clusters")
     rng = np.random.default_rng(seed)
     draws: dict[str, list[float]] = {}
     for _ in range(resamples):
         if clusters is None:
             rows = np.concatenate([m[rng.integers(0, len(m), len(m))] for m in layers])
         else:
-            rows = np.concatenate([layer[u] for layer in units for u in rng.integers(0, len(layer), len(layer))])
+            blocks = [layer[u] for layer in units for u in rng.integers(0, len(layer), len(layer))]
+            if within:
+                blocks = [block[rng.integers(0, len(block), len(block))] for block in blocks]
+            rows = np.concatenate(blocks)
         for name, value in statistics(rows).items():
             draws.setdefault(name, []).append(value)
     tail = 100.0 * (1.0 - level) / 2.0

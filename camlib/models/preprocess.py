@@ -12,6 +12,8 @@ import torch
 from PIL import Image
 from torchvision.models._meta import _IMAGENET_CATEGORIES
 
+from camlib.utils.errors import CamlibError
+
 #: The 1000 ImageNet-1k class names in the standard (synset-sorted) order.
 IMAGENET_CLASSES: tuple[str, ...] = tuple(_IMAGENET_CATEGORIES)
 #: The usual ImageNet channel mean and standard deviation on [0, 1] RGB.
@@ -80,13 +82,21 @@ def resize_crop(image: Image.Image, resize: int = 256, crop: int | None = 224) -
 
 
 def preprocess(
-    image: Image.Image,
+    image: Image.Image | np.ndarray,
     mean: Sequence[float],
     std: Sequence[float],
     resize: int = 256,
     crop: int | None = 224,
 ) -> tuple[torch.Tensor, Geometry]:
-    """:func:`resize_crop`, then :func:`to_input`: returns the tensor ``(3, H', W')`` and the :class:`Geometry`."""
+    """:func:`resize_crop`, then :func:`to_input`: returns the tensor ``(3, H', W')`` and the :class:`Geometry`.
+    ``image``: a PIL image or a uint8 array ``(H, W)`` / ``(H, W, 3)``."""
+    if isinstance(image, np.ndarray):
+        if image.dtype != np.uint8 or not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
+            raise CamlibError(f"an image array must be uint8 (H, W) or (H, W, 3), got {image.dtype} {image.shape}")
+        image = Image.fromarray(image)
+    if not isinstance(image, Image.Image):
+        raise CamlibError(f"preprocess takes a PIL image or a uint8 array, got {type(image).__name__}; "
+                          "read files with camlib.load_image")
     resized, geometry = resize_crop(image, resize, crop)
     return to_input(resized, mean, std), geometry
 

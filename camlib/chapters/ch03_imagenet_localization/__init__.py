@@ -11,6 +11,7 @@ from camlib.chapters.ch03_imagenet_localization.benchmark import (
     NETWORKS,
     PAPER_ROWS,
     Scale,
+    RAW_BACKPROP,
     evaluate_backprop,
     evaluate_cam,
     evaluate_centre,
@@ -40,7 +41,7 @@ from camlib.chapters.ch03_imagenet_localization.tables import (
 from camlib.book.paper_tables import SIZE_BINS
 
 __all__ = [
-    "BACKPROP_SIGMAS", "BackpropRule", "choose_backprop_rule", "CPU", "FULL", "NETWORKS", "PAPER_ROWS", "SIZE_BINS", "Scale", "evaluate_backprop", "evaluate_cam", "evaluate_centre",
+    "BACKPROP_SIGMAS", "BackpropRule", "RAW_BACKPROP", "choose_backprop_rule", "CPU", "FULL", "NETWORKS", "PAPER_ROWS", "SIZE_BINS", "Scale", "evaluate_backprop", "evaluate_cam", "evaluate_centre",
     "evaluate_photos", "sample_rows", "size_bin_rows", "DEV_THRESHOLDS", "DevChoice", "choose_flip",
     "choose_network_and_threshold", "dev_curve", "PhotoScores", "Setting", "score_photos", "TABLE2_METRICS", "centre_row",
     "heuristics_table", "interval_table", "measure", "paired_claim", "paper_beside", "metric_columns",

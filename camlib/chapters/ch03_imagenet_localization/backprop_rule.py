@@ -17,7 +17,7 @@ from camlib.chapters.ch03_imagenet_localization.defaults import DEV_THRESHOLDS, 
 from camlib.data.generators.composites import CompositeSplit
 from camlib.evaluation.batches import composite_batches
 from camlib.evaluation.evaluate import ThresholdCurve, top1_localization_curve
-from camlib.methods.map_methods import BackpropMaps, SmoothedMaps
+from camlib.methods.map_methods import BackpropMaps, RecordedMaps, SmoothedMaps
 from camlib.models.pretrained import PretrainedClassifier
 
 #: Blur widths tried on dev (standard deviation as a fraction of the image side).
@@ -44,9 +44,9 @@ def choose_backprop_rule(classifier: PretrainedClassifier, split: CompositeSplit
     """The (blur, threshold) pair with the best top-1 localization of ``classifier``'s gradient saliency on the
     dev composites ``rows``, every threshold of :data:`DEV_THRESHOLDS` tried for every blur of ``sigmas``."""
     curves = {}
-    for sigma in sigmas:
-        batches = composite_batches(split, rows, classifier.crop, classifier.mean, classifier.std, batch_size)
-        curves[sigma] = top1_localization_curve(SmoothedMaps(BackpropMaps(classifier.model), sigma), batches,
-                                                DEV_THRESHOLDS)
+    with RecordedMaps(BackpropMaps(classifier.model)) as saliency:  # one backward pass per image, blurred five ways
+        for sigma in sigmas:
+            batches = composite_batches(split, rows, classifier.crop, classifier.mean, classifier.std, batch_size)
+            curves[sigma] = top1_localization_curve(SmoothedMaps(saliency, sigma), batches, DEV_THRESHOLDS)
     sigma, threshold = choose_network_and_threshold(curves)  # the same rule as CAM's: ties to the first (least blur)
     return BackpropRule(sigma, threshold, curves)

@@ -19,7 +19,7 @@ from camlib.utils.errors import CamlibError
 from camlib.evaluation.batches import composite_batches, real_photo_batches
 from camlib.evaluation.evaluate import Evaluation, GtKnownScores, evaluate, evaluate_gt_known
 from camlib.cam.box_rules import PAPER_THRESHOLD
-from camlib.methods.map_methods import BackpropMaps, CAMMaps, CentreMaps, SmoothedMaps
+from camlib.methods.map_methods import BackpropMaps, CAMMaps, CentreMaps, RecordedMaps, SmoothedMaps
 from camlib.models.pretrained import PretrainedClassifier
 from camlib.book.paper_tables import size_bins
 from camlib.metrics.bootstrap import RESAMPLES
@@ -42,7 +42,7 @@ class Scale:
     choosing defaults, the first ``backprop_dev_images`` of them for choosing backprop's blur and threshold."""
 
     test_images: int = 250
-    high_res_images: int = 60
+    high_res_images: int = 150
     backprop_images: int = 80
     dev_images: int = 200
     backprop_dev_images: int = 40
@@ -91,13 +91,23 @@ def evaluate_cam(classifier: PretrainedClassifier, split: CompositeSplit, rows: 
     return evaluate(CAMMaps(classifier.model), batches, num_classes=len(classifier.class_names), desc=desc)
 
 
+#: Backprop's raw rule: no blur, boxed at the paper's 20% (its rule in the paper's Table 2).
+RAW_BACKPROP = (0.0, PAPER_THRESHOLD)
+
+
 def evaluate_backprop(classifier: PretrainedClassifier, split: CompositeSplit, rows: np.ndarray, batch_size: int = 25,
-                      desc: str | None = None, sigma: float = 0.0, threshold: float = PAPER_THRESHOLD) -> Evaluation:
-    """Gradient saliency on ``classifier``, blurred by ``sigma`` (a fraction of the image side) and boxed at
-    ``threshold`` (default: raw, at the paper's 20%; no released rule or heuristics: they are CAM post-processing)."""
-    batches = composite_batches(split, rows, classifier.crop, classifier.mean, classifier.std, batch_size)
-    return evaluate(SmoothedMaps(BackpropMaps(classifier.model), sigma), batches, num_classes=len(classifier.class_names),
-                    released=False, desc=desc, threshold=threshold)
+                      desc: str = "backprop", rules: dict[str, tuple[float, float]] | None = None) -> dict[str, Evaluation]:
+    """Gradient saliency on ``classifier`` under each of ``rules`` (``{name: (sigma, threshold)}``: a blur by
+    ``sigma``, a fraction of the image side, and a box ``threshold``; default ``{"": RAW_BACKPROP}``), the saliency computed once for all of them. No released rule or heuristics: they are CAM
+    post-processing."""
+    rules = rules or {"": RAW_BACKPROP}
+    evaluations = {}
+    with RecordedMaps(BackpropMaps(classifier.model)) as saliency:
+        for name, (sigma, threshold) in rules.items():
+            batches = composite_batches(split, rows, classifier.crop, classifier.mean, classifier.std, batch_size)
+            evaluations[name] = evaluate(SmoothedMaps(saliency, sigma), batches, num_classes=len(classifier.class_names),
+                                         released=False, desc=f"{desc}{name}", threshold=threshold)
+    return evaluations
 
 
 def evaluate_centre(split: CompositeSplit, rows: np.ndarray, size: int = 224, batch_size: int = 50) -> GtKnownScores:

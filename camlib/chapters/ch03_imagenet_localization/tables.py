@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from camlib.book.claims import VERDICT_COLUMN, contain, interval_verdict
+from camlib.book.claims import paired_gain_claim
 from camlib.utils.errors import CamlibError
 from camlib.evaluation.evaluate import Evaluation, GtKnownScores
 from camlib.metrics import bootstrap_intervals
@@ -111,23 +111,11 @@ def metric_columns(evaluations: dict[str, Evaluation], metric: Metric) -> dict[s
 def paired_claim(claim: str, paper: str, better: Evaluation, worse: Evaluation, metric: Metric, lower_is_better: bool,
                  resamples: int = RESAMPLES, worse_metric: Metric | None = None, seed: int = 0,
                  units: np.ndarray | None = None) -> dict[str, str]:
-    """A claim row "``better`` beats ``worse``": ``metric`` of ``better`` against ``worse_metric`` (default:
-    the same metric) of ``worse``, both evaluated on the same images in the same order (they may be one
-    evaluation, e.g. two box rules); the verdict comes from the paired bootstrap interval of the gain (over
-    the ``units`` of the images when given)."""
+    """A claim row "``better`` beats ``worse``" (:func:`camlib.book.claims.paired_gain_claim`): ``metric`` of ``better``
+    against ``worse_metric`` (default: the same metric) of ``worse``, both evaluated on the same images in the same
+    order (they may be one evaluation, e.g. two box rules), resampling the ``units`` of the images when given."""
     if better.count != worse.count:
         raise CamlibError(f"a paired claim needs the same images: {better.count} vs {worse.count}")
     worse_metric = worse_metric or metric
-    sign = -1.0 if lower_is_better else 1.0
-
-    def gain(rows: np.ndarray | None) -> dict[str, float]:
-        a, b = (better, worse) if rows is None else (better.subset(rows), worse.subset(rows))
-        return {"gain": sign * (metric(a) - worse_metric(b))}
-
-    value = gain(None)["gain"]
-    clusters = _units(units, better.count)
-    low, high = contain(value, *bootstrap_intervals(gain, better.count, resamples, seed=seed, clusters=clusters)["gain"])
-    return {"claim": claim, "paper": paper,
-            "measured": f"{metric(better):.1f} vs {worse_metric(worse):.1f}; gain {value:.1f} [{low:.1f}, {high:.1f}] "
-                        f"(n={better.count}{'' if clusters is None else f' of {len(np.unique(clusters))} objects'})",
-            VERDICT_COLUMN: interval_verdict(value, low, high)}
+    return paired_gain_claim(claim, paper, lambda rows: metric(better.subset(rows)), lambda rows: worse_metric(worse.subset(rows)),
+                             better.count, lower_is_better, _units(units, better.count), "objects", resamples, seed)

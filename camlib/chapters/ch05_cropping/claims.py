@@ -10,29 +10,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from camlib.book.claims import contain, interval_verdict
+from camlib.book.claims import VERDICT_COLUMN, paired_gain_claim
 from camlib.book.paper import paper_table
 from camlib.chapters.ch05_cropping.result import BIRD_SIZE_BINS, CroppingResult
-from camlib.metrics.bootstrap import RESAMPLES, bootstrap_intervals
+from camlib.metrics.bootstrap import RESAMPLES
 
 
 def paired_row(claim: str, paper: str, better: np.ndarray, worse: np.ndarray | float, birds: np.ndarray, why: str,
                resamples: int = RESAMPLES, seed: int = 0) -> dict[str, str]:
-    """A claims row "``better`` beats ``worse``": per-image hits ``(N,)`` against per-image hits of the same images
-    or a fixed rate (%), the gain's 95% interval resampling ``birds (N,)``; ``why`` is kept only for a "no"."""
+    """A claims row "``better`` beats ``worse``" (:func:`camlib.book.claims.paired_gain_claim` over the ``birds (N,)``):
+    per-image hits ``(N,)`` against per-image hits of the same images or a fixed rate (%); ``why`` is kept only for a
+    "no"."""
     other = (lambda rows: 100.0 * float(worse[rows].mean())) if isinstance(worse, np.ndarray) else (lambda rows: float(worse))
-
-    def gain(rows: np.ndarray) -> dict[str, float]:
-        return {"d": 100.0 * float(better[rows].mean()) - other(rows)}
-
-    every = np.arange(len(better))
-    value = gain(every)["d"]
-    low, high = contain(value, *bootstrap_intervals(gain, len(better), resamples, seed=seed, clusters=birds)["d"])
-    verdict = interval_verdict(value, low, high)
-    return {"claim": claim, "paper": paper,
-            "measured": f"{100.0 * better.mean():.1f} vs {other(every):.1f}; gain {value:.1f} [{low:.1f}, {high:.1f}] "
-                        f"(n={len(better)} of {len(np.unique(birds))} birds)",
-            "holds?": verdict, "why": why if verdict == "no" else ""}
+    row = paired_gain_claim(claim, paper, lambda rows: 100.0 * float(better[rows].mean()), other, len(better),
+                            units=np.asarray(birds), unit_name="birds", resamples=resamples, seed=seed)
+    return {**row, "why": why if row[VERDICT_COLUMN] == "no" else ""}
 
 
 def table4_claims(result: CroppingResult, birds: np.ndarray, resamples: int = RESAMPLES) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from camlib.chapters.ch10_vqa.bow import AnswerVocabulary, BagOfWords, tokenize
 from camlib.chapters.ch10_vqa.dataset import VQASpec, VQASplit, generate_vqa, stamp_table
 from camlib.chapters.ch10_vqa.model import INPUTS, SimpleBaseline, select_l2, train_simple_baseline
 from camlib.chapters.ch10_vqa.pipeline import Baselines, fit_baselines
-from camlib.chapters.ch10_vqa.pointing_table import pointing_table
+from camlib.chapters.ch10_vqa.pointing_table import pointing_frame, pointing_table
 from camlib.chapters.ch10_vqa.questions import QUESTION_TYPES, Question, ask
 from camlib.chapters.ch10_vqa.scene_features import scene_features
 from camlib.chapters.ch10_vqa.shipped import shipped_baselines, shipped_probe_models, shipped_probes, vqa_recipes
@@ -26,7 +26,7 @@ __all__ = [
     "BagOfWords", "AnswerVocabulary", "tokenize",
     "SimpleBaseline", "train_simple_baseline", "select_l2", "INPUTS", "Baselines", "fit_baselines",
     "vqa_recipes", "shipped_baselines", "shipped_probes", "shipped_probe_models",
-    "answer_cams", "pointing_table",
+    "answer_cams", "pointing_frame", "pointing_table",
     "vqa_accuracy", "normalize_answer", "accuracy_table", "image_gain", "vqa_claims", "show_scenes", "show_answer_cams",
     "load_vqa_v1", "VQAv1Split", "ImageFiles", "vqa_v1_features", "fit_vqa_v1",
 ]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from camlib.chapters.ch10_vqa.accuracy import accuracy_table
+from camlib.chapters.ch10_vqa.accuracy import accuracy_table, vqa_accuracy
 from camlib.chapters.ch10_vqa.bow import AnswerVocabulary, BagOfWords
 from camlib.chapters.ch10_vqa.model import INPUTS, SimpleBaseline, select_l2
 from camlib.chapters.ch10_vqa.table import QuestionTable
@@ -31,6 +31,13 @@ class Baselines:
     def answers(self, kind: str, questions: QuestionTable, pooled: torch.Tensor | np.ndarray) -> list[str]:
         """The answers model ``kind`` gives to ``questions``."""
         return self.models[kind].answer(*self.inputs(questions, pooled))
+
+    def question_scores(self, questions: QuestionTable, pooled: torch.Tensor | np.ndarray) -> pd.DataFrame:
+        """VQA accuracy in [0, 1] of every model on each question: ``(Q, models)``, with the scene of each in
+        ``"scene"`` and its question type in ``"type"``."""
+        scores = {kind: [vqa_accuracy(p, a) for p, a in zip(self.answers(kind, questions, pooled), questions.all_answers)]
+                  for kind in self.models}
+        return pd.DataFrame({**scores, "scene": np.asarray(questions.image_index), "type": list(questions.question_type)})
 
     def compare(self, questions: QuestionTable, pooled: torch.Tensor | np.ndarray, by: str = "question_type") -> pd.DataFrame:
         """VQA accuracy (%) of every model per question type and overall; one column per model, plus counts."""

@@ -1,9 +1,10 @@
-"""The chapter's claims, checked on the measured tables by the book's noise rule (:mod:`camlib.book.claims`)."""
+"""The chapter's claims, judged by paired bootstraps over the scenes (:mod:`camlib.book.claims`)."""
 from __future__ import annotations
 
 import pandas as pd
 
-from camlib.book.claims import higher
+from camlib.book.claims import VERDICT_COLUMN, contain, interval_verdict, paired_gain_claim
+from camlib.metrics.bootstrap import RESAMPLES, bootstrap_intervals, minimum_detectable_effect
 from camlib.book.paper import paper_table
 
 #: The paper's evidence for each claim (Sec. 4.2 and Fig. 12 of Zhou et al. 2016).
@@ -22,39 +23,50 @@ WHY = {
 }
 
 
-def vqa_claims(accuracy: pd.DataFrame, pointing: pd.DataFrame, described: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Claim / measured / holds? / paper / why rows from :meth:`Baselines.compare` (overall row),
-    :func:`pointing_table` against the asked-about objects (``all`` row) and, optionally, against
-    the objects the predicted answers describe (``described``, ``all`` row). ``why`` is filled
-    (from :data:`WHY`) only where the verdict is "no"."""
-    acc, n_q = accuracy.loc["overall"], int(accuracy.loc["overall", "questions"])
-    point, n_p = pointing.loc["all"], int(pointing.loc["all", "maps"])
+def vqa_claims(scores: pd.DataFrame, pointed: pd.DataFrame, described: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Claim / measured / holds? / paper / why rows from the models' per-question scores
+    (:meth:`Baselines.question_scores`), the answer CAMs' hits on the asked-about objects (:func:`pointing_frame`) and,
+    optionally, on the objects the predicted answers describe (``described``). Each scene has several questions, so
+    every verdict is a paired bootstrap over the scenes (:func:`camlib.book.claims.paired_gain_claim`). ``why`` is
+    filled (from :data:`WHY`) only where the verdict is "no"."""
     paper_accuracy = PAPER_ACCURACY.format(float(paper_table("vqa").loc["GoogLeNet-GAP + BOW", "overall"]))
     rows = [
-        ("the model uses the image: question+image beats question only", acc["question+image"], acc["question"], n_q,
-         "accuracy", paper_accuracy, "image"),
-        ("the model uses the question: question+image beats image only", acc["question+image"], acc["image"], n_q,
-         "accuracy", paper_accuracy, "question"),
-        ("the answer's CAM peak falls on the asked-about object more often than a random point",
-         point["CAM peak"], point["random"], n_p, "pointing", PAPER_CAM, "random"),
-        ("the answer's CAM peak falls on the asked-about object more often than the image centre",
-         point["CAM peak"], point["centre"], n_p, "pointing", PAPER_CAM, "centre"),
+        ("the model uses the image: question+image beats question only", scores, "question+image", "question",
+         paper_accuracy, "image"),
+        ("the model uses the question: question+image beats image only", scores, "question+image", "image",
+         paper_accuracy, "question"),
+        ("the answer's CAM peak falls on the asked-about object more often than a random point", pointed, "CAM peak",
+         "random", PAPER_CAM, "random"),
+        ("the answer's CAM peak falls on the asked-about object more often than the image centre", pointed, "CAM peak",
+         "centre", PAPER_CAM, "centre"),
     ]
     if described is not None:
-        shown, n_s = described.loc["all"], int(described.loc["all", "maps"])
-        rows.append(("the answer's CAM peak falls on an object the predicted answer describes more often than a random point",
-                     shown["CAM peak"], shown["random"], n_s, "pointing", PAPER_CAM, "described"))
+        rows.append(("the answer's CAM peak falls on an object the predicted answer describes more often than a random "
+                     "point", described, "CAM peak", "random", PAPER_CAM, "described"))
     out = []
-    for claim, a, b, n, kind, paper, why in rows:
-        verdict = higher(a, b, n)
-        out.append({"claim": claim, "measured": f"{kind} {a:.1f}% vs {b:.1f}% (n={n})", "holds?": verdict, "paper": paper,
-                    "why": WHY[why] if verdict == "no" else ""})
-    return pd.DataFrame(out)
+    for claim, frame, a, b, paper, why in rows:
+        better, worse = (100.0 * frame[column].to_numpy(dtype=float) for column in (a, b))
+        row = paired_gain_claim(claim, paper, lambda r, v=better: float(v[r].mean()), lambda r, v=worse: float(v[r].mean()),
+                                len(frame), units=frame["scene"].to_numpy(), unit_name="scenes")
+        kind = "accuracy" if frame is scores else "pointing"
+        out.append({**row, "measured": f"{kind} {row['measured']}", "why": WHY[why] if row[VERDICT_COLUMN] == "no" else ""})
+    return pd.DataFrame(out)[["claim", "measured", VERDICT_COLUMN, "paper", "why"]]
 
 
-def image_gain(accuracy: pd.DataFrame) -> pd.DataFrame:
-    """Per question type (rows of :meth:`Baselines.compare`): how many points the image adds to the
-    question alone, and whether that gain is beyond noise (:func:`camlib.book.claims.higher`)."""
-    gain = accuracy["question+image"] - accuracy["question"]
-    verdicts = [higher(a, b, int(n)) for a, b, n in zip(accuracy["question+image"], accuracy["question"], accuracy["questions"])]
-    return pd.DataFrame({"gain from the image (points)": gain, "image helps?": verdicts})
+def image_gain(scores: pd.DataFrame, resamples: int = RESAMPLES) -> pd.DataFrame:
+    """Per question type and overall (from :meth:`Baselines.question_scores`): how many points the image adds to the
+    question alone, with the 95% paired bootstrap interval over the scenes (each with all its questions of that type),
+    the smallest gain it could detect, and the verdict on "the image helps" (:func:`camlib.book.claims.interval_verdict`)."""
+    rows = {}
+    for name, part in [*scores.groupby("type", sort=False), ("overall", scores)]:
+        both, alone = (100.0 * part[column].to_numpy(dtype=float) for column in ("question+image", "question"))
+        units = part["scene"].to_numpy()
+        gain = float(both.mean() - alone.mean())
+        ci = bootstrap_intervals(lambda r: {"d": float(both[r].mean() - alone[r].mean())}, len(part), resamples,
+                                 clusters=units)["d"]
+        low, high = contain(gain, *ci)
+        rows[name] = {"gain from the image (points)": gain, "low": low, "high": high,
+                      "detectable": minimum_detectable_effect(low, high), "questions": len(part),
+                      "image helps?": interval_verdict(gain, low, high)}
+    return pd.DataFrame(rows).T.astype({"gain from the image (points)": float, "low": float, "high": float,
+                                        "detectable": float, "questions": int})

@@ -6,7 +6,7 @@ from typing import Sequence
 import pandas as pd
 
 from camlib.book.claims import VERDICT_COLUMN, contain, interval_verdict
-from camlib.metrics.bootstrap import RESAMPLES, bootstrap_intervals
+from camlib.metrics.bootstrap import RESAMPLES, bootstrap_intervals, minimum_detectable_effect
 
 
 def paired_intervals(table: pd.DataFrame, pairs: Sequence[tuple[str, str]], resamples: int = RESAMPLES,
@@ -27,5 +27,6 @@ def interval_claim(claim: str, table: pd.DataFrame, intervals: pd.DataFrame, a: 
     row = intervals.loc[f"{a} - {b}"]
     return {"claim": claim,
             "measured": f"{a} {table[a].mean():.1f}% vs {b} {table[b].mean():.1f}%: {row['mean']:+.1f} points, "
-                        f"95% CI [{row['low']:+.1f}, {row['high']:+.1f}] over {len(table)} classes",
+                        f"95% CI [{row['low']:+.1f}, {row['high']:+.1f}] over {len(table)} classes; "
+                        f"detectable {minimum_detectable_effect(row['low'], row['high']):.1f}",
             VERDICT_COLUMN: str(row["verdict"])}

@@ -151,7 +151,8 @@ class TextScenes:
 
     images uint8 (N, S, S, 3); has_text bool (N,); masks bool (N, S, S), the union of the words'
     pixels; boxes: per image float32 (M_i, 4) ``[x0, y0, x1, y1]`` (x1/y1 exclusive), one per word
-    (M_i = 0 for negatives); words: per image the strings drawn.
+    (M_i = 0 for negatives); words: per image the strings drawn; photos int (N,): the background photo each
+    image is cut from (images of one photo are not independent: the unit a bootstrap resamples).
     """
 
     images: np.ndarray
@@ -159,6 +160,7 @@ class TextScenes:
     masks: np.ndarray
     boxes: list[np.ndarray]
     words: list[list[str]]
+    photos: np.ndarray
 
     def __len__(self) -> int:
         return len(self.images)
@@ -167,7 +169,7 @@ class TextScenes:
         """The images at ``index`` (int or bool array) as a new :class:`TextScenes`."""
         index = np.flatnonzero(index) if np.asarray(index).dtype == bool else np.asarray(index)
         return TextScenes(self.images[index], self.has_text[index], self.masks[index],
-                          [self.boxes[i] for i in index], [self.words[i] for i in index])
+                          [self.boxes[i] for i in index], [self.words[i] for i in index], self.photos[index])
 
 
 @dataclass
@@ -318,11 +320,11 @@ def make_text_scenes(spec: TextSceneSpec, split: str, photos: list[np.ndarray], 
     rng.shuffle(has_text)
     images = np.empty((n, spec.size, spec.size, 3), dtype=np.uint8)
     masks = np.zeros((n, spec.size, spec.size), dtype=bool)
-    boxes, words = [], []
+    boxes, words, sources = [], [], np.empty(n, dtype=np.int64)
     for i in progress_bar(range(n), desc=f"text scenes ({split})", disable=not progress):
         for _ in range(100):
-            photo = photos[int(rng.integers(len(photos)))]
-            image, mask, word_boxes, drawn = _scene(photo, bool(has_text[i]), spec, fonts, rng)
+            sources[i] = int(rng.integers(len(photos)))
+            image, mask, word_boxes, drawn = _scene(photos[sources[i]], bool(has_text[i]), spec, fonts, rng)
             if drawn or not has_text[i]:
                 break
         else:
@@ -330,7 +332,7 @@ def make_text_scenes(spec: TextSceneSpec, split: str, photos: list[np.ndarray], 
         images[i], masks[i] = image, mask
         boxes.append(word_boxes)
         words.append(drawn)
-    return TextScenes(images, has_text, masks, boxes, words)
+    return TextScenes(images, has_text, masks, boxes, words, sources)
 
 
 def load_text_scenes(spec: TextSceneSpec = TextSceneSpec(), fonts: str = "matplotlib") -> dict[str, TextScenes]:
@@ -363,4 +365,4 @@ def scenes_from_photos(photos: list[np.ndarray], boxes: list[np.ndarray], size: 
         scaled.append((np.asarray(photo_boxes, dtype=np.float32).reshape(-1, 4) * [size / w, size / h, size / w, size / h]).astype(np.float32))
     rounded = [np.concatenate([np.floor(b[:, :2]), np.ceil(b[:, 2:])], axis=1) for b in scaled]
     return TextScenes(images, np.array([len(b) > 0 for b in scaled]), box_masks(rounded, (size, size)),
-                      scaled, [[] for _ in photos])
+                      scaled, [[] for _ in photos], np.arange(len(photos)))

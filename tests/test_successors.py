@@ -1,0 +1,129 @@
+"""CAM's successors through pytorch-grad-cam: the identity Grad-CAM = CAM on a GAP network, the same maps as torchcam
+computes, Grad-CAM++ by its paper's equation, and readable errors (issue 28)."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import camlib
+from camlib.methods.successors import SUCCESSORS, SuccessorMaps, hookable_copy
+from camlib.utils.errors import CamlibError
+
+
+class Tiny(nn.Module):
+    """conv (stride 4) -> ReLU -> GAP -> linear: a GAP network small enough for Score-CAM in a test."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.act, self.pool, self.fc = nn.Conv2d(3, 6, 3, padding=1, stride=4), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Linear(6, 3)
+
+    def forward(self, x):
+        return self.fc(self.pool(self.act(self.conv(x))).flatten(1))
+
+
+@pytest.fixture()
+def tiny():
+    torch.manual_seed(0)
+    return Tiny().eval(), torch.randn(2, 3, 32, 32), torch.tensor([[0, 1], [2, 0]])
+
+
+def _resized_like_grad_cam(maps: np.ndarray, size: int) -> np.ndarray:
+    """torchcam's [0, 1] maps at the feature resolution, resized and scaled as pytorch-grad-cam does."""
+    out = np.stack([cv2.resize(np.float32(m), (size, size)) for m in maps])
+    out -= out.min(axis=(1, 2), keepdims=True)
+    return out / (1e-7 + out.max(axis=(1, 2), keepdims=True))
+
+
+def test_grad_cam_is_cam_on_a_gap_network(lite0, photo):
+    # with GAP and one linear layer the gradient of class c's score is w_c / (h w) at every position, so Grad-CAM's
+    # channel weights are the classifier's (over a constant) and its map is CAM's, once both are ReLU'd and scaled
+    x, _ = camlib.preprocess(photo, lite0.mean, lite0.std, resize=224, crop=224)
+    with camlib.CAM(lite0.model) as cam:
+        result = cam(x[None], topk=3)
+    for method in ("gradcam", "xgradcam"):  # XGrad-CAM's weights, sum(g A) / sum(A), are w_c / (h w) here too
+        with SuccessorMaps(lite0.model, method) as successor:
+            maps = successor(x[None], result.classes)
+        torch.testing.assert_close(maps, result.normalized(), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("ours, theirs", [("gradcam", "GradCAM"), ("xgradcam", "XGradCAM"), ("layercam", "LayerCAM"),
+                                          ("scorecam", "ScoreCAM")])
+def test_the_same_maps_as_torchcam_computes(tiny, ours, theirs):
+    from torchcam import methods
+
+    model, x, classes = tiny
+    with SuccessorMaps(model, ours) as method:
+        maps = method(x, classes).numpy()
+    extractor = getattr(methods, theirs)(model, target_layer=model.act)
+    try:
+        for column in range(classes.shape[1]):
+            with torch.set_grad_enabled(ours != "scorecam"):
+                low = extractor(class_idx=classes[:, column].tolist(), scores=model(x))[0].detach().numpy()
+            np.testing.assert_allclose(maps[:, column], _resized_like_grad_cam(low, 32), atol=2e-3)
+    finally:
+        extractor.remove_hooks()
+
+
+def test_grad_cam_plus_plus_follows_its_papers_equation(tiny):
+    # Chattopadhay et al. eq. 19: alpha = g^2 / (2 g^2 + sum_ab A_ab g^3); weight = sum_ij alpha relu(g). On a GAP head
+    # g = w_c / (h w) everywhere. (torchcam 0.5.0 divides a masked copy in place, so its alpha stays g^2: it differs.)
+    model, x, classes = tiny
+    with SuccessorMaps(model, "gradcam++") as method:
+        maps = method(x, classes)[:, 0].numpy()
+    features = model.act(model.conv(x)).detach()  # (2, 6, 8, 8)
+    g = model.fc.weight[classes[:, 0]].detach()[:, :, None, None] / 64  # (2, 6, 1, 1)
+    alpha = torch.where(g != 0, g ** 2 / (2 * g ** 2 + features.sum(dim=(2, 3), keepdim=True) * g ** 3 + 1e-6), 0)
+    weights = (alpha * g.clamp_min(0) * 64).sum(dim=(2, 3))  # alpha and g are the same at all 64 positions
+    by_hand = (weights[:, :, None, None] * features).sum(1).clamp_min(0).numpy()
+    by_hand -= by_hand.min(axis=(1, 2), keepdims=True)
+    by_hand /= 1e-7 + by_hand.max(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(maps, _resized_like_grad_cam(by_hand, 32), atol=1e-4)
+
+
+def test_eigen_cam_gives_every_class_one_map_and_the_model_stays_untouched(tiny):
+    model, x, classes = tiny
+    before = {name: type(m) for name, m in model.named_modules()}
+    with SuccessorMaps(model, "eigencam") as method:
+        maps = method(x, classes)
+        assert torch.equal(method.predict(x), model(x).detach())
+    assert torch.equal(maps[:, 0], maps[:, 1]) and maps.shape == (2, 2, 32, 32)
+    assert {name: type(m) for name, m in model.named_modules()} == before  # the hook sits in a copy
+    twin, features = hookable_copy(model)
+    assert isinstance(features, nn.Identity) and twin.pool[0] is features and twin is not model
+
+
+def test_successors_refuse_what_they_cannot_run(tiny):
+    model, _, _ = tiny
+    with pytest.raises(CamlibError, match=r"unknown method 'gradcam\+'; camlib runs cam, gradcam, gradcam\+\+"):
+        SuccessorMaps(model, "gradcam+")
+    with pytest.raises(CamlibError, match="eval mode"):
+        SuccessorMaps(model.train(), "gradcam")
+    assert set(SUCCESSORS) == {"gradcam", "gradcam++", "xgradcam", "layercam", "scorecam", "eigencam"}
+
+
+def test_localize_and_the_cli_take_a_method(lite0, photo, tmp_path, capsys):
+    import json
+
+    from camlib.app.cli import main
+    from camlib.app.defaults import MAP_METHODS
+
+    assert MAP_METHODS == ("cam", *SUCCESSORS)  # the CLI's list (kept free of torch) names every method
+    cam, grad = (camlib.localize(lite0, photo, topk=2, method=m) for m in ("cam", "gradcam"))
+    # Grad-CAM's map is CAM's ReLU'd and scaled, so its boxes are CAM's but for where the ReLU meets the upsampling
+    from camlib.metrics import iou
+
+    assert [p.label for p in grad.predictions] == [p.label for p in cam.predictions]
+    assert all(iou(np.array([a.box]), np.array([b.box])).item() > 0.85 for a, b in zip(grad.predictions, cam.predictions))
+    assert float(grad.cams.max()) == pytest.approx(1.0) and float(grad.cams.min()) == 0.0
+    path = tmp_path / "coffee.jpg"
+    photo.save(path)
+    assert main(["cam", str(path), "--method", "layercam", "--topk", "1", "--jsonl"]) == 0
+    assert json.loads(capsys.readouterr().out)["predictions"][0]["label"] == "espresso"
+    with pytest.raises(SystemExit):  # argparse names the choices
+        main(["cam", str(path), "--method", "gradcam+"])
+    assert "invalid choice: 'gradcam+'" in capsys.readouterr().err
+    with pytest.raises(CamlibError, match="unknown method 'nope'"):
+        camlib.localize(lite0, photo, method="nope")
