@@ -215,11 +215,11 @@ def _save_maps(loc, name: str, out: Path, inputs: set[Path]) -> Path:
 
     import numpy as np
 
-    from camlib.cam.compute import normalize_maps
+    from camlib.cam.compute import unit_maps
     from camlib.utils.outputs import write_new_file
 
     buffer = io.BytesIO()
-    np.save(buffer, normalize_maps(loc.cams.clamp_min(0)).numpy().astype(np.float32), allow_pickle=False)
+    np.save(buffer, unit_maps(loc.cams).numpy().astype(np.float32), allow_pickle=False)
     return write_new_file(out, Path(name).stem, "_cam.npy", buffer.getvalue(), avoid=inputs)
 
 

@@ -11,6 +11,7 @@ sharper test (:func:`interval_verdict`).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -119,14 +120,27 @@ def equivalence_verdict(difference: float, low: float, high: float, margin: floa
     return "yes, within noise" if abs(difference) <= margin else "no, within noise"
 
 
-def paired_gain_claim(claim: str, paper: str, better: Callable[[np.ndarray], float], worse: Callable[[np.ndarray], float],
-                      n: int, lower_is_better: bool = False, units: np.ndarray | None = None, unit_name: str = "objects",
-                      resamples: int = RESAMPLES, seed: int = 0) -> dict[str, str]:
-    """A claims row "``better`` beats ``worse``" measured on the same ``n`` images: ``better(rows)`` and ``worse(rows)``
-    give each side's rate (%) on the images ``rows (m,)``. The verdict (:func:`interval_verdict`) comes from the paired
-    bootstrap interval of the gain, resampling ``units (n,)`` (the unit of independence each image belongs to: the
-    object or bird it shows) when given, else images; the row prints both rates, the gain with its interval, the sample
-    and the gain's minimum detectable effect (80% power, :func:`camlib.metrics.bootstrap.minimum_detectable_effect`)."""
+@dataclass(frozen=True)
+class PairedGain:
+    """Both sides' rates (%) on all the images, the gain (in the direction claimed) with its 95% interval (widened by
+    :func:`contain`), its minimum detectable effect and the verdict of :func:`interval_verdict`."""
+
+    better: float
+    worse: float
+    gain: float
+    low: float
+    high: float
+    detectable: float
+    verdict: str
+
+
+def paired_gain(better: Callable[[np.ndarray], float], worse: Callable[[np.ndarray], float], n: int,
+                lower_is_better: bool = False, units: np.ndarray | None = None, resamples: int = RESAMPLES,
+                seed: int = 0) -> PairedGain:
+    """How much ``better(rows)`` beats ``worse(rows)`` (rates in % on the images ``rows (m,)`` of ``n``), with the
+    paired bootstrap interval resampling ``units (n,)`` (the unit of independence of each image: the object, bird or
+    scene it shows) when given, else images, and the minimum detectable effect (80% power,
+    :func:`camlib.metrics.bootstrap.minimum_detectable_effect`)."""
     sign = -1.0 if lower_is_better else 1.0
     if units is not None and np.shape(units) != (n,):
         raise CamlibError(f"units names one unit per image, ({n},); got shape {np.shape(units)}")
@@ -137,8 +151,18 @@ def paired_gain_claim(claim: str, paper: str, better: Callable[[np.ndarray], flo
     every = np.arange(n)
     value = gain(every)["gain"]
     low, high = contain(value, *bootstrap_intervals(gain, n, resamples, seed=seed, clusters=units)["gain"])
+    return PairedGain(better(every), worse(every), value, low, high, minimum_detectable_effect(low, high),
+                      interval_verdict(value, low, high))
+
+
+def paired_gain_claim(claim: str, paper: str, better: Callable[[np.ndarray], float], worse: Callable[[np.ndarray], float],
+                      n: int, lower_is_better: bool = False, units: np.ndarray | None = None, unit_name: str = "objects",
+                      resamples: int = RESAMPLES, seed: int = 0) -> dict[str, str]:
+    """A claims row "``better`` beats ``worse``" measured on the same ``n`` images (:func:`paired_gain`): both rates,
+    the gain with its interval, the sample and the gain's minimum detectable effect, and the verdict."""
+    found = paired_gain(better, worse, n, lower_is_better, units, resamples, seed)
     sample = f"n={n}" if units is None else f"n={n} of {len(np.unique(units))} {unit_name}"
     return {"claim": claim, "paper": paper,
-            "measured": f"{better(every):.1f} vs {worse(every):.1f}; gain {value:.1f} [{low:.1f}, {high:.1f}] "
-                        f"({sample}; detectable {minimum_detectable_effect(low, high):.1f})",
-            VERDICT_COLUMN: interval_verdict(value, low, high)}
+            "measured": f"{found.better:.1f} vs {found.worse:.1f}; gain {found.gain:.1f} [{found.low:.1f}, {found.high:.1f}] "
+                        f"({sample}; detectable {found.detectable:.1f})",
+            VERDICT_COLUMN: found.verdict}

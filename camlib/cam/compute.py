@@ -94,6 +94,12 @@ def normalize_maps(maps: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     return out.view_as(maps)
 
 
+def unit_maps(maps: torch.Tensor) -> torch.Tensor:
+    """Maps ``(..., H, W)`` in the peers' convention (pytorch-grad-cam, torchcam): negative evidence cut (ReLU), then
+    each map min-max scaled to [0, 1]; a map with no positive evidence becomes all zeros. A no-op on maps already in it."""
+    return normalize_maps(maps.float().clamp_min(0))
+
+
 def cam_boxes(maps: torch.Tensor, size: tuple[int, int] | np.ndarray, threshold: float = PAPER_THRESHOLD) -> np.ndarray:
     """The paper's boxes ``(..., 4)`` of ``(..., h, w)`` CAMs upsampled to ``size`` ``(H, W)``.
 

@@ -19,7 +19,7 @@ from torch.nn.modules.module import register_module_forward_hook, register_modul
 
 from camlib.utils.errors import CamlibError, NoGapHeadError
 from camlib.cam.box_rules import PAPER_THRESHOLD
-from camlib.cam.compute import cam_boxes, class_activation_maps, normalize_maps, select_classes, upsample
+from camlib.cam.compute import cam_boxes, class_activation_maps, select_classes, unit_maps, upsample
 from camlib.cam.head import GapHead, check_head_trace, check_logits, find_gap_head
 
 
@@ -61,7 +61,7 @@ class CAMResult:
         pytorch-grad-cam): negative evidence cut (ReLU), upsampled bilinearly, each map then scaled by its minimum and
         maximum (as pytorch-grad-cam's ``scale_cam_image``). A map with no positive evidence is all zeros. The raw
         :attr:`maps` keep the paper's scale (their mean plus :attr:`bias` is the logit); boxes come from the raw maps."""
-        return normalize_maps(upsample(self.maps.clamp_min(0), size or self.input_size))
+        return unit_maps(upsample(self.maps.clamp_min(0), size or self.input_size))
 
     def boxes(self, threshold: float = PAPER_THRESHOLD, size: tuple[int, int] | None = None) -> np.ndarray:
         """``(B, C, 4)`` boxes of the paper's rule on the maps upsampled to ``size`` (default: the

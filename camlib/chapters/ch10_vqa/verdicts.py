@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from camlib.book.claims import VERDICT_COLUMN, contain, interval_verdict, paired_gain_claim
-from camlib.metrics.bootstrap import RESAMPLES, bootstrap_intervals, minimum_detectable_effect
+from camlib.book.claims import VERDICT_COLUMN, paired_gain, paired_gain_claim
+from camlib.metrics.bootstrap import RESAMPLES
 from camlib.book.paper import paper_table
 
 #: The paper's evidence for each claim (Sec. 4.2 and Fig. 12 of Zhou et al. 2016).
@@ -60,13 +60,9 @@ def image_gain(scores: pd.DataFrame, resamples: int = RESAMPLES) -> pd.DataFrame
     rows = {}
     for name, part in [*scores.groupby("type", sort=False), ("overall", scores)]:
         both, alone = (100.0 * part[column].to_numpy(dtype=float) for column in ("question+image", "question"))
-        units = part["scene"].to_numpy()
-        gain = float(both.mean() - alone.mean())
-        ci = bootstrap_intervals(lambda r: {"d": float(both[r].mean() - alone[r].mean())}, len(part), resamples,
-                                 clusters=units)["d"]
-        low, high = contain(gain, *ci)
-        rows[name] = {"gain from the image (points)": gain, "low": low, "high": high,
-                      "detectable": minimum_detectable_effect(low, high), "questions": len(part),
-                      "image helps?": interval_verdict(gain, low, high)}
+        found = paired_gain(lambda r: float(both[r].mean()), lambda r: float(alone[r].mean()), len(part),
+                            units=part["scene"].to_numpy(), resamples=resamples)
+        rows[name] = {"gain from the image (points)": found.gain, "low": found.low, "high": found.high,
+                      "detectable": found.detectable, "questions": len(part), "image helps?": found.verdict}
     return pd.DataFrame(rows).T.astype({"gain from the image (points)": float, "low": float, "high": float,
                                         "detectable": float, "questions": int})
