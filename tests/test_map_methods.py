@@ -3,8 +3,10 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from toy_models import ChannelOracle
+from toy_models import ChannelOracle, rectangles
 
+from camlib.evaluation.batches import split_batches
+from camlib.evaluation.evaluate import evaluate
 from camlib.methods.baselines import spectral_residual
 from camlib.utils.errors import CamlibError
 from camlib.methods.map_methods import (BackpropMaps, CAMMaps, CentreMaps, FlipAveragedMaps, MapMethod, RecordedMaps,
@@ -132,11 +134,6 @@ def test_smoothed_maps_blur_another_methods_maps_and_keep_its_predictions():
 
 
 def test_the_paper_rules_threshold_can_be_a_methods_own():
-    from test_wsol_pipeline import rectangles
-    from toy_models import ChannelOracle
-
-    from camlib.evaluation.batches import split_batches
-    from camlib.evaluation.evaluate import evaluate
 
     split = rectangles()
     method = SmoothedMaps(CAMMaps(ChannelOracle().eval()), 0.1)  # blurred: lower thresholds draw larger boxes
@@ -165,3 +162,21 @@ def test_recorded_maps_compute_each_batch_once_and_tell_batches_apart_by_content
         method(images + 1, classes)  # other images
         assert Counting.calls == calls + 2 and not torch.equal(other, first)
     assert method._kept == {}  # closing frees what it kept
+
+
+def test_recorded_maps_survive_the_evaluations_inside_the_callers_block():
+    class Counting(CAMMaps):
+        calls = 0
+
+        def _maps(self, images, classes):
+            Counting.calls += 1
+            return super()._maps(images, classes)
+
+    split = rectangles(n=9)
+    with RecordedMaps(Counting(ChannelOracle().eval())) as method:
+        first = evaluate(method, split_batches(split, batch_size=4), num_classes=3)
+        calls = Counting.calls
+        again = evaluate(SmoothedMaps(method, 0.0), split_batches(split, batch_size=4), num_classes=3, threshold=0.5)
+        assert calls == 3 and Counting.calls == calls  # three batches, mapped once for both box rules
+        assert method._kept and again.count == first.count == 9
+    assert method._kept == {} and not any(m._forward_hooks for m in method.model.modules())

@@ -127,3 +127,73 @@ def test_localize_and_the_cli_take_a_method(lite0, photo, tmp_path, capsys):
     assert "invalid choice: 'gradcam+'" in capsys.readouterr().err
     with pytest.raises(CamlibError, match="unknown method 'nope'"):
         camlib.localize(lite0, photo, method="nope")
+
+
+def test_confidence_change_is_the_peers_drop_and_increase(tiny):
+    tiny, _, _ = tiny
+    from pytorch_grad_cam.metrics.cam_mult_image import DropInConfidence, IncreaseInConfidence
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget
+
+    from camlib.cam.compute import unit_maps
+    from camlib.evaluation.faithfulness import confidence_change
+
+    images = torch.randn(6, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    maps = torch.randn(6, 32, 32, generator=torch.Generator().manual_seed(1))
+    classes = torch.tensor([0, 1, 2, 0, 1, 2])
+    change = confidence_change(tiny, images, maps, classes)
+    targets = [ClassifierOutputSoftmaxTarget(int(k)) for k in classes]
+    scaled = unit_maps(maps).numpy()
+    assert scaled.min() == 0.0 and scaled.max() == 1.0
+    drop = np.asarray(DropInConfidence()(images, scaled, targets, tiny)).reshape(-1)  # absolute: p - p', at least 0
+    assert np.allclose(change.drop, 100 * drop / change.confidence, atol=1e-4)
+    assert np.array_equal(change.increase, np.asarray(IncreaseInConfidence()(images, scaled, targets, tiny)).reshape(-1) > 0)
+    assert change.drop.min() >= 0 and change.drop.max() > 0
+    with torch.no_grad():
+        again = confidence_change(tiny, images, maps, classes, logits=tiny(images))
+    assert np.allclose(again.drop, change.drop)
+    with pytest.raises(CamlibError, match="one batch"):
+        confidence_change(tiny, images, maps[:3], classes)
+
+
+def test_a_map_of_ones_keeps_the_confidence(tiny):
+    tiny, _, _ = tiny
+    from camlib.evaluation.faithfulness import confidence_change
+
+    images = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    ones = torch.ones(3, 32, 32)
+    ones[:, 0, 0] = 0.0  # min-max keeps every other pixel at 1: the image is unchanged but one pixel
+    change = confidence_change(tiny, images, ones, torch.tensor([0, 1, 2]))
+    assert change.drop.max() < 1.0 and np.all(change.confidence > 0)
+
+
+def test_a_target_layer_is_any_layer_as_in_pytorch_grad_cam():
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 3, 1), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten()).eval()  # a class-conv head: no linear layer
+    images = torch.randn(2, 3, 16, 16)
+    with SuccessorMaps(model, "gradcam", target_layer=model[1]) as method:  # a module, like the peers take
+        ours = method(images, torch.tensor([[0], [2]]))[:, 0].numpy()
+    theirs = GradCAM(model=model, target_layers=[model[1]])(input_tensor=images, targets=[ClassifierOutputTarget(0), ClassifierOutputTarget(2)])
+    assert np.allclose(ours, theirs, atol=1e-6) and ours.max() > 0
+    with pytest.raises(CamlibError, match="'head' is not a module of Sequential"):
+        SuccessorMaps(model, "gradcam", target_layer="head")
+
+
+@pytest.mark.parametrize("method", ["cam", *SUCCESSORS])
+def test_every_method_runs_from_the_cli_on_a_photo(method, photo, tmp_path, capsys):
+    import json
+
+    from camlib.app.cli import main
+
+    path = tmp_path / "coffee.jpg"
+    photo.save(path)
+    model = "squeezenet1_1" if method == "scorecam" else "efficientnet-lite0"  # Score-CAM: 513 passes, not 1,281
+    assert main(["cam", str(path), "--method", method, "--model", model, "--topk", "1", "--jsonl", "--save-maps",
+                 "--out", str(tmp_path / "out")]) == 0
+    found = json.loads(capsys.readouterr().out)["predictions"][0]
+    assert found["label"] == "espresso" and len(found["box"]) == 4
+    maps = np.load(tmp_path / "out" / "coffee_cam.npy", allow_pickle=False)
+    assert maps.shape[0] == 1 and maps.min() == 0.0 and maps.max() == pytest.approx(1.0)

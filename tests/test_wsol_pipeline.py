@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 from torch import nn
-from toy_models import ChannelOracle
+from toy_models import ChannelOracle, rectangles
 
 from camlib.chapters.ch04_trained_networks import (
     PAPER_THRESHOLD,
@@ -28,7 +28,6 @@ from camlib.chapters.ch04_trained_networks import (
     threshold_curves,
     threshold_summary,
 )
-from camlib.data.sets.localization_split import LocalizationSplit
 from camlib.utils.errors import CamlibError
 from camlib.evaluation.batches import scale_boxes
 from camlib.methods.map_methods import BackpropMaps, CAMMaps, CentreMaps
@@ -37,22 +36,6 @@ from camlib.models.small import small_network
 from camlib.book.paper import paper_table, side_by_side
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def rectangles(n: int = 12, size: int = 32, classes: int = 3, seed: int = 0) -> LocalizationSplit:
-    """Black images with one rectangle whose colour channel is its class (one-hot RGB)."""
-    rng = np.random.default_rng(seed)
-    images = np.zeros((n, size, size, 3), dtype=np.uint8)
-    masks = np.zeros((n, size, size), dtype=bool)
-    boxes = np.zeros((n, 4), dtype=np.float32)
-    labels = np.arange(n) % classes
-    for i in range(n):
-        w, h = rng.integers(6, 20, 2)
-        x0, y0 = rng.integers(0, size - w), rng.integers(0, size - h)
-        images[i, y0:y0 + h, x0:x0 + w, labels[i]] = 255
-        masks[i, y0:y0 + h, x0:x0 + w] = True
-        boxes[i] = [x0, y0, x0 + w, y0 + h]
-    return LocalizationSplit(images, labels.astype(np.int64), boxes, masks, ("red", "green", "blue"))
 
 
 class ReluMeanOracle(nn.Module):
@@ -89,6 +72,23 @@ def test_backprop_on_a_known_gradient():
     assert result.top1_error == 0.0 and result.paper_rule.top1_error == 0.0
     assert result.released_rule is None and result.heuristics is None
     assert result.gt_known.max_box_acc_v2.value == pytest.approx(100.0)
+
+
+def test_mapping_the_true_class_alone_gives_the_same_localization_errors():
+    split = rectangles(n=30, size=64, classes=3, seed=3)
+    untrained = small_network("gap", 3, seed=4).eval()  # wrong classes and wrong boxes
+    biased = ChannelOracle(favour=0).eval()  # wrong classes, exact boxes
+    for model in (untrained, biased):
+        full = evaluate(CAMMaps(model), split_batches(split, batch_size=7), num_classes=3, topk=2)
+        alone = evaluate(CAMMaps(model), split_batches(split, batch_size=7), num_classes=3, topk=2, true_class_only=True)
+        assert 0 < full.top1_error < 100  # some classes wrong: their guesses' boxes never count
+        for rule in ("paper_rule", "released_rule"):
+            assert getattr(alone, rule) == getattr(full, rule)
+        assert alone.gt_known.max_box_acc_v2.value == full.gt_known.max_box_acc_v2.value
+        assert np.array_equal(alone.gt_known.curve.box_acc, full.gt_known.curve.box_acc)
+        assert alone.box_area == full.box_area and alone.top1_error == full.top1_error
+        assert alone.heuristics is None and full.heuristics is None  # topk=2: Table 3 needs the top 3
+    assert 0 < full.paper_rule.top1_error < 100  # the oracle's right classes are localized
 
 
 def test_sweep_at_20_percent_is_the_paper_rule():

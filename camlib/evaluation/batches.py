@@ -125,3 +125,11 @@ def real_photo_batches(photos: Sequence[RealPhoto], size: int, mean: Sequence[fl
             labels.append(label)
             boxes.append(scale_boxes(photo.boxes[photo.labels == label], photo.size, size))
         yield EvalBatch(normalize_images(np.stack(images), mean, std), torch.tensor(labels), boxes)
+
+
+def sample_rows(split: CompositeSplit, count: int, seed: int = 0) -> np.ndarray:
+    """``count`` image indices of ``split`` drawn without replacement with a fixed seed, in drawn order
+    (so that any prefix is itself a random sample)."""
+    if not 1 <= count <= len(split):
+        raise CamlibError(f"count must lie in [1, {len(split)}] for the {split.name} split, got {count}")
+    return np.random.default_rng(seed).permutation(len(split))[:count]

@@ -32,6 +32,8 @@ from camlib.utils.progress import progress
 
 #: Thresholds of the GT-known sensitivity curve: 0.01 ... 0.99 and the released code's 20/255.
 SWEEP_THRESHOLDS = np.unique(np.append(np.round(np.arange(1, 100) / 100, 2), RELEASED_THRESHOLD))
+#: Box thresholds a method's own is chosen from on a development split (fractions of the map's maximum).
+DEV_THRESHOLDS = np.round(np.arange(1, 20) * 0.05, 2)
 
 
 def fraction_of_max(maps: np.ndarray) -> np.ndarray:
@@ -192,6 +194,7 @@ def evaluate(
     released: bool = True,
     desc: str | None = None,
     threshold: float = PAPER_THRESHOLD,
+    true_class_only: bool = False,
 ) -> Evaluation:
     """Evaluate a classifying map ``method`` (e.g. :class:`camlib.methods.map_methods.CAMMaps`) over ``batches``;
     images go to ``device`` (default: where the method's model is).
@@ -201,6 +204,11 @@ def evaluate(
     maps such as gradient saliency, which have hundreds of contours). ``desc`` shows a progress bar.
     ``threshold`` is the paper rule's box threshold (a fraction of the map's maximum): the paper's 20% by
     default, or a method's own, chosen on a development split.
+
+    ``true_class_only=True`` maps the labelled class alone: each image has one label, so a top-k guess of another
+    class is wrong whatever its box and the top-k localization errors are the same at 1 map per image instead of
+    k + 1 (for methods that pay per class, such as CAM's gradient successors); no heuristics (they need the top-3
+    maps).
     """
     if num_classes < 2:
         raise CamlibError(f"need at least 2 classes, got num_classes={num_classes}")
@@ -208,27 +216,30 @@ def evaluate(
     device = check_device(device) if device is not None else _device_of(method)
     paper = LocalizationEvaluator()
     released_rule = LocalizationEvaluator() if released else None
-    heuristics = LocalizationEvaluator() if released and k >= 3 else None
+    heuristics = LocalizationEvaluator() if released and k >= 3 and not true_class_only else None
     gt_known = GtKnownEvaluator()
     hits: list[np.ndarray] = []
     areas: dict[str, list[np.ndarray]] = {"paper rule": [], **({"released rule": []} if released else {}), "ground truth": []}
     with method:
         for batch, images, logits in _classified(method, batches, device, desc):
             top_classes = logits.topk(k, dim=1).indices
-            maps = method(images, torch.cat([top_classes, batch.labels[:, None].to(top_classes.device)], dim=1))
+            truth = batch.labels[:, None].to(top_classes.device)
+            maps = method(images, truth if true_class_only else torch.cat([top_classes, truth], dim=1)).float().cpu().numpy()
             top = top_classes.cpu().numpy()
-            top_maps, gt_maps = maps[:, :k].float().cpu().numpy(), maps[:, k].float().cpu().numpy()
+            top_maps, gt_maps = maps[:, :-1], maps[:, -1]
             labels = batch.labels.numpy()
             hits.append(np.stack([top[:, 0] == labels, (top == labels[:, None]).any(axis=1)], axis=1))
             height, width = gt_maps.shape[-2:]
             paper_gt_boxes = boxes_from_cams(fraction_of_max(gt_maps), threshold)
-            paper.accumulate(top, boxes_from_cams(fraction_of_max(top_maps), threshold), labels, batch.boxes,
-                             paper_gt_boxes)
+            paper_top = (np.repeat(paper_gt_boxes[:, None], k, axis=1) if true_class_only
+                         else boxes_from_cams(fraction_of_max(top_maps), threshold))
+            paper.accumulate(top, paper_top, labels, batch.boxes, paper_gt_boxes)
             areas["paper rule"].append(_area_percent(paper_gt_boxes, height, width))
             areas["ground truth"].append(np.array([_area_percent(np.asarray(b[0]), height, width) for b in batch.boxes]))
             if released_rule is not None:
                 released_gt_boxes = _released_box1(gt_maps)
-                released_rule.accumulate(top, _released_box1(top_maps), labels, batch.boxes, released_gt_boxes)
+                released_top = np.repeat(released_gt_boxes[:, None], k, axis=1) if true_class_only else _released_box1(top_maps)
+                released_rule.accumulate(top, released_top, labels, batch.boxes, released_gt_boxes)
                 areas["released rule"].append(_area_percent(released_gt_boxes, height, width))
             if heuristics is not None:
                 guesses = np.stack([heuristic_guesses(maps[:3]) for maps in top_maps])

@@ -16,8 +16,9 @@ to a network is removed when the block ends::
 * :class:`SpectralResidualMaps`: saliency of the image alone (Hou and Zhang 2007);
 * :class:`FlipAveragedMaps`: any of them averaged with its maps of the mirrored image;
 * :class:`SmoothedMaps`: any of them blurred by a Gaussian (gradient saliency needs it before a box rule);
-* :class:`RecordedMaps`: any of them computed once per batch and class choice, however often it is asked (one
-  costly method scored under several box rules or blurs).
+* :class:`RecordedMaps`: any of them computed once per batch and class choice (and its logits once per batch),
+  however often it is asked (one costly method scored under several box rules or blurs); what it computed is kept
+  until the outermost ``with`` block ends.
 """
 from __future__ import annotations
 
@@ -216,7 +217,7 @@ class SmoothedMaps(MapMethod):
         return self
 
     def close(self) -> None:
-        self.method.close()
+        self.method.__exit__(None, None, None)
 
     def predict(self, images: torch.Tensor) -> torch.Tensor | None:
         return self.method.predict(images)
@@ -234,31 +235,50 @@ class SmoothedMaps(MapMethod):
 class RecordedMaps(MapMethod):
     """Another method whose maps are kept for every (images, classes) it was asked for and returned again for the same
     values (compared by content, not identity): scoring one costly method, e.g. gradient saliency with one backward
-    pass per class, under several blurs or box rules costs one computation per batch. The kept maps live on the CPU
-    (B x C x H x W floats per batch) until the method is closed."""
+    pass per class, under several blurs or box rules costs one computation per batch; its logits are kept the same way
+    (one forward pass per batch however many evaluations predict). What is kept lives on the CPU (B x C x H x W floats
+    per batch) until the outermost ``with`` block ends or the method is closed."""
 
     def __init__(self, method: MapMethod) -> None:
         self.method, self.name = method, method.name
         self.model = getattr(method, "model", None)
-        self._kept: dict[bytes, torch.Tensor] = {}
+        self._kept: dict[bytes, torch.Tensor | None] = {}  # maps by (images, classes), logits by images
+        self._depth = 0  # open blocks: an evaluation's own ``with`` inside the caller's keeps the maps
 
     def __enter__(self) -> "RecordedMaps":
-        self.method.__enter__()
+        if self._depth == 0:
+            self.method.__enter__()
+        self._depth += 1
         return self
 
+    def __exit__(self, *exc_info) -> None:
+        self._depth -= 1
+        if self._depth <= 0:
+            self.close()
+
     def close(self) -> None:
+        self._depth = 0
         self._kept.clear()
-        self.method.close()
+        self.method.__exit__(None, None, None)
 
     def predict(self, images: torch.Tensor) -> torch.Tensor | None:
-        return self.method.predict(images)
+        key = self._key(images)
+        if key not in self._kept:
+            logits = self.method.predict(images)
+            self._kept[key] = None if logits is None else logits.cpu()
+        logits = self._kept[key]
+        return None if logits is None else logits.to(images.device)
 
     def _maps(self, images: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-        digest = hashlib.sha256()
-        for tensor in (images, classes):
-            digest.update(str((tuple(tensor.shape), tensor.dtype)).encode())
-            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        key = digest.digest()
+        key = self._key(images, classes)
         if key not in self._kept:
             self._kept[key] = self.method(images, classes).cpu()
         return self._kept[key].to(images.device)
+
+    @staticmethod
+    def _key(*tensors: torch.Tensor) -> bytes:
+        digest = hashlib.sha256()
+        for tensor in tensors:
+            digest.update(str((tuple(tensor.shape), tensor.dtype)).encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return digest.digest()

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from camlib.cam.head import find_gap_head
+from camlib.cam.head import find_gap_head, module_name
 from camlib.methods.map_methods import MapMethod
 from camlib.utils.errors import CamlibError
 
@@ -36,10 +36,18 @@ CLASS_AGNOSTIC = ("eigencam",)
 
 
 def hookable_copy(model: nn.Module, target_layer: str | nn.Module | None = None) -> tuple[nn.Module, nn.Module]:
-    """A deep copy of ``model`` and the module of the copy whose output is the CAM features ``(B, K, h, w)``: the named
-    ``target_layer``, or an ``nn.Identity`` put in front of the global pooling layer :func:`find_gap_head` finds."""
-    head = find_gap_head(model, target_layer)
+    """A deep copy of ``model`` and the module of the copy whose output the maps are made of ``(B, K, h, w)``: the
+    ``target_layer`` (a name or a module of ``model``; any layer, as in pytorch-grad-cam), or by default CAM's features:
+    an ``nn.Identity`` put in front of the global pooling layer :func:`find_gap_head` finds."""
+    name = module_name(model, target_layer, "target_layer")
     twin = copy.deepcopy(model).eval()
+    if name is not None:
+        try:
+            return twin, twin.get_submodule(name)
+        except AttributeError:
+            layers = ", ".join(n for n, _ in model.named_children())
+            raise CamlibError(f"target_layer {name!r} is not a module of {type(model).__name__} (its top layers: {layers})") from None
+    head = find_gap_head(model)
     if head.capture == "output":
         return twin, twin.get_submodule(head.feature_name)
     parent_name, _, leaf = head.feature_name.rpartition(".")
@@ -50,7 +58,8 @@ def hookable_copy(model: nn.Module, target_layer: str | nn.Module | None = None)
 
 
 class SuccessorMaps(MapMethod):
-    """One of :data:`SUCCESSORS` on ``model`` (eval mode): maps ``(B, C, H, W)`` in [0, 1] at the input size, one
+    """One of :data:`SUCCESSORS` on ``model`` (eval mode), on the features CAM uses or on ``target_layer``'s output:
+    maps ``(B, C, H, W)`` in [0, 1] at the input size, one
     backward pass per mapped class (Grad-CAM, Grad-CAM++, XGrad-CAM, LayerCAM), one forward pass per channel and
     class (Score-CAM, ``batch_size`` at a time) or none beyond the forward pass (Eigen-CAM)."""
 

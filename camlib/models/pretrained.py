@@ -107,6 +107,11 @@ PRETRAINED = {
 }
 
 
+#: Short names of :data:`PRETRAINED` for tables and figures.
+SHORT_NAMES = {"efficientnet-lite0": "Lite0", "efficientnet-lite1": "Lite1", "efficientnet-lite2": "Lite2",
+               "squeezenet1_1": "SqueezeNet 1.1"}
+
+
 def load_pretrained(name: str = "efficientnet-lite0") -> PretrainedClassifier:
     """Load a pretrained classifier by name (see ``PRETRAINED``)."""
     if name not in PRETRAINED:

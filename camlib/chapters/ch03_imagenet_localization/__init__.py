@@ -16,12 +16,10 @@ from camlib.chapters.ch03_imagenet_localization.benchmark import (
     evaluate_cam,
     evaluate_centre,
     evaluate_photos,
-    sample_rows,
     size_bin_rows,
 )
 from camlib.chapters.ch03_imagenet_localization.backprop_rule import BACKPROP_SIGMAS, BackpropRule, choose_backprop_rule
 from camlib.chapters.ch03_imagenet_localization.defaults import (
-    DEV_THRESHOLDS,
     DevChoice,
     choose_flip,
     choose_network_and_threshold,
@@ -39,6 +37,8 @@ from camlib.chapters.ch03_imagenet_localization.tables import (
     metric_columns,
 )
 from camlib.book.paper_tables import SIZE_BINS
+from camlib.evaluation.batches import sample_rows
+from camlib.evaluation.evaluate import DEV_THRESHOLDS
 
 __all__ = [
     "BACKPROP_SIGMAS", "BackpropRule", "RAW_BACKPROP", "choose_backprop_rule", "CPU", "FULL", "NETWORKS", "PAPER_ROWS", "SIZE_BINS", "Scale", "evaluate_backprop", "evaluate_cam", "evaluate_centre",

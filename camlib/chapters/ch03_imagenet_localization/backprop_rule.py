@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from camlib.chapters.ch03_imagenet_localization.defaults import DEV_THRESHOLDS, choose_network_and_threshold
+from camlib.chapters.ch03_imagenet_localization.defaults import choose_network_and_threshold
 from camlib.data.generators.composites import CompositeSplit
 from camlib.evaluation.batches import composite_batches
-from camlib.evaluation.evaluate import ThresholdCurve, top1_localization_curve
+from camlib.evaluation.evaluate import DEV_THRESHOLDS, ThresholdCurve, top1_localization_curve
 from camlib.methods.map_methods import BackpropMaps, RecordedMaps, SmoothedMaps
 from camlib.models.pretrained import PretrainedClassifier
 

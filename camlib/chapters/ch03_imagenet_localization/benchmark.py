@@ -20,13 +20,12 @@ from camlib.evaluation.batches import composite_batches, real_photo_batches
 from camlib.evaluation.evaluate import Evaluation, GtKnownScores, evaluate, evaluate_gt_known
 from camlib.cam.box_rules import PAPER_THRESHOLD
 from camlib.methods.map_methods import BackpropMaps, CAMMaps, CentreMaps, RecordedMaps, SmoothedMaps
-from camlib.models.pretrained import PretrainedClassifier
+from camlib.models.pretrained import SHORT_NAMES, PretrainedClassifier
 from camlib.book.paper_tables import size_bins
 from camlib.metrics.bootstrap import RESAMPLES
 
 #: The packaged ImageNet networks, by camlib name -> row name.
-NETWORKS = {"efficientnet-lite0": "Lite0", "efficientnet-lite1": "Lite1", "efficientnet-lite2": "Lite2",
-            "squeezenet1_1": "SqueezeNet 1.1"}
+NETWORKS = SHORT_NAMES
 #: Our rows -> the paper's Table 2 row of the same design: a GAP network with a linear classifier
 #: (GoogLeNet-GAP), a class-convolution head (NIN), gradient saliency on a GAP network.
 PAPER_ROWS = {"Lite0": "GoogLeNet-GAP", "Lite1": "GoogLeNet-GAP", "Lite2": "GoogLeNet-GAP", "SqueezeNet 1.1": "NIN",
@@ -67,14 +66,6 @@ class Scale:
 CPU = Scale()
 FULL = Scale(test_images=3000, high_res_images=3000, backprop_images=3000, dev_images=500, backprop_dev_images=500,
              backprop_on=tuple(NETWORKS.values()))
-
-
-def sample_rows(split: CompositeSplit, count: int, seed: int = 0) -> np.ndarray:
-    """``count`` image indices of ``split`` drawn without replacement with a fixed seed, in drawn order
-    (so that any prefix is itself a random sample)."""
-    if not 1 <= count <= len(split):
-        raise CamlibError(f"count must lie in [1, {len(split)}] for the {split.name} split, got {count}")
-    return np.random.default_rng(seed).permutation(len(split))[:count]
 
 
 def size_bin_rows(split: CompositeSplit, rows: np.ndarray) -> dict[str, np.ndarray]:

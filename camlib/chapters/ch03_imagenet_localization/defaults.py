@@ -19,15 +19,11 @@ from camlib.chapters.ch03_imagenet_localization.real_photo_eval import Setting
 from camlib.book.claims import margin
 from camlib.data.generators.composites import CompositeSplit
 from camlib.evaluation.batches import composite_batches
-from camlib.evaluation.evaluate import ThresholdCurve, top1_localization_curve
+from camlib.evaluation.evaluate import DEV_THRESHOLDS, ThresholdCurve, top1_localization_curve
 from camlib.methods.map_methods import CAMMaps, FlipAveragedMaps
 from camlib.models.pretrained import PretrainedClassifier
 
 Key = TypeVar("Key", bound=Hashable)
-
-#: Box thresholds tried on the dev split (fractions of the map's maximum).
-DEV_THRESHOLDS = np.round(np.arange(1, 20) * 0.05, 2)
-
 
 def dev_curve(classifier: PretrainedClassifier, split: CompositeSplit, rows: np.ndarray, flip: bool = False,
               batch_size: int = 25) -> ThresholdCurve:
