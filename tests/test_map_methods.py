@@ -180,3 +180,18 @@ def test_recorded_maps_survive_the_evaluations_inside_the_callers_block():
         assert calls == 3 and Counting.calls == calls  # three batches, mapped once for both box rules
         assert method._kept and again.count == first.count == 9
     assert method._kept == {} and not any(m._forward_hooks for m in method.model.modules())
+
+
+def test_cam_maps_in_the_peers_convention_are_the_normalized_result():
+    from camlib.cam import CAM
+    from camlib.models.small import small_network
+
+    model = small_network("gap", 3, seed=1).eval()
+    images, classes = torch.rand(2, 3, 32, 32), torch.tensor([[0, 2], [1, 0]])
+    with CAMMaps(model, peers=True) as method:
+        peers = method(images, classes)
+    with CAM(model) as cam:
+        expected = torch.stack([cam(images[i:i + 1], classes=classes[i].tolist()).normalized()[0] for i in range(2)])
+    assert torch.allclose(peers, expected, atol=1e-6) and peers.min() == 0.0 and method.name == "CAM, peers' convention"
+    with CAMMaps(model) as raw:
+        assert raw(images, classes).min() < 0  # the paper's raw scale keeps negative evidence

@@ -18,7 +18,7 @@ def _scores(favour: int | None, n: int = 12) -> MethodScores:
     evaluation = evaluate(CAMMaps(ChannelOracle(favour=favour).eval()), split_batches(split), num_classes=3,
                           released=False, true_class_only=True)
     hits = np.ones(n, dtype=bool) if favour is None else np.arange(n) % 3 == 0
-    change = ConfidenceChange(np.where(hits, 0.0, 50.0), ~hits, np.full(n, 0.9))
+    change = ConfidenceChange(np.where(hits, 0.0, 50.0), ~hits, np.full(n, 0.9), np.full(n, 30.0))
     return MethodScores("cam", 0.2, evaluation, evaluation, hits, change, 0.01 if favour is None else 0.03)
 
 
@@ -45,7 +45,8 @@ def test_a_successor_claim_judges_the_gain_over_networks_and_refuses_other_image
 
 def test_costs_are_ratios_to_cam_measured_in_the_same_run():
     table = cost_table({"cam": 0.02, "gradcam": 0.06, "scorecam": 20.0}, 512)
-    assert table.loc["gradcam", "x CAM"] == 3.0 and table.loc["scorecam", "x CAM"] == 1000.0
+    assert table.loc["gradcam", "x CAM"] == pytest.approx(3.0) and table.loc["scorecam", "x CAM"] == pytest.approx(1000.0)
+    assert table.loc["gradcam", "s / image"] == "0.060"
     assert table.loc["scorecam", "passes per image and class"] == "1 + 512 forwards"
     with pytest.raises(CamlibError, match="CAM's time"):
         cost_table({"gradcam": 0.06}, 512)

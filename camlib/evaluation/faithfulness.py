@@ -23,17 +23,20 @@ from camlib.utils.errors import CamlibError
 
 @dataclass(frozen=True)
 class ConfidenceChange:
-    """Per image ``(B,)``: ``drop`` ``max(0, p - p') / p`` in percent, ``increase`` whether ``p' > p``, ``confidence`` p."""
+    """Per image ``(B,)``: ``drop`` ``max(0, p - p') / p`` in percent, ``increase`` whether ``p' > p``, ``confidence`` p,
+    and ``kept`` the mean of the [0, 1] map in percent: how much of the image the perturbation keeps (a map of ones
+    keeps it all and drops nothing, so compare drops at similar ``kept``)."""
 
     drop: np.ndarray
     increase: np.ndarray
     confidence: np.ndarray
+    kept: np.ndarray
 
     @staticmethod
     def concatenate(changes: list["ConfidenceChange"]) -> "ConfidenceChange":
         """The changes of several batches as one."""
         return ConfidenceChange(*(np.concatenate([getattr(c, name) for c in changes])
-                                  for name in ("drop", "increase", "confidence")))
+                                  for name in ("drop", "increase", "confidence", "kept")))
 
 
 def confidence_change(model: nn.Module, images: torch.Tensor, maps: torch.Tensor, classes: torch.Tensor,
@@ -53,6 +56,8 @@ def confidence_change(model: nn.Module, images: torch.Tensor, maps: torch.Tensor
     rows = torch.arange(len(classes))
     before = torch.softmax(logits.float(), dim=1)[rows, classes.to(logits.device)].cpu().numpy().astype(np.float64)
     targets = [ClassifierOutputSoftmaxTarget(int(k)) for k in classes]
-    after = CamMultImageConfidenceChange()(images, unit_maps(maps).cpu().numpy(), targets, model, return_diff=False)
+    scaled = unit_maps(maps).cpu().numpy()
+    after = CamMultImageConfidenceChange()(images, scaled, targets, model, return_diff=False)
     after = np.asarray(after, dtype=np.float64).reshape(-1)
-    return ConfidenceChange(100.0 * np.maximum(before - after, 0.0) / np.maximum(before, 1e-12), after > before, before)
+    return ConfidenceChange(100.0 * np.maximum(before - after, 0.0) / np.maximum(before, 1e-12), after > before, before,
+                            100.0 * scaled.mean(axis=(1, 2)).astype(np.float64))

@@ -31,7 +31,7 @@ from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
 from camlib.methods.baselines import centre_maps, spectral_residual
-from camlib.cam import CAM, CAMResult, normalize_maps, upsample
+from camlib.cam import CAM, CAMResult, normalize_maps, unit_maps, upsample
 from camlib.utils.errors import CamlibError
 from camlib.methods.saliency import gradient_saliency
 
@@ -84,14 +84,19 @@ class _ModelMethod(MapMethod):
 
 
 class CAMMaps(_ModelMethod):
-    """Class activation maps, upsampled to the input. :meth:`predict` computes the maps of every class
-    in the same forward pass, so the maps of the images just predicted cost no second pass."""
+    """Class activation maps, upsampled to the input: raw (the paper's scale, what its box rule and wsolevaluation
+    score), or with ``peers=True`` in the peers' convention (ReLU per cell, upsampled, min-max:
+    :meth:`CAMResult.normalized`, as pytorch-grad-cam and torchcam return maps). :meth:`predict` computes the maps of
+    every class in the same forward pass, so the maps of the images just predicted cost no second pass."""
 
     name = "CAM"
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, peers: bool = False) -> None:
         super().__init__(model)
         self._cam = CAM(model)
+        self.peers = peers
+        if peers:
+            self.name = "CAM, peers' convention"
         self._recent: list[tuple[torch.Tensor, CAMResult]] = []  # the last two predicted batches (an image and its mirror)
 
     def __enter__(self) -> "CAMMaps":
@@ -117,6 +122,8 @@ class CAMMaps(_ModelMethod):
         else:
             result = self._cam(images, classes=classes)
             maps = result.maps
+        if self.peers:
+            return unit_maps(upsample(maps.clamp_min(0), result.input_size))
         return upsample(maps, result.input_size)
 
 

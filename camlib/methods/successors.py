@@ -10,9 +10,10 @@ output is exactly the pooled features. Every map is ReLU'd, min-max scaled and r
 pytorch-grad-cam (its convention and torchcam's), in [0, 1].
 
 On a network whose head is global average pooling and one linear layer, Grad-CAM's channel weights are the
-classifier's weights over the map's area, so Grad-CAM is CAM up to a positive scale (tested); the others weigh the
-channels otherwise (Grad-CAM++, XGrad-CAM, LayerCAM: other functions of the gradients; Score-CAM: one forward pass per
-channel; Eigen-CAM: the first principal component of the features, the same for every class).
+classifier's weights over the map's area, so Grad-CAM is ReLU(CAM) up to a positive scale (tested), and so is
+XGrad-CAM (its cell weights sum to one); the others weigh the channels otherwise (Grad-CAM++, LayerCAM: other
+functions of the gradients; Score-CAM: one forward pass per channel; Eigen-CAM: the first principal component of the
+features, the same for every class).
 """
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ class SuccessorMaps(MapMethod):
         except ImportError:
             raise CamlibError(f"{method} is computed by pytorch-grad-cam: pip install --no-deps grad-cam ttach "
                               "(make env installs it)") from None
-        self.name, self.method = method, method
+        self.name = self.method = method
         self.model, features = hookable_copy(model, target_layer)
         self._cam = getattr(pytorch_grad_cam, SUCCESSORS[method])(model=self.model, target_layers=[features])
         if method == "scorecam":

@@ -4,6 +4,7 @@ Score-CAM, computed by pytorch-grad-cam) on chapter 3's composites and real phot
 from camlib.chapters.ch12_successors.benchmark import (
     METHODS,
     PASSES,
+    RAW_CAM,
     TARGET_LAYERS,
     MethodScores,
     dev_threshold,
@@ -14,5 +15,5 @@ from camlib.chapters.ch12_successors.scale import CPU, FULL, Scale
 from camlib.chapters.ch12_successors.tables import (LOWER_IS_BETTER, SCORES, cost_table, method_intervals, method_table,
                                                     successor_claim)
 
-__all__ = ["METHODS", "PASSES", "TARGET_LAYERS", "MethodScores", "dev_threshold", "map_method", "score_method", "CPU", "FULL", "Scale",
+__all__ = ["METHODS", "PASSES", "RAW_CAM", "TARGET_LAYERS", "MethodScores", "dev_threshold", "map_method", "score_method", "CPU", "FULL", "Scale",
            "LOWER_IS_BETTER", "SCORES", "cost_table", "method_intervals", "method_table", "successor_claim"]

@@ -5,8 +5,9 @@ chapter 3 (best top-1 localization over :data:`DEV_THRESHOLDS`, ties to the lowe
 of the labelled class are computed **once** (:class:`RecordedMaps`) and scored under the paper's 20% and the dev
 threshold (top-1/top-5 localization, GT-known accuracy, MaxBoxAccV2, PxAP), by the pointing game and by the
 faithfulness of :mod:`camlib.evaluation.faithfulness`. Only the labelled class is mapped
-(``evaluate(..., true_class_only=True)``: the same localization errors, one map per image instead of six), so a
-method that pays per class pays once. The wall time of the first pass is the method's cost.
+(``evaluate(..., true_class_only=True)``: the same localization errors with one map per image instead of the top 5
+classes' and the true one's), so a method that pays per class pays once. The wall time of the first pass (maps and
+scoring, the scoring the same for every method) is the method's cost.
 """
 from __future__ import annotations
 
@@ -25,11 +26,15 @@ from camlib.methods.successors import SuccessorMaps
 from camlib.models.pretrained import PretrainedClassifier
 from camlib.utils.errors import CamlibError
 
-#: The methods of the chapter's table, CAM first (Score-CAM is scored apart: hundreds of forward passes per map).
+#: The methods of the chapter's table, CAM first, in the peers' convention like the others (Score-CAM is scored apart:
+#: hundreds of forward passes per map).
 METHODS = ("cam", "gradcam", "gradcam++", "xgradcam", "layercam", "eigencam")
+#: CAM's raw map, as the paper's box rule and wsolevaluation score it: scored beside the others to show what the
+#: convention alone changes.
+RAW_CAM = "cam-raw"
 #: Passes through the network per image and class that each method's design needs (channels K of the mapped layer).
-PASSES = {"cam": "1 forward (every class)", "gradcam": "1 forward + 1 backward", "gradcam++": "1 forward + 1 backward",
-          "xgradcam": "1 forward + 1 backward", "layercam": "1 forward + 1 backward",
+PASSES = {"cam": "1 forward (every class)", RAW_CAM: "1 forward (every class)", "gradcam": "1 forward + 1 backward",
+          "gradcam++": "1 forward + 1 backward", "xgradcam": "1 forward + 1 backward", "layercam": "1 forward + 1 backward",
           "eigencam": "1 forward + an SVD (class-agnostic)", "scorecam": "1 + K forwards"}
 
 
@@ -41,10 +46,11 @@ TARGET_LAYERS = {"SqueezeNet": "features"}
 
 
 def map_method(classifier: PretrainedClassifier, name: str, batch_size: int = 64) -> MapMethod:
-    """CAM (:class:`CAMMaps`) or one of its successors (:class:`SuccessorMaps`, on :data:`TARGET_LAYERS`) on
+    """CAM (:class:`CAMMaps`: ``"cam"`` in the peers' convention, ReLU per cell and min-max, as the successors' maps
+    come; :data:`RAW_CAM` raw) or one of its successors (:class:`SuccessorMaps`, on :data:`TARGET_LAYERS`) on
     ``classifier``'s model."""
-    if name == "cam":
-        return CAMMaps(classifier.model)
+    if name in ("cam", RAW_CAM):
+        return CAMMaps(classifier.model, peers=name == "cam")
     return SuccessorMaps(classifier.model, name, TARGET_LAYERS.get(type(classifier.model).__name__), batch_size)
 
 

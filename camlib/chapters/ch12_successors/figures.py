@@ -11,14 +11,15 @@ from camlib.cam.box_rules import boxes_from_cams
 from camlib.cam.compute import unit_maps
 
 #: Display names of the methods.
-LABELS = {"cam": "CAM", "gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "xgradcam": "XGrad-CAM", "layercam": "LayerCAM",
+LABELS = {"cam": "CAM", "cam-raw": "CAM, raw", "gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "xgradcam": "XGrad-CAM", "layercam": "LayerCAM",
           "eigencam": "Eigen-CAM", "scorecam": "Score-CAM"}
 
 
 def methods_on_photo(image: np.ndarray, maps: dict[str, dict[str, torch.Tensor]], seconds: dict[str, dict[str, float]],
                      thresholds: dict[str, dict[str, float]], true_boxes: np.ndarray, tile: float = 2.2) -> plt.Figure:
     """One row per network, one column per method: the map ``(H, W)`` over ``image`` ``(H, W, 3)`` in [0, 1], the
-    annotated boxes (green) and the method's box at its dev threshold (red); titles give each map's seconds."""
+    annotated boxes (green) and the method's box at ``thresholds[network][method]`` (red); titles give each map's
+    seconds."""
     methods = list(LABELS)
     figure, axes = plt.subplots(len(maps), len(methods), figsize=(len(methods) * tile, len(maps) * tile + 0.3), squeeze=False)
     for row, (network, by_method) in zip(axes, maps.items()):

@@ -11,8 +11,8 @@ from camlib.utils.errors import CamlibError
 @dataclass(frozen=True)
 class Scale:
     """``test_images`` / ``dev_images`` composites per network (by chapter 3's row name; the same seeded draw as
-    chapter 3's, so every network sees a prefix of one sample); Score-CAM maps ``scorecam_images`` test composites on
-    ``scorecam_network`` (hundreds of forward passes per map)."""
+    chapter 3's, so every network sees a prefix of one sample); Score-CAM (hundreds of forward passes per map) is
+    scored on ``scorecam_network`` when ``scorecam_images`` covers its test images (the full scale), else only timed."""
 
     test_images: tuple[tuple[str, int], ...] = (("Lite0", 100), ("SqueezeNet 1.1", 100))
     dev_images: int = 40

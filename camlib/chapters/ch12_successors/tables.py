@@ -31,6 +31,7 @@ SCORES: dict[str, Score] = {
     "pointing": lambda s, r: 100.0 * s.pointing[r].mean(),
     "average drop": lambda s, r: s.faithfulness.drop[r].mean(),
     "increase in confidence": lambda s, r: 100.0 * s.faithfulness.increase[r].mean(),
+    "image kept": lambda s, r: s.faithfulness.kept[r].mean(),
 }
 #: Columns where lower is better.
 LOWER_IS_BETTER = ("top-1 loc err, 20%", "top-1 loc err, dev thr.", "top-5 loc err, dev thr.", "average drop")
@@ -68,8 +69,8 @@ def cost_table(seconds: dict[str, float], channels: int) -> pd.DataFrame:
     through the network its design needs (``channels`` K of the mapped layer for Score-CAM)."""
     if "cam" not in seconds:
         raise CamlibError("the cost table needs CAM's time: it is the baseline of the ratios")
-    return pd.DataFrame({"s / image": {m: round(t, 3) for m, t in seconds.items()},
-                         "x CAM": {m: round(t / seconds["cam"], 1) for m, t in seconds.items()},
+    return pd.DataFrame({"s / image": {m: f"{t:.3f}" for m, t in seconds.items()},
+                         "x CAM": {m: t / seconds["cam"] for m, t in seconds.items()},
                          "passes per image and class": {m: PASSES[m].replace("K", str(channels)) for m in seconds}})
 
 
