@@ -7,6 +7,7 @@ on 127.0.0.1 and every page of ``_toc.yml`` is opened. A page passes when
 * no cell shows an error: no traceback output (nor one printed to stdout), no docutils system
   message, and no stderr output unless every line of it is a tqdm progress bar
   (``desc: 42%|####| 21/50 [00:01<00:02, 9.8it/s]``); a warning printed to stderr is an error;
+* no ``assert`` statement is visible (checks sit in cells whose code the book hides);
 * no table cell is cut short (pandas' "..." at its end), and the scorecard page shows every
   recorded claim (``book/claims``);
 * every ``<img>`` loads (``naturalWidth > 0``) from the book itself (same origin or ``data:``);
@@ -50,6 +51,7 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--window-size=1400,1000",
          "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")  # offline as in CI, even where a network exists
+ASSERT_LINE = re.compile(r"^\s*assert\b")
 BAR = re.compile(r"^(?:.*: ?)?\s*(?:\d{1,3}%\|[^|]*\| )?\S+ \[\d+:\d+[^\]]*\]$")
 
 
@@ -236,6 +238,8 @@ def test_page_renders_without_errors_and_with_every_image(browser, site, report,
             problems.append(f"stderr output that is not a progress bar: {text[:300]}")
         elif "stream" in classes.split() and "Traceback (most recent call last)" in text:
             problems.append(f"a traceback printed to stdout: {text[:300]}")
+    shown = browser.execute_script("return document.querySelector('main').innerText")
+    problems += [f"an assert the reader sees: {line.strip()[:120]}" for line in shown.splitlines() if ASSERT_LINE.match(line)]
     cells = browser.execute_script(TABLE_CELLS)
     problems += [f"a table cell cut short: {text[:120]!r}" for text in cells if text.endswith(("...", "\u2026"))]
     if page == "book/scorecard":

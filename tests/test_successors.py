@@ -197,3 +197,18 @@ def test_every_method_runs_from_the_cli_on_a_photo(method, photo, tmp_path, caps
     assert found["label"] == "espresso" and len(found["box"]) == 4
     maps = np.load(tmp_path / "out" / "coffee_cam.npy", allow_pickle=False)
     assert maps.shape[0] == 1 and maps.min() == 0.0 and maps.max() == pytest.approx(1.0)
+
+
+def test_the_features_the_chapter_reads_are_the_ones_the_successors_map():
+    from camlib.chapters.ch12_successors import mapped_features
+    from camlib.models import load_pretrained
+
+    squeezenet = load_pretrained("squeezenet1_1")
+    images = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        expected = squeezenet.model.features(images)
+    assert torch.equal(mapped_features(squeezenet, images), expected)                  # TARGET_LAYERS: "features"
+    lite0 = load_pretrained("efficientnet-lite0")
+    with torch.no_grad():
+        expected = lite0.model.extract_features(images)
+    assert torch.allclose(mapped_features(lite0, images), expected)                     # CAM's own features

@@ -51,3 +51,14 @@ def test_costs_are_ratios_to_cam_measured_in_the_same_run():
     with pytest.raises(CamlibError, match="CAM's time"):
         cost_table({"gradcam": 0.06}, 512)
 
+
+
+def test_a_subset_rescores_every_column_on_its_images():
+    scores = _scores(0)
+    hit_rows, miss_rows = np.flatnonzero(scores.pointing), np.flatnonzero(~scores.pointing)
+    hits, misses = scores.subset(hit_rows), scores.subset(np.concatenate([miss_rows, miss_rows]))  # repeats allowed
+    assert SCORES["pointing"](hits) == 100.0 and SCORES["pointing"](misses) == 0.0
+    assert SCORES["average drop"](hits) == 0.0 and SCORES["average drop"](misses) == 50.0
+    assert hits.at_paper.count == len(hit_rows) and misses.at_dev.count == 2 * len(miss_rows)
+    whole = SCORES["top-1 loc err, 20%"](scores)
+    assert whole == pytest.approx(np.mean([SCORES["top-1 loc err, 20%"](scores.subset(np.array([i]))) for i in range(12)]))

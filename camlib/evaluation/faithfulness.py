@@ -32,6 +32,10 @@ class ConfidenceChange:
     confidence: np.ndarray
     kept: np.ndarray
 
+    def subset(self, rows: np.ndarray) -> "ConfidenceChange":
+        """The changes of the images ``rows`` (indices, repeats allowed: a bootstrap resample)."""
+        return ConfidenceChange(self.drop[rows], self.increase[rows], self.confidence[rows], self.kept[rows])
+
     @staticmethod
     def concatenate(changes: list["ConfidenceChange"]) -> "ConfidenceChange":
         """The changes of several batches as one."""

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from camlib.data.generators.composites import CompositeSplit
 from camlib.evaluation.batches import composite_batches
@@ -22,7 +23,7 @@ from camlib.evaluation.evaluate import DEV_THRESHOLDS, Evaluation, ThresholdCurv
 from camlib.evaluation.faithfulness import ConfidenceChange, confidence_change
 from camlib.evaluation.pointing import pointing_hits
 from camlib.methods.map_methods import CAMMaps, MapMethod, RecordedMaps
-from camlib.methods.successors import SuccessorMaps
+from camlib.methods.successors import SuccessorMaps, hookable_copy
 from camlib.models.pretrained import PretrainedClassifier
 from camlib.utils.errors import CamlibError
 
@@ -54,6 +55,20 @@ def map_method(classifier: PretrainedClassifier, name: str, batch_size: int = 64
     return SuccessorMaps(classifier.model, name, TARGET_LAYERS.get(type(classifier.model).__name__), batch_size)
 
 
+def mapped_features(classifier: PretrainedClassifier, images: torch.Tensor) -> torch.Tensor:
+    """The features ``(B, K, h, w)`` the successors map on ``classifier``'s network (:data:`TARGET_LAYERS`) for the
+    normalised ``images`` ``(B, 3, H, W)``."""
+    twin, layer = hookable_copy(classifier.model, TARGET_LAYERS.get(type(classifier.model).__name__))
+    found = []
+    handle = layer.register_forward_hook(lambda module, inputs, output: found.append(output))
+    try:
+        with torch.no_grad():
+            twin(images)
+    finally:
+        handle.remove()
+    return found[0]
+
+
 def dev_threshold(classifier: PretrainedClassifier, name: str, split: CompositeSplit, rows: np.ndarray,
                   batch_size: int = 25) -> ThresholdCurve:
     """Top-1 localization of method ``name`` on the dev composites ``rows`` at every :data:`DEV_THRESHOLDS`
@@ -75,6 +90,12 @@ class MethodScores:
     pointing: np.ndarray
     faithfulness: ConfidenceChange
     seconds: float
+
+    def subset(self, rows: np.ndarray) -> "MethodScores":
+        """The same scores on the images ``rows`` (indices, repeats allowed: a bootstrap resample), each evaluation
+        rescored once."""
+        return MethodScores(self.method, self.threshold, self.at_paper.subset(rows), self.at_dev.subset(rows),
+                            self.pointing[rows], self.faithfulness.subset(rows), self.seconds)
 
 
 def score_method(classifier: PretrainedClassifier, name: str, split: CompositeSplit, rows: np.ndarray, threshold: float,

@@ -39,15 +39,15 @@ def methods_on_photo(image: np.ndarray, maps: dict[str, dict[str, torch.Tensor]]
 
 
 def score_against_cost(intervals: dict[str, dict[str, tuple[float, float, float]]], cost: pd.DataFrame,
-                       column: str) -> plt.Figure:
-    """Each method's ``column`` score with its interval (:func:`~.tables.method_intervals`) against its cost
-    relative to CAM."""
+                       column: str, network: str) -> plt.Figure:
+    """Each method's ``column`` score on ``network`` with its interval (:func:`~.tables.method_intervals`) against
+    its cost relative to CAM."""
     figure, ax = plt.subplots(figsize=(6.5, 3.6))
     for method, scores in intervals.items():
         value, low, high = scores[column]
         ratio = cost.loc[method, "x CAM"]
         ax.errorbar([ratio], [value], yerr=[[value - low], [high - value]], fmt="o", capsize=3, label=LABELS[method])
-    ax.set(xlabel="cost (seconds per image, as a multiple of CAM's)", ylabel=f"{column} (%)", title=f"{column} against cost")
+    ax.set(xlabel="cost (seconds per image, as a multiple of CAM's)", ylabel=f"{column} (%)", title=f"{network}: {column} against cost")
     ax.legend(fontsize=7, ncol=2)
     figure.tight_layout()
     return figure

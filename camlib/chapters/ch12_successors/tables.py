@@ -17,21 +17,22 @@ from camlib.metrics import bootstrap_intervals
 from camlib.metrics.bootstrap import RESAMPLES
 from camlib.utils.errors import CamlibError
 
-Score = Callable[[MethodScores, np.ndarray], float]
+Score = Callable[[MethodScores], float]
 
-#: The table's columns: score of a method on the images ``rows`` (%, errors lower is better, the rest higher, but
-#: the average drop, lower is better). "dev thr." scores each method at its own dev-chosen threshold.
+#: The table's columns: score of a method (%, errors lower is better, the rest higher, but the average drop, lower is
+#: better), on a resample through :meth:`MethodScores.subset`. "dev thr." scores each method at its own dev-chosen
+#: threshold.
 SCORES: dict[str, Score] = {
-    "top-1 loc err, 20%": lambda s, r: s.at_paper.subset(r).paper_rule.top1_error,
-    "top-1 loc err, dev thr.": lambda s, r: s.at_dev.subset(r).paper_rule.top1_error,
-    "top-5 loc err, dev thr.": lambda s, r: s.at_dev.subset(r).paper_rule.top5_error,
-    "GT-known loc acc, dev thr.": lambda s, r: s.at_dev.subset(r).paper_rule.gt_known_accuracy,
-    "MaxBoxAccV2": lambda s, r: s.at_paper.subset(r).gt_known.max_box_acc_v2.value,
-    "PxAP": lambda s, r: s.at_paper.subset(r).gt_known.pxap.value,
-    "pointing": lambda s, r: 100.0 * s.pointing[r].mean(),
-    "average drop": lambda s, r: s.faithfulness.drop[r].mean(),
-    "increase in confidence": lambda s, r: 100.0 * s.faithfulness.increase[r].mean(),
-    "image kept": lambda s, r: s.faithfulness.kept[r].mean(),
+    "top-1 loc err, 20%": lambda s: s.at_paper.paper_rule.top1_error,
+    "top-1 loc err, dev thr.": lambda s: s.at_dev.paper_rule.top1_error,
+    "top-5 loc err, dev thr.": lambda s: s.at_dev.paper_rule.top5_error,
+    "GT-known loc acc, dev thr.": lambda s: s.at_dev.paper_rule.gt_known_accuracy,
+    "MaxBoxAccV2": lambda s: s.at_paper.gt_known.max_box_acc_v2.value,
+    "PxAP": lambda s: s.at_paper.gt_known.pxap.value,
+    "pointing": lambda s: 100.0 * s.pointing.mean(),
+    "average drop": lambda s: s.faithfulness.drop.mean(),
+    "increase in confidence": lambda s: 100.0 * s.faithfulness.increase.mean(),
+    "image kept": lambda s: s.faithfulness.kept.mean(),
 }
 #: Columns where lower is better.
 LOWER_IS_BETTER = ("top-1 loc err, 20%", "top-1 loc err, dev thr.", "top-5 loc err, dev thr.", "average drop")
@@ -44,15 +45,18 @@ def _check_units(scores: MethodScores, units: np.ndarray) -> np.ndarray:
     return units
 
 
+def _every_score(scores: MethodScores) -> dict[str, float]:
+    return {column: score(scores) for column, score in SCORES.items()}
+
+
 def method_intervals(scores: dict[str, MethodScores], units: np.ndarray,
                      resamples: int = RESAMPLES) -> dict[str, dict[str, tuple[float, float, float]]]:
     """``{method: {column: (value, low, high)}}`` for every :data:`SCORES` column: 95% intervals over ``units``."""
     found = {}
     for name, s in scores.items():
-        every = np.arange(s.at_paper.count)
-        intervals = bootstrap_intervals(lambda rows, s=s: {column: score(s, rows) for column, score in SCORES.items()},
-                                        len(every), resamples, clusters=_check_units(s, units))
-        found[name] = {column: (score(s, every), *intervals[column]) for column, score in SCORES.items()}
+        intervals = bootstrap_intervals(lambda rows, s=s: _every_score(s.subset(rows)), s.at_paper.count, resamples,
+                                        clusters=_check_units(s, units))
+        found[name] = {column: (value, *intervals[column]) for column, value in _every_score(s).items()}
     return found
 
 
@@ -82,6 +86,6 @@ def successor_claim(claim: str, pairs: list[tuple[MethodScores, MethodScores]], 
     if len(counts) != 1:
         raise CamlibError(f"a paired claim needs the same images for every network and method; got counts {sorted(counts)}")
     score = SCORES[column]
-    side = lambda k: lambda rows: float(np.mean([score(pair[k], rows) for pair in pairs]))  # noqa: E731
+    side = lambda k: lambda rows: float(np.mean([score(pair[k].subset(rows)) for pair in pairs]))  # noqa: E731
     return paired_gain_claim(claim, "not in the paper", side(0), side(1), counts.pop(), column in LOWER_IS_BETTER,
                              _check_units(pairs[0][1], units), "objects", resamples)
