@@ -156,7 +156,7 @@ def test_cropping_claims_resample_the_birds_not_the_images():
     naive = paired_row("c", "p", better, worse, np.arange(100), "why")
     clustered = paired_row("c", "p", better, worse, birds, "why")
     assert naive["holds?"] == "yes" and "gain 50.0 [4" in naive["measured"]  # 100 independent images: about +-10
-    assert clustered["holds?"] == "yes, within noise" and "gain 50.0 [0.0, 100.0]" in clustered["measured"]
+    assert clustered["holds?"] == "undecided, leans yes" and "gain 50.0 [0.0, 100.0]" in clustered["measured"]
     assert "(n=100 of 2 birds; detectable 71.4)" in clustered["measured"]  # 2.8 standard errors, 100 / 3.92 each
     rate = paired_row("c", "p", better, 80.0, birds, "because")  # against a fixed rate: 50 vs 80
-    assert rate["holds?"] == "no, within noise" and rate["why"] == ""
+    assert rate["holds?"] == "undecided, leans no" and rate["why"] == ""

@@ -207,8 +207,12 @@ def test_the_features_the_chapter_reads_are_the_ones_the_successors_map():
     images = torch.randn(2, 3, 224, 224)
     with torch.no_grad():
         expected = squeezenet.model.features(images)
-    assert torch.equal(mapped_features(squeezenet, images), expected)                  # TARGET_LAYERS: "features"
+    with mapped_features(squeezenet) as features:
+        assert torch.equal(features(images), expected)                                  # TARGET_LAYERS: "features"
+        assert torch.allclose(features(images[:1]), expected[:1], atol=1e-4)            # one copy, every batch
     lite0 = load_pretrained("efficientnet-lite0")
     with torch.no_grad():
         expected = lite0.model.extract_features(images)
-    assert torch.allclose(mapped_features(lite0, images), expected)                     # CAM's own features
+    with mapped_features(lite0) as features:
+        assert torch.allclose(features(images), expected)                               # CAM's own features
+    assert not any(module._forward_hooks for module in lite0.model.modules())           # the original stays unhooked

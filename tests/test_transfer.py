@@ -158,9 +158,9 @@ def test_compare_judges_over_objects_and_seeds():
     # three seeds against one: the difference is the mean over seeds (100, 50, 50 vs 50 -> +16.7)
     seeds = compare([every, half, half], [half], objects, "similar")
     assert seeds.a == pytest.approx(200 / 3) and seeds.difference == pytest.approx(50 / 3)
-    assert seeds.low <= 0 <= seeds.high and seeds.verdict == "no, within noise"  # estimate beyond the margin, interval not
+    assert seeds.low <= 0 <= seeds.high and seeds.verdict == "undecided, leans no"  # estimate beyond the margin, interval not
     near = compare([every], [np.r_[np.zeros(1), np.ones(39)]], objects, "similar")
-    assert 0 < near.difference <= EQUIVALENCE_MARGIN and near.verdict == "yes, within noise"  # the interval reaches past it
+    assert 0 < near.difference <= EQUIVALENCE_MARGIN and near.verdict == "undecided, leans yes"  # the interval reaches past it
     with pytest.raises(CamlibError, match="1 or 3 score arrays"):
         compare([every, every, every], [every, every], objects, "higher")
     with pytest.raises(CamlibError, match="'higher' or 'similar'"):

@@ -18,10 +18,10 @@ def test_claims_table_resamples_the_scenes():
     scores = _questions({"question+image": 63.0, "question": 50.0, "image": 62.0}, 900)
     pointed = _questions({"CAM peak": 40.0, "centre": 38.0, "random": 10.0}, 900)
     table = vqa_claims(scores, pointed)
-    assert list(table["holds?"]) == ["yes", "yes, within noise", "yes", "yes, within noise"]
+    assert list(table["holds?"]) == ["yes", "undecided, leans yes", "yes", "undecided, leans yes"]
     assert table["measured"][0].startswith("accuracy 63.0 vs 50.0; gain 13.0 [") and "(n=900 of 300 scenes; " in table["measured"][0]
     described = _questions({"CAM peak": 20.0, "centre": 30.0, "random": 25.0}, 300)
-    assert list(vqa_claims(scores, pointed, described)["holds?"])[-1] == "no, within noise"
+    assert list(vqa_claims(scores, pointed, described)["holds?"])[-1] == "undecided, leans no"
     # the same questions, one scene each (independent), give a narrower interval than three to a scene
     def width(frame):
         low, high = table_interval(vqa_claims(scores, frame)["measured"][2])
@@ -44,7 +44,7 @@ def test_image_gain_per_type_resamples_the_scenes():
     out = image_gain(pd.concat([colour, yes_no], ignore_index=True))
     assert list(out.index) == ["colour", "yes/no", "overall"]
     np.testing.assert_allclose(out["gain from the image (points)"], [50.0, -5.0, 22.5])
-    assert list(out["image helps?"]) == ["yes", "no, within noise", "yes"]
+    assert list(out["image helps?"]) == ["yes", "undecided, leans no", "yes"]
     assert (out["low"] <= out["gain from the image (points)"]).all() and (out["detectable"] > 0).all()
 
 
@@ -52,6 +52,6 @@ def test_a_failed_claim_says_why_and_every_row_cites_the_paper():
     scores = _questions({"question+image": 45.0, "question": 60.0, "image": 20.0}, 900)
     pointed = _questions({"CAM peak": 40.0, "centre": 38.0, "random": 10.0}, 900)
     table = vqa_claims(scores, pointed)
-    assert list(table["holds?"]) == ["no", "yes", "yes", "yes, within noise"]
+    assert list(table["holds?"]) == ["no", "yes", "yes", "undecided, leans yes"]
     assert table["why"][0].startswith("Set-up") and (table["why"][1:] == "").all()
     assert table["paper"][0].startswith("Sec. 4.2") and table["paper"][2].startswith("Fig. 12")

@@ -3,8 +3,8 @@
 A claim compares two rates in percent (errors, accuracies, hit rates), each measured on ``n``
 trials. A difference is real when it exceeds the noise margin, two standard errors of the
 difference of two independent binomial rates: ``2 * sqrt((a (100 - a) + b (100 - b)) / n)``
-percentage points. Verdicts are "yes" / "no" beyond the margin and "yes, within noise" /
-"no, within noise" inside it; "about equal" claims hold when the difference stays inside it.
+percentage points. Verdicts are "yes" / "no" beyond the margin and "undecided, leans yes" /
+"undecided, leans no" inside it (the test cannot tell; the estimate points one way); "about equal" claims hold when the difference stays inside it.
 Where both rates come from the same images, a paired bootstrap interval of the difference is the
 sharper test (:func:`interval_verdict`).
 """
@@ -20,7 +20,7 @@ from camlib.metrics.bootstrap import RESAMPLES, bootstrap_intervals, minimum_det
 from camlib.utils.errors import CamlibError
 
 #: Every verdict a claim can get.
-VERDICTS = ("yes", "yes, within noise", "no, within noise", "no")
+VERDICTS = ("yes", "undecided, leans yes", "undecided, leans no", "no")
 #: The column of every claims table that holds the verdict (read by :func:`camlib.book.scorecard.scorecard_rows`).
 VERDICT_COLUMN = "holds?"
 #: "GAP and GMP classify about equally" (chapters 1 and 4): top-1 errors within this many points, stated before
@@ -42,7 +42,7 @@ def higher(a: float, b: float, n: int) -> str:
     """Verdict on "``a`` > ``b``" (e.g. an accuracy or a hit rate above a baseline's)."""
     diff, noise = a - b, margin(a, b, n)
     if abs(diff) <= noise:
-        return "yes, within noise" if diff > 0 else "no, within noise"
+        return "undecided, leans yes" if diff > 0 else "undecided, leans no"
     return "yes" if diff > 0 else "no"
 
 
@@ -64,8 +64,8 @@ def rate_claim(claim: str, rate: float, chance: float, n: int) -> dict[str, str]
 def sign_claim(claim: str, values: Sequence[float], reference: Sequence[float], alpha: float = 0.05) -> dict[str, str]:
     """A claim / measured / holds? row for paired values (%, e.g. one per class): is ``values`` above ``reference``?
     A two-sided sign test at ``alpha`` (ties dropped), as every other verdict of the book is two-sided at 95%: "yes"
-    when the pairs favour ``values`` beyond chance, "no" when they favour ``reference`` beyond it, else "... within
-    noise" by the direction of the majority."""
+    when the pairs favour ``values`` beyond chance, "no" when they favour ``reference`` beyond it, else "undecided, leans
+    yes/no" by the direction of the majority."""
     from scipy.stats import binomtest
 
     values, reference = np.asarray(values, dtype=float), np.asarray(reference, dtype=float)
@@ -76,7 +76,7 @@ def sign_claim(claim: str, values: Sequence[float], reference: Sequence[float], 
     if p < alpha:
         verdict = "yes" if wins > losses else "no"
     else:
-        verdict = "yes, within noise" if wins > losses else "no, within noise"
+        verdict = "undecided, leans yes" if wins > losses else "undecided, leans no"
     return {"claim": claim, "measured": f"mean {values.mean():.1f}% vs {reference.mean():.1f}%; higher in {wins} of "
             f"{len(values)}, lower in {losses} (two-sided sign test p={p:.3f})", VERDICT_COLUMN: verdict}
 
@@ -97,19 +97,19 @@ def why_for(claim: str, verdict: str, reasons: dict[str, str]) -> str:
 def interval_verdict(difference: float, low: float, high: float) -> str:
     """Verdict on "the difference is above 0" from its value and 95% interval ``[low, high]`` (e.g. a
     paired bootstrap over images; widened by :func:`contain`): "yes" / "no" when the interval excludes 0,
-    "... within noise" otherwise."""
+    "undecided, ..." by the estimate's sign otherwise."""
     low, high = contain(difference, low, high)
     if low > 0:
         return "yes"
     if high < 0:
         return "no"
-    return "yes, within noise" if difference > 0 else "no, within noise"
+    return "undecided, leans yes" if difference > 0 else "undecided, leans no"
 
 
 def equivalence_verdict(difference: float, low: float, high: float, margin: float) -> str:
     """Verdict on "about equal" (two one-sided tests at 95%): "yes" when the whole interval ``[low, high]``
     of the difference (widened by :func:`contain`) lies within ``+-margin`` (a margin stated before the measurement), "no" when it lies
-    wholly outside; otherwise "yes, within noise" / "no, within noise" as the estimate is inside or outside."""
+    wholly outside; otherwise "undecided, leans yes" / "undecided, leans no" as the estimate is inside or outside."""
     if margin <= 0:
         raise CamlibError(f"the equivalence margin must be positive, got {margin}")
     low, high = contain(difference, low, high)
@@ -117,7 +117,7 @@ def equivalence_verdict(difference: float, low: float, high: float, margin: floa
         return "yes"
     if low > margin or high < -margin:
         return "no"
-    return "yes, within noise" if abs(difference) <= margin else "no, within noise"
+    return "undecided, leans yes" if abs(difference) <= margin else "undecided, leans no"
 
 
 @dataclass(frozen=True)

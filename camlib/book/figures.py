@@ -109,8 +109,8 @@ def plot_weighted_sum(image: Image.Image | np.ndarray, features: torch.Tensor, w
     return fig
 
 
-#: One colour per verdict of :data:`camlib.book.claims.VERDICTS` (green: held, red: did not; pale: within noise), and grey.
-VERDICT_COLOURS = {"yes": "#1a9850", "yes, within noise": "#a6d96a", "no, within noise": "#fdae61", "no": "#d73027",
+#: One colour per verdict of :data:`camlib.book.claims.VERDICTS` (green: held, red: did not; pale: undecided), and grey.
+VERDICT_COLOURS = {"yes": "#1a9850", "undecided, leans yes": "#a6d96a", "undecided, leans no": "#fdae61", "no": "#d73027",
                    "not tested": "#bdbdbd"}
 
 
@@ -126,6 +126,7 @@ def plot_verdicts(card: "pd.DataFrame", ax=None) -> plt.Figure:
         left += counts[verdict].to_numpy()
     ax.invert_yaxis()
     ax.set_xlabel("claims")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.legend(fontsize=8, loc="lower right", title="verdict", title_fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()

@@ -54,3 +54,20 @@ def show_whole(frame: pd.DataFrame) -> None:
 
     with pd.option_context("display.max_colwidth", None):
         display(frame)
+
+
+def show_claims(table: pd.DataFrame, why: str = "why", hide: tuple[str, ...] = ()) -> None:
+    """Display a claims table to scan: every column but ``why`` and ``hide``, no cell cut short; then, below it,
+    each row's ``why`` that is not empty as a numbered note (the table's rows carry the note's number). The
+    scorecard keeps every column."""
+    if why not in table.columns:
+        show_whole(table.drop(columns=list(hide)))
+        return
+    reasons = table[why].fillna("").astype(str)
+    numbered = {index: k + 1 for k, index in enumerate(reasons.index[reasons != ""])}
+    shown = table.drop(columns=[why, *hide]).copy()
+    if numbered:
+        shown["note"] = [f"({numbered[i]})" if i in numbered else "" for i in shown.index]
+    show_whole(shown)
+    for index, number in numbered.items():
+        print(f"({number}) {reasons[index]}")

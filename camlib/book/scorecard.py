@@ -41,8 +41,6 @@ def claims_dir() -> Path:
 def _row_why(verdict: str, why: str) -> str:
     if why:
         return why
-    if verdict.endswith("within noise"):
-        return "The difference is inside its noise margin: this test cannot tell the two apart."
     if verdict == "no":
         raise CamlibError("a claim that does not hold needs a one-sentence 'why' (set-up, scale, metric or the method)")
     return ""
@@ -52,8 +50,8 @@ def scorecard_rows(chapter: str, table: pd.DataFrame, *, claim: str = "claim", m
                    verdict: str = VERDICT_COLUMN, paper: str | None = None, why: str | None = None) -> pd.DataFrame:
     """``table``'s claims as scorecard rows (:data:`COLUMNS`), the named columns read as strings.
 
-    ``paper`` and ``why`` name optional columns (the paper's evidence; why a claim failed). A row
-    within noise gets the noise sentence as its 'why' when it has none; a "no" row must carry one.
+    ``paper`` and ``why`` name optional columns (the paper's evidence; why a claim failed). A "no" row must carry
+    a 'why'; an undecided row needs none (its verdict says the test could not tell).
     """
     if not _CHAPTER.match(chapter):
         raise CamlibError(f"chapter is 'chNN' (e.g. 'ch04'), got {chapter!r}")

@@ -204,8 +204,8 @@ def centre_margins(results, row: str | None = None, resamples: int = RESAMPLES) 
 
 def summary(table: pd.DataFrame) -> str:
     """The claims grouped by verdict, one line per group, for the chapter's text."""
-    groups = [("Held beyond the noise", "yes"), ("Undecided, the paper's way (within the noise)", "yes, within noise"),
-              ("Undecided, the other way (within the noise)", "no, within noise"), ("Did not hold", "no"),
+    groups = [("Held beyond the noise", "yes"), ("Undecided, the paper's way (within the noise)", "undecided, leans yes"),
+              ("Undecided, the other way (within the noise)", "undecided, leans no"), ("Did not hold", "no"),
               ("Not tested (a network it rests on did not converge)", "not tested")]
     lines = []
     for title, verdict in groups:

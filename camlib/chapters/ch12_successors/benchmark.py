@@ -12,7 +12,9 @@ scoring, the scoring the same for every method) is the method's cost.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -55,18 +57,25 @@ def map_method(classifier: PretrainedClassifier, name: str, batch_size: int = 64
     return SuccessorMaps(classifier.model, name, TARGET_LAYERS.get(type(classifier.model).__name__), batch_size)
 
 
-def mapped_features(classifier: PretrainedClassifier, images: torch.Tensor) -> torch.Tensor:
-    """The features ``(B, K, h, w)`` the successors map on ``classifier``'s network (:data:`TARGET_LAYERS`) for the
-    normalised ``images`` ``(B, 3, H, W)``."""
+@contextmanager
+def mapped_features(classifier: PretrainedClassifier) -> Iterator[Callable[[torch.Tensor], torch.Tensor]]:
+    """A function from normalised images ``(B, 3, H, W)`` to the features ``(B, K, h, w)`` the successors map on
+    ``classifier``'s network (:data:`TARGET_LAYERS`), valid inside the ``with`` block: one hooked copy of the network
+    serves every batch, and its hook is removed on leaving."""
     twin, layer = hookable_copy(classifier.model, TARGET_LAYERS.get(type(classifier.model).__name__))
-    found = []
+    found: list[torch.Tensor] = []
     handle = layer.register_forward_hook(lambda module, inputs, output: found.append(output))
-    try:
+
+    def features(images: torch.Tensor) -> torch.Tensor:
+        found.clear()
         with torch.no_grad():
             twin(images)
+        return found[0]
+
+    try:
+        yield features
     finally:
         handle.remove()
-    return found[0]
 
 
 def dev_threshold(classifier: PretrainedClassifier, name: str, split: CompositeSplit, rows: np.ndarray,
