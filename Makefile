@@ -43,7 +43,7 @@ browser-deps:
 	else echo "browser-deps: install chromium and chromium-driver (root needed: sudo apt-get install chromium chromium-driver)" >&2; exit 1; fi
 
 unit: assets browser-deps
-	CAMLIB_REQUIRE_BROWSER=1 $(PY) -m pytest -p no:cacheprovider tests
+	CAMLIB_REQUIRE_BROWSER=1 $(PY) -m pytest -p no:cacheprovider --durations=15 tests
 
 nbval: assets
 	$(PY) -m pytest --nbval book/cam_in_30_lines.ipynb notebooks/ --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 7200 -p no:cacheprovider

@@ -49,6 +49,8 @@ def plot_diagnosis(result: CroppingResult):
         right.bar(x + (k - 1.5) * 0.2, acc, 0.2, yerr=err, capsize=2, label=setting)
     right.set_xticks(x, [f"{name}\n(n={n})" for name, n in zip(by_size.index, by_size["images"])], fontsize=8)
     right.set_ylabel("test accuracy (%)")
-    right.legend(fontsize=7, loc="lower right")
+    right.set_ylim(0, 128)  # room above 100% for the legend, which would otherwise cover bars
+    right.set_yticks(range(0, 101, 20))
+    right.legend(fontsize=7, loc="upper center", ncol=2)
     fig.tight_layout()
     return fig
