@@ -5,8 +5,9 @@ chapter's printed numbers come from the same weights everywhere, and only infere
 kernels and summation order, in digits the chapters do not print. This test is the check: it re-runs strict
 nbval on a copy of the committed chapter in another process state than the one that made its outputs:
 another CPU's kernels (``ATEN_CPU_CAPABILITY=avx2``, ``ONEDNN_MAX_CPU_ISA=AVX2``: on an AVX-512 machine they
-change float results in the 6th-7th digit), one thread instead of two, another hash seed, other work done
-first in the kernel, and an empty cache but for the generated composites and the frozen layers' maps.
+change float results in the 6th-7th digit), one thread instead of two (for every chapter, below), another hash
+seed, other work done first in the kernel, and an empty cache but for the generated composites and the frozen
+layers' maps.
 
 By default it checks chapters 11 and 10, one per kind of shipped network and the quickest of each kind (within
 ``make test``'s budget), on the two threads the chapters were executed with (the kernels still differ);
