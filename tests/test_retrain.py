@@ -17,7 +17,7 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_a_reduced_retrain_lowers_the_loss_and_ships_a_checkpoint_that_reads_back(tmp_path):
-    done = run("--reduced", "lite0-tuned-gap-14-s0", "--max-steps", "44", "--out", str(tmp_path))
+    done = run("--reduced", "lite0-tuned-gap-14-s0", "--max-steps", "12", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
     assert "fell" in done.stdout and "checkpoint verified" in done.stdout
     assert (tmp_path / "lite0-tuned-gap-14-s0.safetensors").is_file() and (tmp_path / "manifest.json").is_file()

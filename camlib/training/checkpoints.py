@@ -42,8 +42,8 @@ COMMAND = "python -m camlib.commands.retrain"
 class Recipe:
     """How to train one shipped network: its ``name``, its recipe ``key`` (what a chapter asks for), its
     ``group`` (recipes that differ only by seed share one; their spread is the tolerance of a check), and
-    ``train(max_steps)``, which trains it (``max_steps``: a reduced run that stops early) and returns its
-    tensors and its record (with final metrics computed from the shipped, float16-rounded tensors)."""
+    ``train(max_steps)``, which trains it (``max_steps``: a reduced run that stops early, perhaps on less data) and
+    returns its tensors and its record (with final metrics computed from the shipped, float16-rounded tensors)."""
 
     name: str
     key: str

@@ -195,6 +195,11 @@ def tuned_spec() -> CompositeSpec:
     return group_composites(TUNED_TRAIN_IMAGES, TUNED_TEST_IMAGES)
 
 
+#: The composites (train, test) of a reduced run (``retrain --reduced``, the guard in ``make test``): the same stamps
+#: and split, few enough that its frozen maps take seconds to build; three batches per epoch.
+REDUCED_TRAIN_IMAGES, REDUCED_TEST_IMAGES = 192, 64
+
+
 def tuned_name(kind: str, stride: int, seed: int) -> str:
     """``lite0-tuned-gap-14-s0``: network, head kind, map side, seed."""
     return f"lite0-tuned-{kind}-{224 // stride}-s{seed}"
@@ -286,7 +291,8 @@ def top1_error(upper: nn.Module, maps: torch.Tensor, labels: torch.Tensor) -> fl
 
 def tuned_recipes(networks: tuple[tuple[str, int], ...] = TUNED_NETWORKS, seeds: tuple[int, ...] = TUNED_SEEDS) -> list[Recipe]:
     """The recipes of fine-tuned ``networks`` ((head kind, map stride) pairs; default the shipped ones) x ``seeds``,
-    each under its rule (:func:`tuned_training`)."""
+    each under its rule (:func:`tuned_training`); a reduced run (``max_steps``) trains and tests on
+    :data:`REDUCED_TRAIN_IMAGES` / :data:`REDUCED_TEST_IMAGES` composites of the same stamps."""
 
     def recipe(kind: str, stride: int, seed: int) -> Recipe:
         conversion, config = Conversion(kind=kind, map_stride=stride, width=TUNED_WIDTH), tuned_training(kind)
@@ -294,14 +300,16 @@ def tuned_recipes(networks: tuple[tuple[str, int], ...] = TUNED_NETWORKS, seeds:
 
         def fit(max_steps: int | None) -> tuple[dict[str, torch.Tensor], NetworkRecord]:
             run = replace(config, max_steps=max_steps)
-            net, result = fine_tune(conversion, seed, run, cache_dir() / "training" / f"{name}-{tuned_key(conversion, seed, run)}.pt")
+            spec = tuned_spec() if max_steps is None else group_composites(REDUCED_TRAIN_IMAGES, REDUCED_TEST_IMAGES)
+            checkpoint = cache_dir() / "training" / f"{name}-{tuned_key(conversion, seed, run, spec)}.pt"
+            net, result = fine_tune(conversion, seed, run, checkpoint, spec)
             state = shipped_tensors(net.upper.trained_state())
             net.upper.load_trained_state({k: v.float() for k, v in state.items()})  # the metrics of what ships
-            maps, labels = test_low_maps(net)
+            maps, labels = test_low_maps(net, spec)
             last = result.history[-1]
             metrics = {"final train loss": last["loss"], "final train error": 100.0 - last["accuracy"],
                        "test top-1 error": top1_error(net.upper.eval(), maps, labels)}
-            return state, NetworkRecord(name, key, sha256="", command="", commit="", data=repr(tuned_spec()), seed=seed,
+            return state, NetworkRecord(name, key, sha256="", command="", commit="", data=repr(spec), seed=seed,
                                         steps=result.steps, seconds=result.seconds, history=result.history, metrics=metrics)
 
         return Recipe(name, key, f"lite0-tuned-{kind}-{224 // stride}", fit)
