@@ -10,9 +10,11 @@ seed, other work done first in the kernel, and an empty cache but for the genera
 layers' maps.
 
 By default it checks chapters 11 and 10, one per kind of shipped network and the quickest of each kind (within
-``make test``'s budget), on the two threads the chapters were executed with (the kernels still differ);
-``CAMLIB_CHECK_ALL_CHAPTERS=1`` checks every chapter on one thread, so that both thread counts are covered, and
-``CAMLIB_CPU_CAPABILITY`` picks the simulated kernels (``avx2`` or ``default``).
+``make test``'s budget), on the two threads the chapters were executed with (the kernels still differ), and keeps
+chapter 11's pool of the pretrained Lite0's units (inference of a frozen network, minutes to rebuild; the shipped
+network's units are recomputed); ``CAMLIB_CHECK_ALL_CHAPTERS=1`` checks every chapter on one thread, rebuilding that
+pool too, so that both thread counts are covered, and ``CAMLIB_CPU_CAPABILITY`` picks the simulated kernels
+(``avx2`` or ``default``).
 """
 from __future__ import annotations
 
@@ -57,8 +59,9 @@ def perturbed_copy(stem: str, folder: Path) -> Path:
     return path
 
 
-#: Cache entries of generated data and of the frozen pretrained layers' maps: shared when present (the rest is rebuilt).
-SHARED_CACHE = ("composites-*", "trunk-maps", "low-maps")
+#: Cache entries of generated data and of the frozen pretrained layers' maps: shared when present (the rest is rebuilt);
+#: ``make test``'s quicker check also shares chapter 11's unit pool of the pretrained Lite0.
+SHARED_CACHE = ("composites-*", "trunk-maps", "low-maps", *(() if ALL_CHAPTERS else ("units",)))
 
 
 def fresh_data_root(folder: Path) -> Path:
