@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from toy_models import ChannelOracle, rectangles
 
-from camlib.chapters.ch12_successors import SCORES, MethodScores, cost_table, method_intervals, method_table, successor_claim
+from camlib.chapters.ch12_successors import SCORES, TABLE_PARTS, MethodScores, cost_table, method_intervals, method_table, successor_claim
 from camlib.evaluation.batches import split_batches
 from camlib.evaluation.evaluate import evaluate
 from camlib.evaluation.faithfulness import ConfidenceChange
@@ -29,6 +29,8 @@ def test_the_table_scores_a_perfect_method_perfectly():
     assert intervals["oracle"]["MaxBoxAccV2"][0] == pytest.approx(100.0) and intervals["oracle"]["pointing"][0] == 100.0
     table = method_table(scores, intervals)
     assert list(table.columns) == ["n", "dev thr.", *SCORES] and table.loc["oracle", "average drop"] == "0.0 [0.0, 0.0]"
+    shown = [column for columns in TABLE_PARTS.values() for column in columns]
+    assert sorted(shown) == sorted(table.columns)  # the parts show every column once
 
 
 def test_a_successor_claim_judges_the_gain_over_networks_and_refuses_other_images():

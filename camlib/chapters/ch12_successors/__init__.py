@@ -13,9 +13,9 @@ from camlib.chapters.ch12_successors.benchmark import (
     score_method,
 )
 from camlib.chapters.ch12_successors.scale import CPU, FULL, Scale
-from camlib.chapters.ch12_successors.tables import (LOWER_IS_BETTER, SCORES, cost_table, method_intervals, method_table,
-                                                    successor_claim)
+from camlib.chapters.ch12_successors.tables import (LOWER_IS_BETTER, SCORES, TABLE_PARTS, cost_table, method_intervals,
+                                                    method_table, successor_claim)
 
 __all__ = ["METHODS", "PASSES", "RAW_CAM", "TARGET_LAYERS", "MethodScores", "dev_threshold", "map_method", "mapped_features",
            "score_method", "CPU", "FULL", "Scale",
-           "LOWER_IS_BETTER", "SCORES", "cost_table", "method_intervals", "method_table", "successor_claim"]
+           "LOWER_IS_BETTER", "SCORES", "TABLE_PARTS", "cost_table", "method_intervals", "method_table", "successor_claim"]

@@ -34,6 +34,14 @@ SCORES: dict[str, Score] = {
     "increase in confidence": lambda s: 100.0 * s.faithfulness.increase.mean(),
     "image kept": lambda s: s.faithfulness.kept.mean(),
 }
+#: The table's columns in three parts a reader can take in at once: the paper's box metrics at a threshold, the
+#: localization metrics that need no box threshold, and how much of the class score the map's pixels carry.
+TABLE_PARTS: dict[str, tuple[str, ...]] = {
+    "boxes at a threshold": ("n", "dev thr.", "top-1 loc err, 20%", "top-1 loc err, dev thr.", "top-5 loc err, dev thr.",
+                             "GT-known loc acc, dev thr."),
+    "localization without a box threshold": ("MaxBoxAccV2", "PxAP", "pointing"),
+    "faithfulness": ("average drop", "increase in confidence", "image kept"),
+}
 #: Columns where lower is better.
 LOWER_IS_BETTER = ("top-1 loc err, 20%", "top-1 loc err, dev thr.", "top-5 loc err, dev thr.", "average drop")
 
