@@ -230,8 +230,8 @@ WHY_NOT = {
 
 
 #: Why a claim is "not tested" (:func:`claims_table`).
-NOT_TESTED = (f"Set-up: a network it compares did not converge in the shared training budget (last-epoch training error of "
-              f"{CONVERGED_ERROR:.0f}% or more), so the comparison would measure the budget, not the design.")
+NOT_TESTED = (f"Set-up: a network it compares did not converge with every seed under its training rule (last-epoch training "
+              f"error of {CONVERGED_ERROR:.0f}% or more), so the comparison would measure the training budget, not the design.")
 
 
 def scorecard_table(table: pd.DataFrame, seeds: int) -> pd.DataFrame:
