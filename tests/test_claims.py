@@ -19,7 +19,8 @@ def test_verdicts_beyond_and_within_the_margin():
     assert higher(52.0, 50.0, 1000) == "undecided, leans yes"
     assert higher(50.0, 52.0, 1000) == "undecided, leans no"
     assert higher(40.0, 60.0, 1000) == "no"
-    assert higher(50.0, 50.0, 1000) == "undecided, leans no"
+    assert higher(50.0, 50.0, 1000) == "undecided"                  # a tie leans nowhere
+    assert higher(50.04, 50.0, 1000) == "undecided" and higher(50.06, 50.0, 1000) == "undecided, leans yes"  # 0.0 printed
     assert lower(40.0, 60.0, 1000) == "yes" and lower(60.0, 40.0, 1000) == "no"
     assert {higher(a, b, 100) for a in (10.0, 50.0, 90.0) for b in (10.0, 50.0, 90.0)} <= set(VERDICTS)
 
@@ -40,7 +41,8 @@ def test_rate_and_sign_claims():
     assert sign_claim("c", [1.0] * 11 + [0.0] * 3, [0.5] * 14)["holds?"] == "undecided, leans yes"
     assert sign_claim("c", [1.0] + [0.0] * 7, [0.5] * 8)["holds?"] == "undecided, leans no"
     assert sign_claim("c", [0.0] * 8, [0.5] * 8)["holds?"] == "no"  # p = 2 / 256
-    assert sign_claim("c", [1.0, 1.0], [1.0, 1.0])["holds?"] == "undecided, leans no"  # ties only: nothing to tell
+    assert sign_claim("c", [1.0, 1.0], [1.0, 1.0])["holds?"] == "undecided"  # ties only: nothing to tell
+    assert sign_claim("c", [1.0, 0.0], [0.5, 0.5])["holds?"] == "undecided"  # one win, one loss: no majority
 
 
 @pytest.mark.parametrize("args", [(50.0, 50.0, 0), (120.0, 50.0, 10), (-1.0, 50.0, 10)])
@@ -61,7 +63,8 @@ def test_interval_verdicts():
     assert interval_verdict(-3.0, -5.0, -1.0) == "no"
     assert interval_verdict(1.0, -1.0, 3.0) == "undecided, leans yes"
     assert interval_verdict(-1.0, -3.0, 1.0) == "undecided, leans no"
-    assert interval_verdict(0.0, -1.0, 1.0) == "undecided, leans no"
+    assert interval_verdict(0.0, -1.0, 1.0) == interval_verdict(-0.0, -1.0, 1.0) == "undecided"
+    assert interval_verdict(-0.04, -1.0, 1.0) == "undecided" and interval_verdict(-0.06, -1.0, 1.0) == "undecided, leans no"
     assert interval_verdict(-0.5, 0.2, 1.0) == "undecided, leans no"  # a percentile interval that misses its estimate is widened
 
 

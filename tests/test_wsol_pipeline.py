@@ -178,10 +178,10 @@ def test_claims_verdicts_follow_the_numbers():
     assert perfect.top1_error == 0 and favour0.top1_error == pytest.approx(200 / 3)
     assert not table.index.str.startswith("GAP and GMP classify").any()  # chapter 1's claim, not repeated here
     assert verdict.iloc[0] == "yes"  # 0 vs 66.7 localization error (the class must be right)
-    assert verdict.iloc[1] == "undecided, leans no"  # the same maps when the class is given: no difference at all
+    assert verdict.iloc[1] == "undecided"  # the same maps when the class is given: no difference at all
     assert table["gain (95% interval)"].iloc[1] == "+0.0 [+0.0, +0.0]" and table["detectable gain"].iloc[1] == 0.0
     assert verdict.iloc[6] == "yes"  # the 7x7 stand-in classifies worse, so it localizes worse by the paper's metric
-    assert verdict.iloc[7] == "undecided, leans no" and verdict.iloc[9] == "no"  # extra convs: equal; fc: worse
+    assert verdict.iloc[7] == "undecided" and verdict.iloc[9] == "no"  # extra convs: equal; fc: worse
     assert table["ours A"].iloc[0] == 0.0 and table["ours B"].iloc[0] == pytest.approx(200 / 3)
     assert table["paper"].iloc[0] == "56.4 vs 57.8" and table["paper gain"].iloc[0] == pytest.approx(1.4)
     assert table["paper"].iloc[1] == "not reported" and np.isnan(table["paper gain"].iloc[1])

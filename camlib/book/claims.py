@@ -4,7 +4,9 @@ A claim compares two rates in percent (errors, accuracies, hit rates), each meas
 trials. A difference is real when it exceeds the noise margin, two standard errors of the
 difference of two independent binomial rates: ``2 * sqrt((a (100 - a) + b (100 - b)) / n)``
 percentage points. Verdicts are "yes" / "no" beyond the margin and "undecided, leans yes" /
-"undecided, leans no" inside it (the test cannot tell; the estimate points one way); "about equal" claims hold when the difference stays inside it.
+"undecided, leans no" inside it (the test cannot tell; the estimate points one way), or plain "undecided" for a tie
+(a difference that rounds to 0.0 at the book's printed precision, :data:`TIE`: the estimate points nowhere); "about
+equal" claims hold when the difference stays inside it.
 Where both rates come from the same images, a paired bootstrap interval of the difference is the
 sharper test (:func:`interval_verdict`).
 """
@@ -20,7 +22,10 @@ from camlib.metrics.bootstrap import RESAMPLES, bootstrap_intervals, minimum_det
 from camlib.utils.errors import CamlibError
 
 #: Every verdict a claim can get.
-VERDICTS = ("yes", "undecided, leans yes", "undecided, leans no", "no")
+VERDICTS = ("yes", "undecided, leans yes", "undecided", "undecided, leans no", "no")
+#: A difference (percentage points, or any score the book prints to one decimal) below this in size is a tie: it prints
+#: as 0.0, so its sign is not a lean.
+TIE = 0.05
 #: The column of every claims table that holds the verdict (read by :func:`camlib.book.scorecard.scorecard_rows`).
 VERDICT_COLUMN = "holds?"
 #: "GAP and GMP classify about equally" (chapters 1 and 4): top-1 errors within this many points, stated before
@@ -38,11 +43,19 @@ def margin(a: float, b: float, n: int) -> float:
     return 2.0 * math.sqrt((a * (100.0 - a) + b * (100.0 - b)) / n)
 
 
+def undecided(difference: float) -> str:
+    """The verdict when the test cannot tell: which way the estimate ``difference`` (in the claim's direction) leans,
+    or plain "undecided" for a tie (``|difference| <`` :data:`TIE`)."""
+    if abs(difference) < TIE:
+        return "undecided"
+    return "undecided, leans yes" if difference > 0 else "undecided, leans no"
+
+
 def higher(a: float, b: float, n: int) -> str:
     """Verdict on "``a`` > ``b``" (e.g. an accuracy or a hit rate above a baseline's)."""
     diff, noise = a - b, margin(a, b, n)
     if abs(diff) <= noise:
-        return "undecided, leans yes" if diff > 0 else "undecided, leans no"
+        return undecided(diff)
     return "yes" if diff > 0 else "no"
 
 
@@ -65,7 +78,7 @@ def sign_claim(claim: str, values: Sequence[float], reference: Sequence[float], 
     """A claim / measured / holds? row for paired values (%, e.g. one per class): is ``values`` above ``reference``?
     A two-sided sign test at ``alpha`` (ties dropped), as every other verdict of the book is two-sided at 95%: "yes"
     when the pairs favour ``values`` beyond chance, "no" when they favour ``reference`` beyond it, else "undecided, leans
-    yes/no" by the direction of the majority."""
+    yes/no" by the direction of the majority ("undecided" when there is none)."""
     from scipy.stats import binomtest
 
     values, reference = np.asarray(values, dtype=float), np.asarray(reference, dtype=float)
@@ -76,7 +89,7 @@ def sign_claim(claim: str, values: Sequence[float], reference: Sequence[float], 
     if p < alpha:
         verdict = "yes" if wins > losses else "no"
     else:
-        verdict = "undecided, leans yes" if wins > losses else "undecided, leans no"
+        verdict = undecided(wins - losses)
     return {"claim": claim, "measured": f"mean {values.mean():.1f}% vs {reference.mean():.1f}%; higher in {wins} of "
             f"{len(values)}, lower in {losses} (two-sided sign test p={p:.3f})", VERDICT_COLUMN: verdict}
 
@@ -97,13 +110,13 @@ def why_for(claim: str, verdict: str, reasons: dict[str, str]) -> str:
 def interval_verdict(difference: float, low: float, high: float) -> str:
     """Verdict on "the difference is above 0" from its value and 95% interval ``[low, high]`` (e.g. a
     paired bootstrap over images; widened by :func:`contain`): "yes" / "no" when the interval excludes 0,
-    "undecided, ..." by the estimate's sign otherwise."""
+    :func:`undecided` by the estimate's sign otherwise."""
     low, high = contain(difference, low, high)
     if low > 0:
         return "yes"
     if high < 0:
         return "no"
-    return "undecided, leans yes" if difference > 0 else "undecided, leans no"
+    return undecided(difference)
 
 
 def equivalence_verdict(difference: float, low: float, high: float, margin: float) -> str:

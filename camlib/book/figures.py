@@ -109,9 +109,10 @@ def plot_weighted_sum(image: Image.Image | np.ndarray, features: torch.Tensor, w
     return fig
 
 
-#: One colour per verdict of :data:`camlib.book.claims.VERDICTS` (green: held, red: did not; pale: undecided), and grey.
-VERDICT_COLOURS = {"yes": "#1a9850", "undecided, leans yes": "#a6d96a", "undecided, leans no": "#fdae61", "no": "#d73027",
-                   "not tested": "#bdbdbd"}
+#: One colour per verdict of :data:`camlib.book.claims.VERDICTS` (green: held, red: did not; pale: undecided, pale
+#: yellow for a tie), and grey.
+VERDICT_COLOURS = {"yes": "#1a9850", "undecided, leans yes": "#a6d96a", "undecided": "#ffffbf", "undecided, leans no": "#fdae61",
+                   "no": "#d73027", "not tested": "#bdbdbd"}
 
 
 def plot_verdicts(card: "pd.DataFrame", ax=None) -> plt.Figure:

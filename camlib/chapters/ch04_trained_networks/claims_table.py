@@ -205,6 +205,7 @@ def centre_margins(results, row: str | None = None, resamples: int = RESAMPLES) 
 def summary(table: pd.DataFrame) -> str:
     """The claims grouped by verdict, one line per group, for the chapter's text."""
     groups = [("Held beyond the noise", "yes"), ("Undecided, the paper's way (within the noise)", "undecided, leans yes"),
+              ("Undecided, a tie (within the noise)", "undecided"),
               ("Undecided, the other way (within the noise)", "undecided, leans no"), ("Did not hold", "no"),
               ("Not tested (a network it rests on did not converge)", "not tested")]
     lines = []

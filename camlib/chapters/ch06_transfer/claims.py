@@ -91,7 +91,7 @@ def claims_table(claims: Sequence[Claim], scores: dict[str, Scores], objects: di
         result = compare([hits[n] for n in claim.a], [hits[n] for n in claim.b], objects[claim.task], claim.kind,
                          resamples, seed=number)
         why = claim.why.get(result.verdict, "") if result.verdict != "yes" else ""
-        if result.verdict in ("no", "undecided, leans no") and not why:
+        if result.verdict in ("no", "undecided", "undecided, leans no") and not why:
             raise CamlibError(f"{claim.claim!r} gets {result.verdict!r} and has no why for it")
         rows.append({"claim": claim.claim, "paper": claim.paper, "measured": result.measured(), VERDICT_COLUMN: result.verdict,
                      "why": why})
