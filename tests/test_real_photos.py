@@ -66,3 +66,33 @@ def test_contact_sheet_shows_every_photo_and_box():
     assert len(shown) == 4
     assert sum(len(ax.patches) for ax in shown) == sum(len(p.boxes) for p in photos)
     matplotlib.pyplot.close(fig)
+
+
+def test_grouped_photos_keep_their_class_boxes_under_the_group_label():
+    from camlib.data.sets.real_photos import grouped_photos
+    from camlib.training.stamp_groups import group_names
+
+    names, everything = group_names(), {p.file: p for p in real_photos(verify=False)}
+    photos = grouped_photos(names, list(everything.values()))
+    assert len(photos) == 15 and len({p.file for p in photos}) == 15
+    for photo in photos:
+        original = everything[photo.file]
+        assert len(set(photo.labels.tolist())) == 1 and photo.class_names[0] == names[photo.labels[0]]
+        assert {tuple(b) for b in photo.boxes} <= {tuple(b) for b in original.boxes} and len(photo.boxes) >= 1
+    by_file = {p.file: p for p in photos}
+    assert by_file["quokka/quokka.jpg"].class_names == ("mammal",) and len(by_file["imagenet-samples/imagenet_04_949.jpg"].boxes) == 9
+    assert "darknet/dog.jpg" not in by_file  # a dog and a bicycle in view without boxes
+    with pytest.raises(CorruptFileError, match="not one of"):
+        grouped_photos(("mammal", "bird"), list(everything.values()))
+
+
+def test_a_malformed_group_row_is_named(monkeypatch):
+    import camlib.data.sets.real_photos as module
+
+    header = "file\tclass_index\tclass_name\tgroup\twhy"
+    monkeypatch.setattr(module, "shipped_text", lambda name: f"# c\n{header}\nquokka/quokka.jpg\twallaby\t104\tmammal\tx\n")
+    with pytest.raises(CorruptFileError, match="data row 1 is malformed"):
+        module.grouped_photos(("mammal",), real_photos(verify=False))
+    monkeypatch.setattr(module, "shipped_text", lambda name: f"{header}\nquokka/quokka.jpg\t99\tgoose\tmammal\tx\n")
+    with pytest.raises(CorruptFileError, match="no box of that class"):
+        module.grouped_photos(("mammal",), real_photos(verify=False))

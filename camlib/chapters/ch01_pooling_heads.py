@@ -10,6 +10,7 @@ localization.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -22,7 +23,13 @@ from camlib.book.claims import CLASSIFY_EQUALLY_MARGIN, contain, equivalence_ver
 from camlib.data.generators.composites import load_composites
 from camlib.metrics.bootstrap import RESAMPLES, cluster_seed_intervals, minimum_detectable_effect
 from camlib.models.gap import count_parameters
-from camlib.app.plots import overlay
+from camlib.app.plots import draw_boxes, overlay
+from camlib.data.sets.real_photos import first_of_each_label, grouped_photos
+from camlib.evaluation.batches import scale_boxes
+from camlib.models.preprocess import normalize_images, resize_rgb
+from camlib.models.pretrained import load_pretrained
+from camlib.training.stamp_groups import group_names
+from camlib.utils.images import load_image
 from camlib.utils.progress import progress
 from camlib.training.train import TrainResult
 from camlib.cam.box_rules import PAPER_THRESHOLD
@@ -99,13 +106,29 @@ def gap_gmp_claim(runs: HeadRuns, resamples: int = RESAMPLES) -> dict[str, float
 
 @dataclass
 class HeadMaps:
-    """The test composites' images ``(N, S, S, 3)`` uint8, object masks (each image's instances merged,
-    ``(N, S, S)`` bool), labels ``(N,)``, and per network its CAM of the true class ``(N, S, S)`` in [0, 1]."""
+    """Images ``(N, S, S, 3)`` uint8, their object masks (each image's instances merged, ``(N, S, S)`` bool; ``None``
+    for real photos, which have ``boxes`` instead: N arrays ``(M_i, 4)`` in the images' pixels), labels ``(N,)``,
+    and per network its CAM of the true class ``(N, S, S)`` in [0, 1]."""
 
     images: np.ndarray
-    masks: np.ndarray
+    masks: np.ndarray | None
     labels: np.ndarray
     maps: dict[str, np.ndarray]
+    boxes: list[np.ndarray] | None = None
+
+
+def _true_class_maps(seed: int, low_of: Callable[[finetune.ConvertedNet], torch.Tensor], labels: torch.Tensor,
+                     size: int) -> dict[str, np.ndarray]:
+    """Each head's CAM of ``labels`` ``(N,)``, upsampled to ``size`` and scaled to [0, 1], from the frozen layers'
+    maps ``low_of(net)`` of the shipped network trained with ``seed``."""
+    maps = {}
+    for head, kind in HEADS.items():
+        net, _ = finetune.shipped_tuned(kind, 16, seed)
+        device = next(net.parameters()).device
+        with CAM(net.upper.eval()) as cam:
+            result = cam(low_of(net).float().to(device), classes=labels[:, None].to(device))
+        maps[head] = normalize_maps(upsample(result.maps[:, 0:1].cpu(), (size, size)))[:, 0].numpy()
+    return maps
 
 
 def head_maps(seed: int = 0, rows: np.ndarray | None = None) -> HeadMaps:
@@ -117,14 +140,26 @@ def head_maps(seed: int = 0, rows: np.ndarray | None = None) -> HeadMaps:
     images = np.stack([image for image, _ in rendered])
     masks = np.stack([instance_masks.any(axis=0) for _, instance_masks in rendered])
     labels = torch.from_numpy(split.labels[rows].astype(np.int64))
-    maps = {}
-    for head, kind in HEADS.items():
-        net, _ = finetune.shipped_tuned(kind, 16, seed)
-        low, _ = finetune.test_low_maps(net)
-        with CAM(net.upper.eval()) as cam:
-            result = cam(low[rows].float().to(next(net.parameters()).device), classes=labels[:, None])
-        maps[head] = normalize_maps(upsample(result.maps[:, 0:1].cpu(), (split.size, split.size)))[:, 0].numpy()
+    maps = _true_class_maps(seed, lambda net: finetune.test_low_maps(net)[0][rows], labels, split.size)
     return HeadMaps(images, masks, labels.numpy(), maps)
+
+
+def photo_head_maps(seed: int = 0, size: int = 224) -> HeadMaps:
+    """The same CAMs on the first hand-boxed real photo of each stamp group the photos show
+    (:func:`camlib.data.sets.real_photos.grouped_photos`), each resized whole to ``size``: no masks, the boxes."""
+    photos = grouped_photos(group_names())
+    photos = [photos[i] for i in first_of_each_label(photos)]
+    images = np.stack([resize_rgb(np.asarray(load_image(p.path)), size, size) for p in photos])
+    labels = torch.tensor([int(p.labels[0]) for p in photos])
+    lite = load_pretrained(finetune.NETWORK)
+    inputs = normalize_images(images, lite.mean, lite.std)
+
+    def low_of(net: finetune.ConvertedNet) -> torch.Tensor:
+        with torch.no_grad():
+            return net.low(inputs.to(next(net.parameters()).device))
+
+    return HeadMaps(images, None, labels.numpy(), _true_class_maps(seed, low_of, labels, size),
+                    [scale_boxes(p.boxes, p.size, size) for p in photos])
 
 
 def coverage_table(maps: HeadMaps, threshold: float = PAPER_THRESHOLD) -> pd.DataFrame:
@@ -145,14 +180,18 @@ def coverage_table(maps: HeadMaps, threshold: float = PAPER_THRESHOLD) -> pd.Dat
 
 
 def plot_head_maps(maps: HeadMaps, class_names: tuple[str, ...], shown: int = 6, size: float = 1.9) -> plt.Figure:
-    """The first ``shown`` images, then each head's CAM of the true class over them (object outline in white)."""
+    """The first ``shown`` images, then each head's CAM of the true class over them (object outline, or the
+    hand-drawn boxes of a real photo, in white)."""
     fig, axes = plt.subplots(len(maps.maps) + 1, shown, figsize=(size * shown, size * (len(maps.maps) + 1) + 0.2), squeeze=False)
     for i in range(shown):
         axes[0, i].imshow(maps.images[i])
         axes[0, i].set_title(class_names[maps.labels[i]], fontsize=8)
         for row, (head, cams) in enumerate(maps.maps.items(), start=1):
             axes[row, i].imshow(overlay(maps.images[i], cams[i]))
-            axes[row, i].contour(maps.masks[i], levels=[0.5], colors="white", linewidths=0.8)
+            if maps.masks is not None:
+                axes[row, i].contour(maps.masks[i], levels=[0.5], colors="white", linewidths=0.8)
+            if maps.boxes is not None:
+                draw_boxes(axes[row, i], maps.boxes[i], colors="white", linewidth=1.0)
     for row, name in enumerate(["image", *maps.maps]):
         axes[row, 0].set_ylabel(name, fontsize=9)
     for ax in axes.flat:

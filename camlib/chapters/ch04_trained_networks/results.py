@@ -74,6 +74,12 @@ class Examples:
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
 
+    def select(self, rows: Iterable[int]) -> "Examples":
+        """The examples ``rows``, in that order."""
+        rows = list(rows)
+        return Examples(self.images[rows], self.labels[rows], [self.boxes[i] for i in rows], self.class_names,
+                        self.mean, self.std)
+
 
 @dataclass
 class Results:

