@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from camlib.book.claims import VERDICTS, higher, lower, margin, rate_claim, sign_claim, similar
+from camlib.book.claims import VERDICTS, higher, lower, margin, rate_claim, sign_claim, similar, tenths
 from camlib.utils.errors import CamlibError
 
 
@@ -20,6 +20,7 @@ def test_verdicts_beyond_and_within_the_margin():
     assert higher(50.0, 52.0, 1000) == "undecided, leans no"
     assert higher(40.0, 60.0, 1000) == "no"
     assert higher(50.0, 50.0, 1000) == "undecided"                  # a tie leans nowhere
+    assert [tenths(v) for v in (-0.0, -0.04, 0.04, -0.06, 1.25)] == ["0.0", "0.0", "0.0", "-0.1", "1.2"]
     assert higher(50.04, 50.0, 1000) == "undecided" and higher(50.06, 50.0, 1000) == "undecided, leans yes"  # 0.0 printed
     assert lower(40.0, 60.0, 1000) == "yes" and lower(60.0, 40.0, 1000) == "no"
     assert {higher(a, b, 100) for a in (10.0, 50.0, 90.0) for b in (10.0, 50.0, 90.0)} <= set(VERDICTS)

@@ -251,3 +251,20 @@ def test_score_features_reduces_every_feature_to_the_common_dimension():
     assert table["dimension"].tolist() == [8, 3]
     assert (table["test accuracy (%)"] == 100.0).all() and scores.hits["wide"].shape == (30,)
     assert set(table["C"]) <= set(SVM_C_GRID)
+
+
+def test_group_photos_are_resized_whole_with_their_largest_box():
+    from camlib.chapters.ch06_transfer import INPUT_SIZE, group_photos
+    from camlib.data.sets.real_photos import grouped_photos
+    from camlib.metrics.boxes import box_area
+    from camlib.training.stamp_groups import group_names
+
+    photos, grouped = group_photos(), grouped_photos(group_names())
+    assert len(photos) == len(grouped) == 15 and photos.images.shape == (15, INPUT_SIZE, INPUT_SIZE, 3)
+    assert photos.images.dtype == np.uint8 and photos.class_names == group_names()
+    assert [photos.class_names[label] for label in photos.labels] == [p.class_names[0] for p in grouped]
+    assert ((photos.boxes >= 0) & (photos.boxes <= INPUT_SIZE)).all()
+    for box, photo in zip(photos.boxes, grouped):  # the largest box, scaled by the photo's own width and height
+        height, width = photo.size
+        largest = photo.boxes[np.argmax(box_area(photo.boxes))]
+        np.testing.assert_allclose(box, largest * np.array([INPUT_SIZE / width, INPUT_SIZE / height] * 2), rtol=1e-5)

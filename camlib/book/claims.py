@@ -43,6 +43,12 @@ def margin(a: float, b: float, n: int) -> float:
     return 2.0 * math.sqrt((a * (100.0 - a) + b * (100.0 - b)) / n)
 
 
+def tenths(value: float) -> str:
+    """``value`` to one decimal, as every claims table prints a difference, with no "-0.0" (a tie prints as "0.0")."""
+    text = f"{value:.1f}"
+    return "0.0" if text == "-0.0" else text
+
+
 def undecided(difference: float) -> str:
     """The verdict when the test cannot tell: which way the estimate ``difference`` (in the claim's direction) leans,
     or plain "undecided" for a tie (``|difference| <`` :data:`TIE`)."""
@@ -176,6 +182,7 @@ def paired_gain_claim(claim: str, paper: str, better: Callable[[np.ndarray], flo
     found = paired_gain(better, worse, n, lower_is_better, units, resamples, seed)
     sample = f"n={n}" if units is None else f"n={n} of {len(np.unique(units))} {unit_name}"
     return {"claim": claim, "paper": paper,
-            "measured": f"{found.better:.1f} vs {found.worse:.1f}; gain {found.gain:.1f} [{found.low:.1f}, {found.high:.1f}] "
+            "measured": f"{found.better:.1f} vs {found.worse:.1f}; gain {tenths(found.gain)} [{tenths(found.low)}, "
+                        f"{tenths(found.high)}] "
                         f"({sample}; detectable {found.detectable:.1f})",
             VERDICT_COLUMN: found.verdict}

@@ -25,14 +25,14 @@ from camlib.chapters.ch06_transfer.figures import plot_accuracies, show_examples
 from camlib.chapters.ch06_transfer.localization import GenericLocalization, chance_hits, generic_localization
 from camlib.chapters.ch06_transfer.scores import SVM_C_GRID, Scores, pca_pair, score_features, svm, table5
 from camlib.chapters.ch06_transfer.tasks import (IMAGES_PER_STAMP, INPUT_SIZE, SPEC_IMAGES, TEST_IMAGES, TRAIN_IMAGES,
-                                                 StampTask, held_out_stamps, imagenet_task, instance_paths,
-                                                 object_paths, render_rows, rendered_task, stamp_task,
+                                                 PhotoSet, StampTask, group_photos, held_out_stamps, imagenet_task,
+                                                 instance_paths, object_paths, render_rows, rendered_task, stamp_task,
                                                  tuned_training_objects)
 
 __all__ = [
     "INPUT_SIZE", "SPEC_IMAGES", "TRAIN_IMAGES", "TEST_IMAGES", "IMAGES_PER_STAMP", "StampTask", "object_paths",
     "instance_paths", "tuned_training_objects", "render_rows", "rendered_task", "stamp_task", "held_out_stamps",
-    "imagenet_task",
+    "imagenet_task", "PhotoSet", "group_photos",
     "NETWORKS", "TUNED_ROW", "CUT_ROW", "FLOOR_ROW", "PAPER_ROWS", "Tap", "stride16_layer", "stride16_tap",
     "gap_network_tap", "network_features", "by_split", "task_features", "seed_row", "table_rows", "feature_sets",
     "own_accuracy", "raw_pixels",

@@ -10,7 +10,7 @@ import numpy as np
 from camlib.chapters.ch06_transfer.features import CUT_ROW, FLOOR_ROW, TUNED_ROW
 from camlib.chapters.ch06_transfer.localization import GenericLocalization
 from camlib.chapters.ch06_transfer.scores import Scores
-from camlib.chapters.ch06_transfer.tasks import StampTask
+from camlib.chapters.ch06_transfer.tasks import PhotoSet, StampTask
 from camlib.data.sets.localization_split import LocalizationSplit
 from camlib.book.figures import draw_cam_and_boxes
 
@@ -56,7 +56,7 @@ def plot_accuracies(scores: dict[str, Scores], rows: dict[str, Sequence[str]], c
     return fig
 
 
-def show_localization(split: LocalizationSplit, result: GenericLocalization, indices: Sequence[int],
+def show_localization(split: LocalizationSplit | PhotoSet, result: GenericLocalization, indices: Sequence[int],
                       ncols: int = 5, size: float = 2.0):
     """The CAM of the predicted class on each chosen image, with its box (red) and the ground truth (green)."""
     indices = list(indices)

@@ -10,6 +10,7 @@ import torch
 from camlib.methods.baselines import random_boxes
 from camlib.cam import cam_boxes
 from camlib.data.sets.localization_split import LocalizationSplit
+from camlib.chapters.ch06_transfer.tasks import PhotoSet
 from camlib.utils.errors import CamlibError
 from camlib.metrics.boxes import hit_rate, paired_iou
 from camlib.methods.probe import LinearProbe
@@ -29,8 +30,8 @@ class GenericLocalization:
     hits: np.ndarray
 
 
-def generic_localization(probe: LinearProbe, pooled: torch.Tensor, maps: torch.Tensor, split: LocalizationSplit,
-                         threshold: float = PAPER_THRESHOLD) -> GenericLocalization:
+def generic_localization(probe: LinearProbe, pooled: torch.Tensor, maps: torch.Tensor,
+                         split: LocalizationSplit | PhotoSet, threshold: float = PAPER_THRESHOLD) -> GenericLocalization:
     """Apply ``probe`` (an SVM on GAP features ``pooled (N, K)`` of ``split``'s images, whose conv maps are
     ``maps (N, K, h, w)``): classify each image, box the CAM of the predicted and of the labelled class
     (paper's rule: 20% of the maximum, largest component) and score the boxes against the ground truth."""
@@ -47,8 +48,8 @@ def generic_localization(probe: LinearProbe, pooled: torch.Tensor, maps: torch.T
     return GenericLocalization(accuracy, hit_rates, predictions, cams[:, 0], boxes, hits)
 
 
-def chance_hits(split: LocalizationSplit, train_boxes: np.ndarray, train_size: tuple[int, int], draws: int = 100,
-                seed: int = 0) -> dict[str, np.ndarray]:
+def chance_hits(split: LocalizationSplit | PhotoSet, train_boxes: np.ndarray, train_size: tuple[int, int],
+                draws: int = 100, seed: int = 0) -> dict[str, np.ndarray]:
     """Per image ``(N,)``, the share of ``draws`` chance boxes (:func:`camlib.methods.baselines.random_boxes`) with IoU >= 0.5:
     uniformly random boxes, and boxes of a random training box's relative size (``train_boxes`` on ``(H, W)``
     images) at a random place."""

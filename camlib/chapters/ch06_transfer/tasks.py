@@ -1,5 +1,5 @@
 """The chapter's two tasks: rendered composites of Tux Paint stamps, split by object (the stamp groups, and
-ImageNet classes on stamps the fine-tuned network never saw)."""
+ImageNet classes on stamps the fine-tuned network never saw); and the hand-boxed real photos of the stamp groups."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,6 +14,11 @@ from camlib.utils.errors import CamlibError
 from camlib.training.finetune import tuned_spec
 from camlib.utils.progress import progress
 from camlib.training.stamp_groups import group_composites, group_names
+from camlib.data.sets.real_photos import grouped_photos
+from camlib.evaluation.batches import scale_boxes
+from camlib.metrics.boxes import box_area
+from camlib.models.preprocess import resize_rgb
+from camlib.utils.images import load_image
 
 #: Every network sees the composites at their own size (no resampling).
 INPUT_SIZE = 224
@@ -140,3 +145,27 @@ def imagenet_task(seen: set[str], images_per_stamp: int = IMAGES_PER_STAMP) -> S
     is_test = np.isin(objects, [path for _, test in chosen.values() for path in test])
     train, test = np.flatnonzero(~is_test), np.flatnonzero(is_test)
     return rendered_task(spec, tuple(names[c] for c in classes), (split, train, labels[train]), (split, test, labels[test]))
+
+
+@dataclass(frozen=True)
+class PhotoSet:
+    """Real photos resized whole to :data:`INPUT_SIZE`: ``images`` uint8 ``(N, S, S, 3)``, ``labels`` ``(N,)``,
+    ``boxes`` float32 ``(N, 4)`` (each photo's largest box, as the composites are scored) and ``class_names``; no
+    pixel masks (the photos are boxed by hand)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    boxes: np.ndarray
+    class_names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def group_photos() -> PhotoSet:
+    """The hand-boxed real photos whose objects fall in a stamp group (:func:`camlib.data.sets.real_photos.grouped_photos`)."""
+    names = group_names()
+    photos = grouped_photos(names)
+    images = np.stack([resize_rgb(np.asarray(load_image(p.path)), INPUT_SIZE, INPUT_SIZE) for p in photos])
+    largest = [scale_boxes(p.boxes, p.size, INPUT_SIZE)[int(np.argmax(box_area(p.boxes)))] for p in photos]
+    return PhotoSet(images, np.array([int(p.labels[0]) for p in photos]), np.stack(largest).astype(np.float32), names)
