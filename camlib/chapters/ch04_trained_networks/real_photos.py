@@ -60,10 +60,11 @@ def on_real_photos(scale: Scale = CPU) -> PhotoResults:
             net, _ = network(row, seed, scale)
             whole = nn.Sequential(net.low, net.upper).eval()
             if row in localization:
-                evaluation = evaluate(CAMMaps(whole), batches, len(names), released=False)
+                method = CAMMaps(whole)
+                evaluation = evaluate(method, batches, len(names), released=False)
                 localization[row].append(evaluation)
                 classification[row].append(Classification.of(evaluation))
-                methods.setdefault(row, CAMMaps(whole))
+                methods.setdefault(row, method)
             else:
                 classification[row].append(Classification.measure(whole, batches))
     images = np.stack([resize_rgb(np.asarray(load_image(p.path)), SIZE, SIZE) for p in photos])
