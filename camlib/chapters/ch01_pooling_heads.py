@@ -25,11 +25,10 @@ from camlib.metrics.bootstrap import RESAMPLES, cluster_seed_intervals, minimum_
 from camlib.models.gap import count_parameters
 from camlib.app.plots import draw_boxes, overlay
 from camlib.data.sets.real_photos import first_of_each_label, grouped_photos
-from camlib.evaluation.batches import scale_boxes
-from camlib.models.preprocess import normalize_images, resize_rgb
+from camlib.evaluation.batches import resized_photo, scale_boxes
+from camlib.models.preprocess import normalize_images
 from camlib.models.pretrained import load_pretrained
 from camlib.training.stamp_groups import group_names
-from camlib.utils.images import load_image
 from camlib.utils.progress import progress
 from camlib.training.train import TrainResult
 from camlib.cam.box_rules import PAPER_THRESHOLD
@@ -149,7 +148,7 @@ def photo_head_maps(seed: int = 0, size: int = 224) -> HeadMaps:
     (:func:`camlib.data.sets.real_photos.grouped_photos`), each resized whole to ``size``: no masks, the boxes."""
     photos = grouped_photos(group_names())
     photos = [photos[i] for i in first_of_each_label(photos)]
-    images = np.stack([resize_rgb(np.asarray(load_image(p.path)), size, size) for p in photos])
+    images = np.stack([resized_photo(p, size) for p in photos])
     labels = torch.tensor([int(p.labels[0]) for p in photos])
     lite = load_pretrained(finetune.NETWORK)
     inputs = normalize_images(images, lite.mean, lite.std)

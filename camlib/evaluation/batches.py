@@ -105,6 +105,11 @@ def composite_batches(split: CompositeSplit, rows: np.ndarray, size: int, mean: 
         yield EvalBatch(normalize_images(np.stack(images), mean, std), torch.from_numpy(split.labels[rows[start:start + batch_size]].astype(np.int64)), boxes, np.stack(masks))
 
 
+def resized_photo(photo: RealPhoto, size: int) -> np.ndarray:
+    """A real photo as the networks see it, uint8 ``(size, size, 3)``: resized whole (as :func:`resized_input` does)."""
+    return resize_rgb(np.asarray(load_image(photo.path)), size, size)
+
+
 def real_photo_batches(photos: Sequence[RealPhoto], size: int, mean: Sequence[float], std: Sequence[float],
                        batch_size: int = 16) -> Iterator[EvalBatch]:
     """Batches of the hand-boxed real photos (:func:`camlib.data.sets.real_photos.real_photos`), each resized
@@ -118,8 +123,7 @@ def real_photo_batches(photos: Sequence[RealPhoto], size: int, mean: Sequence[fl
     for start in range(0, len(photos), batch_size):
         images, labels, boxes = [], [], []
         for photo in photos[start:start + batch_size]:
-            rgb = np.asarray(load_image(photo.path))
-            resized = resize_rgb(rgb, size, size)
+            resized = resized_photo(photo, size)
             label = int(photo.labels[int(np.argmax(box_area(photo.boxes)))])
             images.append(resized)
             labels.append(label)

@@ -15,14 +15,12 @@ from torch import nn
 from camlib.chapters.ch04_trained_networks.converted_networks import CPU, METHODS, NETWORKS, Scale, network
 from camlib.chapters.ch04_trained_networks.results import Classification, Examples
 from camlib.data.sets.real_photos import RealPhoto, first_of_each_label, grouped_photos
-from camlib.evaluation.batches import real_photo_batches, scale_boxes
+from camlib.evaluation.batches import real_photo_batches, resized_photo, scale_boxes
 from camlib.evaluation.evaluate import Evaluation, GtKnownScores, evaluate, evaluate_gt_known
 from camlib.methods.map_methods import CAMMaps, CentreMaps, MapMethod
-from camlib.models.preprocess import resize_rgb
 from camlib.models.pretrained import load_pretrained
 from camlib.training.finetune import NETWORK
 from camlib.training.stamp_groups import group_names
-from camlib.utils.images import load_image
 
 #: The networks' input side (the composites are made at it).
 SIZE = 224
@@ -67,7 +65,7 @@ def on_real_photos(scale: Scale = CPU) -> PhotoResults:
                 methods.setdefault(row, method)
             else:
                 classification[row].append(Classification.measure(whole, batches))
-    images = np.stack([resize_rgb(np.asarray(load_image(p.path)), SIZE, SIZE) for p in photos])
+    images = np.stack([resized_photo(p, SIZE) for p in photos])
     examples = Examples(images, np.array([int(p.labels[0]) for p in photos]),
                         [scale_boxes(p.boxes, p.size, SIZE) for p in photos], names, lite.mean, lite.std)
     return PhotoResults(photos, classification, localization, evaluate_gt_known(CentreMaps(), batches), methods, examples)

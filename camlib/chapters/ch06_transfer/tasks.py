@@ -15,10 +15,8 @@ from camlib.training.finetune import tuned_spec
 from camlib.utils.progress import progress
 from camlib.training.stamp_groups import group_composites, group_names
 from camlib.data.sets.real_photos import grouped_photos
-from camlib.evaluation.batches import scale_boxes
+from camlib.evaluation.batches import resized_photo, scale_boxes
 from camlib.metrics.boxes import box_area
-from camlib.models.preprocess import resize_rgb
-from camlib.utils.images import load_image
 
 #: Every network sees the composites at their own size (no resampling).
 INPUT_SIZE = 224
@@ -166,6 +164,6 @@ def group_photos() -> PhotoSet:
     """The hand-boxed real photos whose objects fall in a stamp group (:func:`camlib.data.sets.real_photos.grouped_photos`)."""
     names = group_names()
     photos = grouped_photos(names)
-    images = np.stack([resize_rgb(np.asarray(load_image(p.path)), INPUT_SIZE, INPUT_SIZE) for p in photos])
+    images = np.stack([resized_photo(p, INPUT_SIZE) for p in photos])
     largest = [scale_boxes(p.boxes, p.size, INPUT_SIZE)[int(np.argmax(box_area(p.boxes)))] for p in photos]
     return PhotoSet(images, np.array([int(p.labels[0]) for p in photos]), np.stack(largest).astype(np.float32), names)
