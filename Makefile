@@ -45,8 +45,11 @@ browser-deps:
 unit: assets browser-deps
 	CAMLIB_REQUIRE_BROWSER=1 $(PY) -m pytest -p no:cacheprovider --durations=15 tests
 
+# two notebooks at a time (pytest-xdist, each notebook whole on one worker), one thread each: the chapters print the
+# same at one thread as at two (tests/test_reader_machine.py), and on two cores this is faster than one at a time
+NBVAL_WORKERS ?= 2
 nbval: assets
-	$(PY) -m pytest --nbval book/cam_in_30_lines.ipynb notebooks/ --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 7200 -p no:cacheprovider
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n $(NBVAL_WORKERS) --dist loadfile --nbval book/cam_in_30_lines.ipynb notebooks/ --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 7200 -p no:cacheprovider
 
 # nbval first: the unit tests' reader's-machine check then reuses the cached composites and trunk maps
 # (inference, not training) that the chapters made

@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from camlib.training.checkpoints import (NetworkRecord, load_into, load_network, networks_dir, read_manifest, save_network,
-                                shipped_tensors)
+from camlib.training.checkpoints import (NetworkRecord, add_metrics, load_into, load_network, networks_dir, read_manifest,
+                                         save_network, shipped_tensors)
 from camlib.utils.errors import CamlibError, CorruptFileError
 
 
@@ -104,6 +104,20 @@ def test_records_accumulate_in_one_manifest(tmp_path):
     assert sorted(manifest) == ["a-s0", "b-s0"] and manifest["a-s0"].key == "k9"
 
 
+def test_metrics_are_added_to_a_record_but_never_replaced(tmp_path):
+    saved = save_network(record("a-s0"), toy().state_dict(), tmp_path)
+    add_metrics("a-s0", {"train error (eval mode)": 1.5}, tmp_path)
+    manifest = read_manifest(tmp_path)
+    assert manifest["a-s0"].metrics == {"test top-1 error": 12.5, "train error (eval mode)": 1.5}
+    assert manifest["a-s0"].sha256 == saved.sha256
+    load_network("a-s0", "k1", tmp_path)  # the file is untouched
+    with pytest.raises(CamlibError, match="already has test top-1 error"):
+        add_metrics("a-s0", {"test top-1 error": 0.0}, tmp_path)
+    with pytest.raises(CamlibError, match="no shipped network 'b-s0'"):
+        add_metrics("b-s0", {"x": 1.0}, tmp_path)
+    assert read_manifest(tmp_path)["a-s0"].metrics["test top-1 error"] == 12.5
+
+
 def test_the_environment_variable_moves_the_store(tmp_path, monkeypatch):
     monkeypatch.setenv("CAMLIB_NETWORKS_DIR", str(tmp_path))
     assert networks_dir() == tmp_path
@@ -135,6 +149,9 @@ def test_every_recipe_the_chapters_read_is_shipped_and_verifies():
     assert not stale, f"not shipped for the current recipe: {stale}; run `python -m camlib.commands.retrain`"
     for recipe in recipes():
         load_network(recipe.name, recipe.key)  # checks the SHA-256
+    from camlib.training.finetune import FITTED_ERROR, tuned_recipes
+    lacking = [r.name for r in tuned_recipes() if FITTED_ERROR not in shipped[r.name].metrics]
+    assert not lacking, f"no {FITTED_ERROR} in their records: {lacking}; run `python -m camlib.commands.retrain --add-metrics`"
     files = sorted(p.name for p in networks_dir().glob("*.safetensors"))
     assert files == sorted(f"{r.name}.safetensors" for r in recipes()), "a shipped file has no recipe (delete it)"
     assert sum(p.stat().st_size for p in networks_dir().iterdir()) < 30e6

@@ -238,10 +238,13 @@ def test_chapter_4_runs_end_to_end_on_a_tiny_scale(tmp_path, monkeypatch):
     assert results.classification["fc net"][0].count == 12 and len(results.objects) == 12
     assert over_seeds([table1(results.seed(k)[0]) for k in range(2)]).shape == (5, 2)
     assert over_seeds([table2(results.seed(k)[1]) for k in range(2)]).shape == (6, 5)
-    claims = claims_table(results, resamples=10)
-    assert len(claims) == 11 and set(claims["holds?"]) == {"not tested"}  # two steps: no network converged
-    converged = {row: [replace(fit, history=[{"loss": 0.1, "accuracy": 99.0}]) for fit in fits] for row, fits in results.training.items()}
-    judged = claims_table(replace(results, training=converged), resamples=10)["holds?"]
+    assert all(0 <= fit.fitted_error <= 100 for fits in results.training.values() for fit in fits)  # measured in eval mode
+    fitted = lambda error: {row: [replace(fit, fitted_error=error) for fit in fits] for row, fits in results.training.items()}  # noqa: E731
+    claims = claims_table(replace(results, training=fitted(50.0)), resamples=10)
+    assert len(claims) == 11 and set(claims["holds?"]) == {"not tested"}  # no network converged
+    with pytest.raises(CamlibError, match="--add-metrics"):
+        claims_table(replace(results, training=fitted(None)), resamples=10)
+    judged = claims_table(replace(results, training=fitted(1.0)), resamples=10)["holds?"]
     assert set(judged) <= {"yes", "no", "undecided, leans yes", "undecided", "undecided, leans no"}
     assert {"paper gain", "detectable gain", "test objects"} <= set(claims.columns)
     margins = centre_margins(results, resamples=10)

@@ -2,13 +2,15 @@
 dozen steps) lowers the loss and writes a checkpoint that reads back; bad requests get one-line errors."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
 from camlib.commands.retrain import main, recipes, tolerance
-from camlib.training.checkpoints import NetworkRecord
+from camlib.training.checkpoints import NetworkRecord, read_manifest
+from camlib.training.finetune import FITTED_ERROR
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -21,6 +23,9 @@ def test_a_reduced_retrain_lowers_the_loss_and_ships_a_checkpoint_that_reads_bac
     assert done.returncode == 0, done.stderr[-3000:]
     assert "fell" in done.stdout and "checkpoint verified" in done.stdout
     assert (tmp_path / "lite0-tuned-gap-14-s0.safetensors").is_file() and (tmp_path / "manifest.json").is_file()
+    metrics = read_manifest(tmp_path)["lite0-tuned-gap-14-s0"].metrics
+    assert 0 <= metrics[FITTED_ERROR] <= 100 and 0 <= metrics["test top-1 error"] <= 100
+    assert run("--add-metrics", "lite0-tuned-gap-14-s0", env={**os.environ, "CAMLIB_NETWORKS_DIR": str(tmp_path)}).returncode == 0
 
 
 def test_every_recipe_has_a_unique_name_and_key():

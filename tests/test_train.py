@@ -15,7 +15,7 @@ from torch.utils.data import TensorDataset
 import camlib.training.train as train_module
 from camlib.utils.cache import cache_key, load_torch
 from camlib.utils.errors import CamlibError
-from camlib.training.train import TrainConfig, train
+from camlib.training.train import TrainConfig, train, training_error
 
 
 def top_or_bottom(n: int = 96, seed: int = 0) -> TensorDataset:
@@ -120,10 +120,34 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
     monkeypatch.setattr(train_module, "save_torch", real_save)
     assert Path(str(path) + ".partial").is_file() and not path.exists()
 
+    before = load_torch(Path(str(path) + ".partial"))["seconds"]
     resumed = tiny_net()
     result = train(resumed, top_or_bottom(), CONFIG, checkpoint=path, progress=False)
     assert [h["epoch"] for h in result.history] == [1, 2, 3]
     assert same(weights(uninterrupted), weights(resumed))
+    assert 0 < before < result.seconds  # the time before the interruption counts
+
+
+class Constant(nn.Module):
+    """Always answers ``label``, through a dropout layer that would zero everything in train mode."""
+
+    def __init__(self, label: int) -> None:
+        super().__init__()
+        self.logits = nn.Parameter(torch.nn.functional.one_hot(torch.tensor(label), 2).float())
+        self.drop = nn.Dropout(1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.logits.expand(len(x), 2) + 1.0)
+
+
+def test_training_error_is_the_eval_mode_error_and_leaves_the_mode_alone():
+    data = TensorDataset(torch.zeros(8, 3), torch.tensor([0, 0, 0, 1, 1, 1, 1, 1]))
+    model = Constant(0).train()
+    assert training_error(model, data, batch_size=3) == pytest.approx(62.5)  # 5 of 8 wrong; dropout off
+    assert model.training
+    assert training_error(Constant(1).eval(), data) == pytest.approx(37.5)
+    with pytest.raises(CamlibError, match="non-empty"):
+        training_error(model, TensorDataset(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long)))
 
 
 def test_checkpoint_of_another_network_is_refused(tmp_path):

@@ -5,7 +5,8 @@ Chapters never train what their claims rest on: they load the checkpoints this c
 trained for another recipe, and ships it. ``--check`` retrains into a scratch folder and compares every
 final metric with the shipped one, within the spread of the shipped seeds of the same recipe (``make
 retrain``). ``--reduced`` trains one network for a few steps into a scratch folder and checks that its loss
-fell and that the checkpoint reads back (the guard in ``make test``).
+fell and that the checkpoint reads back (the guard in ``make test``). ``--add-metrics`` measures, from the shipped
+tensors and without training, the metrics a recipe now records but a shipped record lacks.
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from camlib.chapters.ch10_vqa.shipped import vqa_recipes
-from camlib.training.checkpoints import (NetworkRecord, Recipe, current_commit, load_network, networks_dir, read_manifest,
-                                remove_network, save_network)
+from camlib.training.checkpoints import (NetworkRecord, Recipe, add_metrics, current_commit, load_network, networks_dir,
+                                         read_manifest, remove_network, save_network)
 from camlib.commands import exit_code
 from camlib.utils.errors import CamlibError
 from camlib.training.finetune import tuned_recipes
@@ -98,6 +99,22 @@ def reduced(recipe: Recipe, folder: Path, command: str, max_steps: int, threads:
     return fell
 
 
+def measure_missing(selected: list[Recipe], shipped: dict[str, NetworkRecord]) -> int:
+    """Add to each shipped record of ``selected`` the metrics its recipe's ``measure`` gives that the record lacks,
+    printing each; how many records changed."""
+    changed = 0
+    for recipe in selected:
+        if recipe.measure is None or recipe.name not in shipped:
+            continue
+        state, record = load_network(recipe.name, recipe.key)
+        new = {m: v for m, v in recipe.measure(state).items() if m not in record.metrics}
+        if new:
+            add_metrics(recipe.name, new)
+            changed += 1
+            print(f"{recipe.name}: " + ", ".join(f"{m} {v:.3f}" for m, v in new.items()))
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m camlib.commands.retrain", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="networks to train (default: every missing or stale one; --list shows them)")
@@ -106,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="retrain into a scratch folder and compare with the shipped metrics")
     parser.add_argument("--reduced", action="store_true", help="train the first selected network for --max-steps and check its loss falls")
     parser.add_argument("--prune", action="store_true", help="delete shipped networks that no recipe names any more")
+    parser.add_argument("--add-metrics", action="store_true",
+                        help="measure the metrics a shipped record lacks from its shipped tensors (no training)")
     parser.add_argument("--max-steps", type=int, default=60, help="steps of a --reduced run (default 60)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2; 1 when several retrains share the cores)")
     parser.add_argument("--out", type=Path, help="folder for --check/--reduced outputs (default: a temporary folder)")
@@ -128,6 +147,11 @@ def _run(args: argparse.Namespace, command: str) -> int:
         for name in orphans:
             remove_network(name)
             print(f"removed {name}")
+        return 0
+    if args.add_metrics:
+        seed_everything(threads=args.threads)
+        if not measure_missing(selected, shipped):
+            print("every shipped record has every metric its recipe measures", file=sys.stderr)
         return 0
     if args.check or args.reduced:
         with tempfile.TemporaryDirectory(prefix="camlib-retrain-") as scratch:

@@ -43,12 +43,15 @@ class Recipe:
     """How to train one shipped network: its ``name``, its recipe ``key`` (what a chapter asks for), its
     ``group`` (recipes that differ only by seed share one; their spread is the tolerance of a check), and
     ``train(max_steps)``, which trains it (``max_steps``: a reduced run that stops early, perhaps on less data) and
-    returns its tensors and its record (with final metrics computed from the shipped, float16-rounded tensors)."""
+    returns its tensors and its record (with final metrics computed from the shipped, float16-rounded tensors), and
+    ``measure(tensors)``, if given, the metrics that need only the shipped tensors (so that one added later can be
+    measured on a network already shipped, ``retrain --add-metrics``)."""
 
     name: str
     key: str
     group: str
     train: Callable[[int | None], tuple[dict[str, torch.Tensor], "NetworkRecord"]]
+    measure: Callable[[dict[str, torch.Tensor]], dict[str, float]] | None = None
 
 
 def networks_dir() -> Path:
@@ -158,6 +161,23 @@ def save_network(record: NetworkRecord, state: dict[str, torch.Tensor], folder: 
         records[record.name] = record
         _write_manifest(records, folder)
     return record
+
+
+def add_metrics(name: str, metrics: dict[str, float], folder: Path | None = None) -> NetworkRecord:
+    """Add ``metrics`` that shipped network ``name``'s record lacks (its file unchanged); a metric it already has is
+    refused, since a record keeps what its training run measured."""
+    _check_name(name)
+    folder = folder or networks_dir()
+    with _manifest_lock(folder):
+        records = read_manifest(folder)
+        if name not in records:
+            raise CamlibError(f"no shipped network {name!r} in {folder}; train it with `{COMMAND} {name}`")
+        known = sorted(set(metrics) & set(records[name].metrics))
+        if known:
+            raise CamlibError(f"the record of {name!r} already has {', '.join(known)}; retrain it to measure them again")
+        records[name].metrics = {**records[name].metrics, **metrics}
+        _write_manifest(records, folder)
+    return records[name]
 
 
 def remove_network(name: str, folder: Path | None = None) -> None:

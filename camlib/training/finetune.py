@@ -34,7 +34,7 @@ from camlib.models.heads import paper_head
 from camlib.models.pretrained import PretrainedClassifier, load_pretrained
 from camlib.utils.progress import progress
 from camlib.utils.repro import default_device
-from camlib.training.train import TrainConfig, TrainResult, train
+from camlib.training.train import TrainConfig, TrainResult, train, training_error
 from camlib.models.trunks import LiteBlocks, _block_strides, _check_lite
 
 
@@ -228,11 +228,11 @@ def fine_tune(conversion: Conversion, seed: int, config: TrainConfig = TUNED_TRA
     if conversion.tune_from_stride >= 8:
         net.low.to(default_device())
         data: torch.utils.data.Dataset = HalfMaps(low_maps(train_split, spec, lite, net.low, jitter_seed=seed), labels)
-        fit = train(net.upper, data, replace(config, seed=seed), checkpoint=checkpoint, desc=desc)
+        trained: nn.Module = net.upper
     else:
-        fit = train(net, CompositeImages(train_split, lite.mean, lite.std, seed), replace(config, seed=seed),
-                    checkpoint=checkpoint, desc=desc)
-    return net.eval(), fit
+        data, trained = CompositeImages(train_split, lite.mean, lite.std, seed), net
+    fit = train(trained, data, replace(config, seed=seed), checkpoint=checkpoint, desc=desc)
+    return net.eval(), replace(fit, fitted_error=training_error(trained, data))
 
 
 class CompositeImages(torch.utils.data.Dataset):
@@ -290,6 +290,23 @@ def top1_error(upper: nn.Module, maps: torch.Tensor, labels: torch.Tensor) -> fl
     return 100.0 * float((upper_logits(upper, maps).argmax(1) != labels).double().mean())
 
 
+#: The name in a shipped record's metrics of its training error in eval mode, the convergence test
+#: (:data:`camlib.training.train.CONVERGED_ERROR`).
+FITTED_ERROR = "train error (eval mode)"
+
+
+def shipped_metrics(net: ConvertedNet, spec: CompositeSpec, seed: int) -> dict[str, float]:
+    """What a shipped record measures of a fine-tuned network (its shipped tensors loaded; the CPU way, frozen maps):
+    its top-1 error on the test composites of ``spec`` and :data:`FITTED_ERROR`, its error on the training composites
+    as it learnt them (colour-jittered with ``seed``)."""
+    net.low.to(default_device())
+    train_split = load_composites(spec, progress=False)["train"]
+    fitted = HalfMaps(low_maps(train_split, spec, load_pretrained(NETWORK), net.low, jitter_seed=seed),
+                      torch.from_numpy(train_split.labels.astype(np.int64)))
+    maps, labels = test_low_maps(net, spec)
+    return {"test top-1 error": top1_error(net.upper.eval(), maps, labels), FITTED_ERROR: training_error(net.upper, fitted)}
+
+
 def tuned_recipes(networks: tuple[tuple[str, int], ...] = TUNED_NETWORKS, seeds: tuple[int, ...] = TUNED_SEEDS) -> list[Recipe]:
     """The recipes of fine-tuned ``networks`` ((head kind, map stride) pairs; default the shipped ones) x ``seeds``,
     each under its rule (:func:`tuned_training`); a reduced run (``max_steps``) trains and tests on
@@ -306,14 +323,18 @@ def tuned_recipes(networks: tuple[tuple[str, int], ...] = TUNED_NETWORKS, seeds:
             net, result = fine_tune(conversion, seed, run, checkpoint, spec)
             state = shipped_tensors(net.upper.trained_state())
             net.upper.load_trained_state({k: v.float() for k, v in state.items()})  # the metrics of what ships
-            maps, labels = test_low_maps(net, spec)
             last = result.history[-1]
             metrics = {"final train loss": last["loss"], "final train error": 100.0 - last["accuracy"],
-                       "test top-1 error": top1_error(net.upper.eval(), maps, labels)}
+                       **shipped_metrics(net, spec, seed)}
             return state, NetworkRecord(name, key, sha256="", command="", commit="", data=repr(spec), seed=seed,
                                         steps=result.steps, seconds=result.seconds, history=result.history, metrics=metrics)
 
-        return Recipe(name, key, f"lite0-tuned-{kind}-{224 // stride}", fit)
+        def measure(state: dict[str, torch.Tensor]) -> dict[str, float]:
+            net = convert(load_pretrained(NETWORK).model, conversion, len(group_names()), seed)
+            net.upper.load_trained_state(state)
+            return shipped_metrics(net, tuned_spec(), seed)
+
+        return Recipe(name, key, f"lite0-tuned-{kind}-{224 // stride}", fit, measure)
 
     return [recipe(kind, stride, seed) for seed in seeds for kind, stride in networks]
 
@@ -325,4 +346,5 @@ def shipped_tuned(kind: str, stride: int, seed: int) -> tuple[ConvertedNet, Trai
     net = convert(load_pretrained(NETWORK).model, conversion, len(group_names()), seed)
     state, record = load_network(tuned_name(kind, stride, seed), tuned_key(conversion, seed, tuned_training(kind)))
     net.upper.load_trained_state(state)
-    return net.eval().to(default_device()), TrainResult(history=record.history, seconds=record.seconds, loaded=True, steps=record.steps)
+    return net.eval().to(default_device()), TrainResult(history=record.history, seconds=record.seconds, loaded=True, steps=record.steps,
+                                                        fitted_error=record.metrics.get(FITTED_ERROR))

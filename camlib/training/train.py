@@ -69,22 +69,25 @@ class TrainConfig:
             raise CamlibError(f"max_steps must be None or >= 1, got {self.max_steps}")
 
 
-#: A network counts as converged when its last epoch's training error (%) is below this: comparisons that rest on a
-#: network above it test the training budget, not the design. (A fixed budget leaves a fitted network a few percent
-#: of its training images to go; an untrained one is far above.)
+#: A network counts as converged when its training error (%) is below this: comparisons that rest on a network above
+#: it test the training budget, not the design. (A fixed budget leaves a fitted network a few percent of its
+#: training images to go; an untrained one is far above.) The error is that of the trained network as it is used, in
+#: eval mode (:func:`training_error`): the last epoch's running error counts dropout's noise as error.
 CONVERGED_ERROR = 10.0
 
 
 @dataclass
 class TrainResult:
-    """``history``: one dict per epoch (``loss``, ``accuracy`` in percent on the training batches);
+    """``history``: one dict per epoch (``loss``, ``accuracy`` in percent on the training batches, in train mode);
     ``seconds``: training time (of the run that made a loaded checkpoint, when loaded); ``loaded``: whether it
-    came from the checkpoint; ``steps``: optimizer steps taken."""
+    came from the checkpoint; ``steps``: optimizer steps taken; ``fitted_error``: the trained network's error (%)
+    on its training set in eval mode (:func:`training_error`), when it was measured."""
 
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
     loaded: bool = False
     steps: int = 0
+    fitted_error: float | None = None
 
 
 # -- distributed context ---------------------------------------------------------------------------
@@ -220,7 +223,7 @@ def train(
     net = DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None) if ctx.world > 1 else model
 
     history: list[dict[str, float]] = []
-    start_epoch, step = 0, 0
+    start_epoch, step, earlier_seconds = 0, 0, 0.0  # earlier_seconds: training time before a resume
     partial = _try_load(_partial_path(path)) if path is not None else None
     if partial is not None:
         _load_weights(model, partial["model"], _partial_path(path))
@@ -229,6 +232,7 @@ def train(
         scaler.load_state_dict(partial["scaler"])
         torch.set_rng_state(partial["rng"])
         history, start_epoch, step = partial["history"], partial["epoch"], partial["step"]
+        earlier_seconds = float(partial.get("seconds", 0.0))
     _barrier(ctx)  # every rank has read the partial checkpoint before rank 0 replaces it
 
     started = time.perf_counter()
@@ -267,10 +271,11 @@ def train(
         if path is not None and ctx.is_main:
             save_torch({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                        "rng": torch.get_rng_state(), "history": history, "epoch": epoch + 1, "step": step},
+                        "rng": torch.get_rng_state(), "history": history, "epoch": epoch + 1, "step": step,
+                        "seconds": earlier_seconds + time.perf_counter() - started},
                        _partial_path(path))
     bar.close()
-    seconds = time.perf_counter() - started
+    seconds = earlier_seconds + time.perf_counter() - started
     model.eval()
     if path is not None and ctx.is_main:
         save_torch({"model": model.state_dict(), "history": history, "config": asdict(config), "seconds": seconds,
@@ -279,3 +284,20 @@ def train(
             leftover.unlink(missing_ok=True)
     _barrier(ctx)
     return TrainResult(history=history, seconds=seconds, steps=step)
+
+
+def training_error(model: nn.Module, dataset: Dataset, batch_size: int = 64) -> float:
+    """Top-1 error (%) of ``model`` in eval mode (dropout off, batch norm's running statistics) on ``dataset`` (items
+    ``(input, label, ...)``), in order and unaugmented: how well the trained network fits the data it learnt from,
+    which the running accuracy of :class:`TrainResult`'s history (train mode) understates for a network with dropout."""
+    if len(dataset) == 0:
+        raise CamlibError("training_error needs a non-empty dataset")
+    device = next(model.parameters()).device
+    was_training, wrong = model.training, 0
+    model.eval()
+    with torch.no_grad():
+        for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+            labels = torch.as_tensor(batch[1]).to(device)
+            wrong += int((model(batch[0].to(device)).argmax(1) != labels).sum())
+    model.train(was_training)
+    return 100.0 * wrong / len(dataset)

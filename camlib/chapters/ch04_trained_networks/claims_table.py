@@ -126,9 +126,14 @@ def paper_claims(results) -> list[Claim]:
 
 
 def unconverged(results) -> dict[str, float]:
-    """The trained networks (Table 1 rows) whose last-epoch training error reached :data:`camlib.training.train.CONVERGED_ERROR`
-    with some seed, with their worst such error (%): a comparison resting on one of them is not tested."""
-    worst = {row: max(100.0 - fit.history[-1]["accuracy"] for fit in fits) for row, fits in results.training.items() if fits}
+    """The trained networks (Table 1 rows) whose training error in eval mode (``TrainResult.fitted_error``) reached
+    :data:`camlib.training.train.CONVERGED_ERROR` with some seed, with their worst such error (%): a comparison resting
+    on one of them is not tested."""
+    missing = sorted(row for row, fits in results.training.items() if any(fit.fitted_error is None for fit in fits))
+    if missing:
+        raise CamlibError(f"no training error in eval mode for {', '.join(missing)}; "
+                          "run `python -m camlib.commands.retrain --add-metrics`")
+    worst = {row: max(fit.fitted_error for fit in fits) for row, fits in results.training.items() if fits}
     return {row: error for row, error in worst.items() if error >= CONVERGED_ERROR}
 
 
@@ -231,8 +236,8 @@ WHY_NOT = {
 
 
 #: Why a claim is "not tested" (:func:`claims_table`).
-NOT_TESTED = (f"Set-up: a network it compares did not converge with every seed under its training rule (last-epoch training "
-              f"error of {CONVERGED_ERROR:.0f}% or more), so the comparison would measure the training budget, not the design.")
+NOT_TESTED = (f"Set-up: a network it compares did not converge with every seed under its training rule (training error in "
+              f"eval mode of {CONVERGED_ERROR:.0f}% or more), so the comparison would measure the training budget, not the design.")
 
 
 def scorecard_table(table: pd.DataFrame, seeds: int) -> pd.DataFrame:

@@ -196,14 +196,15 @@ def benchmark_table(splits: dict[str, CompositeSplit], names: tuple[str, ...]) -
 
 
 def training_table(training: dict[str, list[TrainResult]]) -> pd.DataFrame:
-    """Per network and seed: optimizer steps, the last epoch's training loss and training error (%), and the
-    training time in minutes (of the run that made a shipped checkpoint, as its record says)."""
+    """Per network and seed: optimizer steps, the last epoch's training loss and running training error (%, in train
+    mode: dropout on), the trained network's training error in eval mode (the convergence test) and the training time
+    in minutes (of the run that made a shipped checkpoint, as its record says)."""
     rows = {}
     for row, fits in training.items():
         for k, fit in enumerate(fits):
             last = fit.history[-1]
             rows[(row, k)] = {"steps": fit.steps, "final loss": last["loss"], "final train error": 100.0 - last["accuracy"],
-                              "minutes": fit.seconds / 60}
+                              "train error (eval mode)": fit.fitted_error, "minutes": fit.seconds / 60}
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.names = ["network", "seed"]
     return frame
