@@ -110,3 +110,36 @@ def test_fine_tuning_runs_both_ways_and_the_loss_falls(tmp_path, monkeypatch):
         assert len(fit.history) == 3 and fit.steps == 6 and not net.training
         assert fit.history[-1]["loss"] < fit.history[0]["loss"]
         assert (tmp_path / f"{tune_from}.pt").is_file()
+
+
+@pytest.mark.slow
+def test_the_shipped_fc_seed_1s_running_error_is_its_dropout():
+    """Chapter 4's account of fc seed 1, checked on its shipped weights: it gets every training image right in eval mode,
+    still does with batch norm on batch statistics, and loses about as many as its last epoch's running error (12.8%)
+    with dropout alone switched on, so that running error counts dropout's noise, not a failure to fit."""
+    import numpy as np
+    from torch import nn
+
+    from camlib.data.generators.composites import load_composites
+    from camlib.training.finetune import NETWORK, low_maps, shipped_tuned, tuned_spec
+
+    spec = tuned_spec()
+    split = load_composites(spec, progress=False)["train"]
+    labels = torch.from_numpy(split.labels.astype(np.int64))
+
+    def error(dropout: bool, batch_statistics: bool) -> float:
+        net, _ = shipped_tuned("fc", 16, 1)  # afresh: batch norm in train mode updates its running statistics
+        maps = low_maps(split, spec, load_pretrained(NETWORK), net.low, jitter_seed=1)
+        upper = net.upper.eval()
+        switched = (nn.Dropout,) * dropout + (nn.modules.batchnorm._BatchNorm,) * batch_statistics
+        for module in upper.modules():
+            if isinstance(module, switched):
+                module.train()
+        torch.manual_seed(0)
+        with torch.no_grad():
+            predicted = torch.cat([upper(maps[s:s + 64].float()).argmax(1) for s in range(0, len(maps), 64)])
+        return 100.0 * float((predicted != labels).double().mean())
+
+    assert error(False, False) == 0.0
+    assert error(False, True) < 1.0
+    assert 9.0 < error(True, False) < 15.0

@@ -102,7 +102,7 @@ def test_the_fc_networks_rule_is_the_one_its_development_runs_chose():
     assert not runs.duplicated(["rule", "seed"]).any()
     chosen = winner(runs)
     assert FC_CANDIDATES[chosen] == FC_TRAINING
-    assert set(runs.loc[runs["rule"] == chosen, "seed"]) == set(TUNED_SEEDS)  # judged on every shipped seed
+    assert set(runs.loc[runs["rule"] == chosen, "seed"]) >= set(TUNED_SEEDS)  # judged on every shipped seed (and more)
 
 
 def test_commands_turn_errors_and_ctrl_c_into_one_line_and_an_exit_code(capsys):
