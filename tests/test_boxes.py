@@ -6,6 +6,8 @@ import pytest
 import torch
 
 from camlib import CamlibError, box_from_cam, boxes_from_cams, heuristic_guesses, released_code_boxes
+from camlib.cam.box_rules import _suppress_contained, guesses_from_boxes
+from camlib.evaluation.evaluate import _released_boxes
 
 
 def test_paper_rule_largest_component():
@@ -78,3 +80,34 @@ def test_heuristics_five_guesses():
     assert guesses[2].tolist() == guesses[3].tolist()
     with pytest.raises(CamlibError, match="top-3"):
         heuristic_guesses(cams[:2])
+    assert np.array_equal(guesses_from_boxes([released_code_boxes(cam) for cam in cams]), guesses)
+
+
+def test_suppression_keeps_what_the_one_by_one_greedy_rule_keeps():
+    def one_by_one(boxes, overlap):  # the rule as the released code states it
+        boxes = boxes[np.argsort(-(boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), kind="stable")]
+        kept = []
+        for box in boxes:
+            inter = [max(0, min(k[2], box[2]) - max(k[0], box[0])) * max(0, min(k[3], box[3]) - max(k[1], box[1])) for k in kept]
+            if not any(i > overlap * (k[2] - k[0]) * (k[3] - k[1]) for i, k in zip(inter, kept)):
+                kept.append(box)
+        return np.array(kept).reshape(-1, 4)
+
+    rng = np.random.default_rng(0)
+    for count in (0, 1, 2, 7, 60):
+        corners = rng.integers(0, 40, size=(count, 2, 2)).astype(np.float32)
+        boxes = np.concatenate([corners.min(axis=1), corners.max(axis=1) + 1], axis=1)
+        assert np.array_equal(_suppress_contained(boxes, 0.5), one_by_one(boxes, 0.5))
+
+
+def test_an_evaluation_boxes_a_class_mapped_twice_once_only_when_its_maps_are_equal():
+    maps = np.zeros((1, 3, 20, 20), dtype=np.float32)
+    maps[0, 0, 2:8, 2:8] = 1.0
+    maps[0, 1, 10:18, 10:18] = 1.0
+    maps[0, 2] = maps[0, 0]
+    twin = _released_boxes(maps, np.array([[4, 9, 4]]))[0]
+    assert twin[2] is twin[0] and twin[1] is not twin[0]
+    maps[0, 2, 12:20, 0:6] = 1.0  # the same class, another map: boxed afresh
+    apart = _released_boxes(maps, np.array([[4, 9, 4]]))[0]
+    assert apart[2] is not apart[0] and len(apart[2]) == 2
+    assert _released_boxes(maps, np.array([[4, 9, 5]]))[0][2] is not twin[0]

@@ -107,16 +107,17 @@ def test_fine_tuning_runs_both_ways_and_the_loss_falls(tmp_path, monkeypatch):
     config = replace(TUNED_TRAINING, epochs=3, batch_size=8, lr=0.005)
     for tune_from in (16, 2):
         net, fit = fine_tune(Conversion(kind="gap", width=8, tune_from_stride=tune_from), 0, config, tmp_path / f"{tune_from}.pt", spec)
-        assert len(fit.history) == 3 and fit.steps == 6 and not net.training
+        assert len(fit.history) == 3 and fit.steps == 6 and not net.training and 0.0 <= fit.fitted_error <= 100.0
         assert fit.history[-1]["loss"] < fit.history[0]["loss"]
         assert (tmp_path / f"{tune_from}.pt").is_file()
 
 
 @pytest.mark.slow
 def test_the_shipped_fc_seed_1s_running_error_is_its_dropout():
-    """Chapter 4's account of fc seed 1, checked on its shipped weights: it gets every training image right in eval mode,
-    still does with batch norm on batch statistics, and loses about as many as its last epoch's running error (12.8%)
-    with dropout alone switched on, so that running error counts dropout's noise, not a failure to fit."""
+    """Chapter 4's account of fc seed 1, checked on its shipped weights and its first 512 training images (eight of its
+    batches): it gets every one right in eval mode, still does with batch norm on batch statistics, and loses about as
+    many as its last epoch's running error (12.8%) with dropout alone switched on, so that running error counts
+    dropout's noise, not a failure to fit."""
     import numpy as np
     from torch import nn
 
@@ -125,11 +126,12 @@ def test_the_shipped_fc_seed_1s_running_error_is_its_dropout():
 
     spec = tuned_spec()
     split = load_composites(spec, progress=False)["train"]
-    labels = torch.from_numpy(split.labels.astype(np.int64))
+    count = 512
+    labels = torch.from_numpy(split.labels[:count].astype(np.int64))
 
     def error(dropout: bool, batch_statistics: bool) -> float:
         net, _ = shipped_tuned("fc", 16, 1)  # afresh: batch norm in train mode updates its running statistics
-        maps = low_maps(split, spec, load_pretrained(NETWORK), net.low, jitter_seed=1)
+        maps = low_maps(split, spec, load_pretrained(NETWORK), net.low, jitter_seed=1)[:count]
         upper = net.upper.eval()
         switched = (nn.Dropout,) * dropout + (nn.modules.batchnorm._BatchNorm,) * batch_statistics
         for module in upper.modules():

@@ -77,7 +77,8 @@ def score(rule: str, kind: str, seed: int = 0, resumable: bool = False) -> dict[
     checkpoint = None
     if resumable:
         checkpoint = cache_dir() / "choose-recipe" / f"{tuned_key(conversion, seed, config, spec)}.pt"
-    net, result = fine_tune(conversion, seed, config, checkpoint=checkpoint, spec=spec)
+    # judged by the running error (the stricter screen), so the eval-mode error is not measured
+    net, result = fine_tune(conversion, seed, config, checkpoint=checkpoint, spec=spec, measure=False)
     dev = load_composites(spec, progress=False)["dev"]
     maps = low_maps(dev, spec, load_pretrained(NETWORK), net.low, jitter_seed=None)
     labels = torch.from_numpy(dev.labels.astype(np.int64))

@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
-from camlib.cam.box_rules import (HEURISTIC_RANKS, PAPER_THRESHOLD, RELEASED_THRESHOLD, boxes_from_cams, heuristic_guesses,
+from camlib.cam.box_rules import (HEURISTIC_RANKS, PAPER_THRESHOLD, RELEASED_THRESHOLD, boxes_from_cams, guesses_from_boxes,
                                   released_code_boxes)
 from camlib.cam import normalize_maps
 from camlib.utils.errors import CamlibError
@@ -179,10 +179,18 @@ def _area_percent(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
     return 100.0 * box_area(boxes) / (height * width)
 
 
-def _released_box1(maps: np.ndarray) -> np.ndarray:
-    """box1 (the largest) of the released rule for maps ``(..., H, W)`` -> ``(..., 4)``."""
-    flat = maps.reshape(-1, *maps.shape[-2:])
-    return np.stack([released_code_boxes(m)[0] for m in flat]).reshape(*maps.shape[:-2], 4)
+def _released_boxes(maps: np.ndarray, classes: np.ndarray) -> list[list[np.ndarray]]:
+    """The released rule's boxes ``(M, 4)`` of every map of ``maps`` ``(B, K, H, W)``, of classes ``(B, K)``, as
+    ``[image][map]``. A class mapped twice for one image (the true class among the top k) is boxed once when its two
+    maps are equal."""
+    found: list[list[np.ndarray]] = []
+    for image_maps, image_classes in zip(maps, classes):
+        boxes: list[np.ndarray] = []
+        for j, (cam, label) in enumerate(zip(image_maps, image_classes)):
+            twin = next((i for i in range(j) if image_classes[i] == label and np.array_equal(image_maps[i], cam)), None)
+            boxes.append(released_code_boxes(cam) if twin is None else boxes[twin])
+        found.append(boxes)
+    return found
 
 
 def evaluate(
@@ -224,7 +232,8 @@ def evaluate(
         for batch, images, logits in _classified(method, batches, device, desc):
             top_classes = logits.topk(k, dim=1).indices
             truth = batch.labels[:, None].to(top_classes.device)
-            maps = method(images, truth if true_class_only else torch.cat([top_classes, truth], dim=1)).float().cpu().numpy()
+            classes = truth if true_class_only else torch.cat([top_classes, truth], dim=1)
+            maps = method(images, classes).float().cpu().numpy()
             top = top_classes.cpu().numpy()
             top_maps, gt_maps = maps[:, :-1], maps[:, -1]
             labels = batch.labels.numpy()
@@ -237,12 +246,14 @@ def evaluate(
             areas["paper rule"].append(_area_percent(paper_gt_boxes, height, width))
             areas["ground truth"].append(np.array([_area_percent(np.asarray(b[0]), height, width) for b in batch.boxes]))
             if released_rule is not None:
-                released_gt_boxes = _released_box1(gt_maps)
-                released_top = np.repeat(released_gt_boxes[:, None], k, axis=1) if true_class_only else _released_box1(top_maps)
+                released = _released_boxes(maps, classes.cpu().numpy())
+                box1 = np.array([[boxes[0] for boxes in image] for image in released])  # (B, K, 4)
+                released_gt_boxes = box1[:, -1]
+                released_top = np.repeat(released_gt_boxes[:, None], k, axis=1) if true_class_only else box1[:, :-1]
                 released_rule.accumulate(top, released_top, labels, batch.boxes, released_gt_boxes)
                 areas["released rule"].append(_area_percent(released_gt_boxes, height, width))
             if heuristics is not None:
-                guesses = np.stack([heuristic_guesses(maps[:3]) for maps in top_maps])
+                guesses = np.stack([guesses_from_boxes(image[:3]) for image in released])
                 heuristics.accumulate(top[:, list(HEURISTIC_RANKS)], guesses, labels, batch.boxes)
             gt_known.accumulate(gt_maps, batch.boxes, batch.masks)
     if not hits:

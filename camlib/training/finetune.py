@@ -214,11 +214,12 @@ def tuned_key(conversion: Conversion, seed: int, config: TrainConfig = TUNED_TRA
 
 
 def fine_tune(conversion: Conversion, seed: int, config: TrainConfig = TUNED_TRAINING, checkpoint: Path | None = None,
-              spec: CompositeSpec | None = None) -> tuple[ConvertedNet, TrainResult]:
+              spec: CompositeSpec | None = None, measure: bool = True) -> tuple[ConvertedNet, TrainResult]:
     """Convert Lite0 by ``conversion`` (new layers from ``seed``) and fine-tune it on the training composites
     of ``spec`` (default :func:`tuned_spec`), colour-jittered with ``seed``; ``checkpoint`` makes the run
     resumable. The CPU way (``tune_from_stride`` 16 or 8) trains on the frozen part's cached maps; tuning from
-    a lower stride (a GPU) trains the whole network on images rendered as they are needed."""
+    a lower stride (a GPU) trains the whole network on images rendered as they are needed. ``measure=False``
+    leaves ``fitted_error`` unmeasured, for a caller that measures the weights it ships (:func:`shipped_metrics`)."""
     spec = spec or tuned_spec()
     train_split = load_composites(spec, progress=False)["train"]
     lite = load_pretrained(NETWORK)
@@ -232,7 +233,7 @@ def fine_tune(conversion: Conversion, seed: int, config: TrainConfig = TUNED_TRA
     else:
         data, trained = CompositeImages(train_split, lite.mean, lite.std, seed), net
     fit = train(trained, data, replace(config, seed=seed), checkpoint=checkpoint, desc=desc)
-    return net.eval(), replace(fit, fitted_error=training_error(trained, data))
+    return net.eval(), replace(fit, fitted_error=training_error(trained, data) if measure else None)
 
 
 class CompositeImages(torch.utils.data.Dataset):
@@ -320,7 +321,7 @@ def tuned_recipes(networks: tuple[tuple[str, int], ...] = TUNED_NETWORKS, seeds:
             run = replace(config, max_steps=max_steps)
             spec = tuned_spec() if max_steps is None else group_composites(REDUCED_TRAIN_IMAGES, REDUCED_TEST_IMAGES)
             checkpoint = cache_dir() / "training" / f"{name}-{tuned_key(conversion, seed, run, spec)}.pt"
-            net, result = fine_tune(conversion, seed, run, checkpoint, spec)
+            net, result = fine_tune(conversion, seed, run, checkpoint, spec, measure=False)
             state = shipped_tensors(net.upper.trained_state())
             net.upper.load_trained_state({k: v.float() for k, v in state.items()})  # the metrics of what ships
             last = result.history[-1]
