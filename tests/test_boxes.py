@@ -100,14 +100,15 @@ def test_suppression_keeps_what_the_one_by_one_greedy_rule_keeps():
         assert np.array_equal(_suppress_contained(boxes, 0.5), one_by_one(boxes, 0.5))
 
 
-def test_an_evaluation_boxes_a_class_mapped_twice_once_only_when_its_maps_are_equal():
+def test_an_evaluation_boxes_only_the_labels_maps_and_a_twin_of_its_map_once():
     maps = np.zeros((1, 3, 20, 20), dtype=np.float32)
     maps[0, 0, 2:8, 2:8] = 1.0
     maps[0, 1, 10:18, 10:18] = 1.0
-    maps[0, 2] = maps[0, 0]
-    twin = _released_boxes(maps, np.array([[4, 9, 4]]))[0]
-    assert twin[2] is twin[0] and twin[1] is not twin[0]
-    maps[0, 2, 12:20, 0:6] = 1.0  # the same class, another map: boxed afresh
-    apart = _released_boxes(maps, np.array([[4, 9, 4]]))[0]
-    assert apart[2] is not apart[0] and len(apart[2]) == 2
-    assert _released_boxes(maps, np.array([[4, 9, 5]]))[0][2] is not twin[0]
+    maps[0, 2] = maps[0, 0]  # the label's map, also ranked first
+    boxes = _released_boxes(maps, np.array([[4, 9, 4]]), np.array([4]))[0]
+    assert boxes[0] is boxes[2] and boxes[1] is boxes[2]  # class 9's guess is wrong whatever its box
+    other = _released_boxes(maps, np.array([[9, 4, 4]]), np.array([4]))[0]
+    assert other[0] is other[2] and other[1] is not other[2]  # the label ranked second with another map: boxed
+    maps[0, 2, 12:20, 0:6] = 1.0  # the label ranked first with another map than the label's (never in practice)
+    apart = _released_boxes(maps, np.array([[4, 9, 4]]), np.array([4]))[0]
+    assert apart[0] is not apart[2] and len(apart[0]) == 1 and len(apart[2]) == 2

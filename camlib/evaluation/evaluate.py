@@ -3,7 +3,9 @@
 Per image: the classification top-1/top-5 hit (Table 1); boxes of the top-5 classes' maps by the
 paper's 20% rule and by the released code's multi-threshold rule (box1), scored by the ILSVRC rule
 (Table 2); the five heuristic guesses (Table 3); and, from the ground-truth class's map, the
-GT-known accuracy at every threshold, MaxBoxAccV2 and (with masks) PxAP.
+GT-known accuracy at every threshold, MaxBoxAccV2 and (with masks) PxAP. The ILSVRC rule counts a guess
+of another class than the label as wrong whatever its box, so the released rule, which costs a
+distance transform per threshold and map, boxes the label's maps only.
 
 Each rule sees the maps as its authors did: the paper thresholds a fraction of the map's maximum
 (:func:`fraction_of_max`, also the scale of the threshold curve); the released code and
@@ -179,17 +181,15 @@ def _area_percent(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
     return 100.0 * box_area(boxes) / (height * width)
 
 
-def _released_boxes(maps: np.ndarray, classes: np.ndarray) -> list[list[np.ndarray]]:
-    """The released rule's boxes ``(M, 4)`` of every map of ``maps`` ``(B, K, H, W)``, of classes ``(B, K)``, as
-    ``[image][map]``. A class mapped twice for one image (the true class among the top k) is boxed once when its two
-    maps are equal."""
+def _released_boxes(maps: np.ndarray, classes: np.ndarray, labels: np.ndarray) -> list[list[np.ndarray]]:
+    """The released rule's boxes ``(M, 4)`` of maps ``(B, K, H, W)`` of classes ``(B, K)``, as ``[image][map]``; each
+    image's last map is its label's (``labels`` ``(B,)``). A guess of another class is wrong whatever its box (the ILSVRC
+    rule), so such a map is not boxed and gets the label's boxes; a map of the label equal to the last is boxed once."""
     found: list[list[np.ndarray]] = []
-    for image_maps, image_classes in zip(maps, classes):
-        boxes: list[np.ndarray] = []
-        for j, (cam, label) in enumerate(zip(image_maps, image_classes)):
-            twin = next((i for i in range(j) if image_classes[i] == label and np.array_equal(image_maps[i], cam)), None)
-            boxes.append(released_code_boxes(cam) if twin is None else boxes[twin])
-        found.append(boxes)
+    for image_maps, image_classes, label in zip(maps, classes, labels):
+        truth = released_code_boxes(image_maps[-1])
+        found.append([truth if cls != label or np.array_equal(cam, image_maps[-1]) else released_code_boxes(cam)
+                      for cam, cls in zip(image_maps[:-1], image_classes[:-1])] + [truth])
     return found
 
 
@@ -246,7 +246,7 @@ def evaluate(
             areas["paper rule"].append(_area_percent(paper_gt_boxes, height, width))
             areas["ground truth"].append(np.array([_area_percent(np.asarray(b[0]), height, width) for b in batch.boxes]))
             if released_rule is not None:
-                released = _released_boxes(maps, classes.cpu().numpy())
+                released = _released_boxes(maps, classes.cpu().numpy(), labels)
                 box1 = np.array([[boxes[0] for boxes in image] for image in released])  # (B, K, 4)
                 released_gt_boxes = box1[:, -1]
                 released_top = np.repeat(released_gt_boxes[:, None], k, axis=1) if true_class_only else box1[:, :-1]

@@ -89,15 +89,16 @@ RAW_BACKPROP = (0.0, PAPER_THRESHOLD)
 def evaluate_backprop(classifier: PretrainedClassifier, split: CompositeSplit, rows: np.ndarray, batch_size: int = 25,
                       desc: str = "backprop", rules: dict[str, tuple[float, float]] | None = None) -> dict[str, Evaluation]:
     """Gradient saliency on ``classifier`` under each of ``rules`` (``{name: (sigma, threshold)}``: a blur by
-    ``sigma``, a fraction of the image side, and a box ``threshold``; default ``{"": RAW_BACKPROP}``), the saliency computed once for all of them. No released rule or heuristics: they are CAM
-    post-processing."""
+    ``sigma``, a fraction of the image side, and a box ``threshold``; default ``{"": RAW_BACKPROP}``), the saliency computed once for all of them,
+    of the labelled class alone (the same localization errors at a sixth of the backward passes). No released rule or
+    heuristics: they are CAM post-processing."""
     rules = rules or {"": RAW_BACKPROP}
     evaluations = {}
     with RecordedMaps(BackpropMaps(classifier.model)) as saliency:
         for name, (sigma, threshold) in rules.items():
             batches = composite_batches(split, rows, classifier.crop, classifier.mean, classifier.std, batch_size)
             evaluations[name] = evaluate(SmoothedMaps(saliency, sigma), batches, num_classes=len(classifier.class_names),
-                                         released=False, desc=f"{desc}{name}", threshold=threshold)
+                                         released=False, true_class_only=True, desc=f"{desc}{name}", threshold=threshold)
     return evaluations
 
 
@@ -113,4 +114,5 @@ def evaluate_photos(classifier: PretrainedClassifier, photos: list[RealPhoto], b
     photos, each resized whole to ``size`` px (default: the network's input), boxed at ``threshold``; no PxAP (no masks)."""
     batches = real_photo_batches(photos, size or classifier.crop, classifier.mean, classifier.std)
     method = SmoothedMaps(BackpropMaps(classifier.model), sigma) if backprop else CAMMaps(classifier.model)
-    return evaluate(method, batches, num_classes=len(classifier.class_names), released=not backprop, threshold=threshold)
+    return evaluate(method, batches, num_classes=len(classifier.class_names), released=not backprop, threshold=threshold,
+                    true_class_only=backprop)

@@ -141,7 +141,9 @@ def run(scale: Scale = CPU, examples: int = 6) -> Results:
             if network_row != row:
                 continue
             batches = backprop_batches if method is BackpropMaps else test_batches
-            evaluation = evaluate(method(whole), batches, len(names), released=method is CAMMaps)
+            # gradient saliency pays per class: map the labelled class alone (the same localization errors)
+            evaluation = evaluate(method(whole), batches, len(names), released=method is CAMMaps,
+                                  true_class_only=method is BackpropMaps)
             localization[method_row].append(evaluation)
             if seed == scale.seeds[0]:
                 methods[method_row] = method(whole)

@@ -129,7 +129,7 @@ def evaluate_on_val(name: str, model: nn.Module, root: str | Path, num_classes: 
     if backprop:
         results[f"Backprop on {name}"] = evaluate(BackpropMaps(model.to(device).eval()),
                                                   val_batches(root, image_size, batch_size, workers), num_classes,
-                                                  released=False, desc=f"backprop {name}")
+                                                  released=False, true_class_only=True, desc=f"backprop {name}")
     return results
 
 
