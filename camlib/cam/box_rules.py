@@ -191,10 +191,11 @@ def _suppress_contained(boxes: np.ndarray, overlap: float) -> np.ndarray:
     areas = box_area(boxes)
     order = np.argsort(-areas, kind="stable")
     boxes, areas = boxes[order], areas[order]
-    covers = box_intersection(boxes[:, None], boxes[None, :]) > overlap * areas[:, None]  # [k, i]: k covers i
-    kept = np.zeros(len(boxes), dtype=bool)
+    kept: list[int] = []
     for i in range(len(boxes)):
-        kept[i] = not (covers[:i, i] & kept[:i]).any()
+        if kept and np.any(box_intersection(boxes[kept], boxes[i]) > overlap * areas[kept]):
+            continue
+        kept.append(i)
     return boxes[kept]
 
 
