@@ -122,7 +122,7 @@ def test_the_shipped_fc_seed_1s_running_error_is_its_dropout():
     from torch import nn
 
     from camlib.data.generators.composites import load_composites
-    from camlib.training.finetune import NETWORK, low_maps, shipped_tuned, tuned_spec
+    from camlib.training.finetune import NETWORK, low_maps, shipped_tuned, top1_error, tuned_spec
 
     spec = tuned_spec()
     split = load_composites(spec, progress=False)["train"]
@@ -138,9 +138,7 @@ def test_the_shipped_fc_seed_1s_running_error_is_its_dropout():
             if isinstance(module, switched):
                 module.train()
         torch.manual_seed(0)
-        with torch.no_grad():
-            predicted = torch.cat([upper(maps[s:s + 64].float()).argmax(1) for s in range(0, len(maps), 64)])
-        return 100.0 * float((predicted != labels).double().mean())
+        return top1_error(upper, maps, labels)
 
     assert error(False, False) == 0.0
     assert error(False, True) < 1.0
